@@ -1,0 +1,299 @@
+import Yams
+
+/// Walks the YAML tree into ``GatewayConfig``, rejecting unknown keys and wrong types with their line.
+struct ConfigParser {
+    func parse(_ root: Node) throws(ConfigError) -> GatewayConfig {
+        let top = try Section(root, path: "the top level", allowed: [
+            "server", "storage", "providers", "models", "limits", "auth", "request_log", "routing",
+        ])
+        var config = GatewayConfig()
+        if let node = top["server"] { config.server = try parseServer(node) }
+        if let node = top["storage"] {
+            let section = try Section(node, path: "storage", allowed: ["url"])
+            if let url = try section.string("url") { config.storage.url = url }
+        }
+        if let node = top["providers"] {
+            config.providers = try Section.list(node, path: "providers").map { node throws(ConfigError) in
+                try parseProvider(node)
+            }
+        }
+        if let node = top["models"] {
+            config.models = try Section.list(node, path: "models").map { node throws(ConfigError) in
+                try parseModel(node)
+            }
+        }
+        if let node = top["limits"] {
+            let section = try Section(node, path: "limits", allowed: ["default_rpm", "default_tpm", "default_max_tokens"])
+            config.limits.defaultRPM = try section.int("default_rpm", minimum: 0)
+            config.limits.defaultTPM = try section.int("default_tpm", minimum: 0)
+            if let value = try section.int("default_max_tokens", minimum: 1) { config.limits.defaultMaxTokens = value }
+        }
+        if let node = top["auth"] {
+            let section = try Section(node, path: "auth", allowed: ["jwt"])
+            if let jwtNode = section["jwt"] {
+                let jwt = try Section(jwtNode, path: "auth.jwt", allowed: [
+                    "hs256_secret", "jwks_url", "issuer", "audience", "role_claim",
+                ])
+                config.jwt = JWTConfig(
+                    hs256Secret: try jwt.string("hs256_secret"),
+                    jwksURL: try jwt.string("jwks_url"),
+                    issuer: try jwt.string("issuer"),
+                    audience: try jwt.string("audience"),
+                    roleClaim: try jwt.string("role_claim") ?? "role"
+                )
+            }
+        }
+        if let node = top["request_log"] {
+            let section = try Section(node, path: "request_log", allowed: ["mode", "preview_chars", "retention_days"])
+            if let mode = try section.enumeration("mode", RequestLogConfig.Mode.self) { config.requestLog.mode = mode }
+            if let value = try section.int("preview_chars", minimum: 0) { config.requestLog.previewChars = value }
+            if let value = try section.int("retention_days", minimum: 0) { config.requestLog.retentionDays = value }
+        }
+        if let node = top["routing"] {
+            let section = try Section(node, path: "routing", allowed: ["categories"])
+            if let categories = section["categories"] {
+                config.categories = try Section.stringMap(categories, path: "routing.categories")
+            }
+        }
+        return config
+    }
+
+    private func parseServer(_ node: Node) throws(ConfigError) -> ServerConfig {
+        let section = try Section(node, path: "server", allowed: [
+            "host", "port", "master_key", "max_body_bytes", "shutdown_grace_s", "upstream_timeout_s",
+        ])
+        var server = ServerConfig()
+        if let host = try section.string("host") { server.host = host }
+        if let port = try section.int("port", minimum: 0, maximum: 65535) { server.port = port }
+        server.masterKey = try section.string("master_key")
+        if let value = try section.int("max_body_bytes", minimum: 1) { server.maxBodyBytes = value }
+        if let value = try section.double("shutdown_grace_s", minimum: 0) { server.shutdownGraceSeconds = value }
+        if let value = try section.double("upstream_timeout_s", minimum: 0.001) { server.upstreamTimeoutSeconds = value }
+        return server
+    }
+
+    private func parseProvider(_ node: Node) throws(ConfigError) -> ProviderConfig {
+        let section = try Section(node, path: "providers[]", allowed: [
+            "name", "type", "api_key", "base_url", "region", "access_key_id", "secret_access_key", "session_token",
+            "api_version", "headers", "models", "timeout_s", "reply", "latency_ms", "chunks", "chunk_delay_ms",
+        ])
+        let name = try section.requiredString("name")
+        guard let type = try section.enumeration("type", ProviderType.self) else {
+            throw ConfigError("provider `\(name)` needs a `type` (one of \(Section.choices(ProviderType.self)))", line: section.line)
+        }
+        var provider = ProviderConfig(name: name, type: type, line: section.line)
+        provider.apiKey = try section.string("api_key")
+        provider.baseURL = try section.string("base_url")
+        provider.region = try section.string("region")
+        provider.accessKeyID = try section.string("access_key_id")
+        provider.secretAccessKey = try section.string("secret_access_key")
+        provider.sessionToken = try section.string("session_token")
+        provider.apiVersion = try section.string("api_version")
+        if let headers = section["headers"] {
+            provider.headers = try Section.stringMap(headers, path: "providers[\(name)].headers")
+        }
+        if let models = section["models"] {
+            provider.models = try Section.list(models, path: "providers[\(name)].models").map { node throws(ConfigError) in
+                guard let string = node.scalar?.string else {
+                    throw ConfigError("`models` of provider `\(name)` must be a list of strings", line: node.mark?.line)
+                }
+                return string
+            }
+        }
+        provider.timeoutSeconds = try section.double("timeout_s", minimum: 0.001)
+        provider.mock.reply = try section.string("reply")
+        if let value = try section.int("latency_ms", minimum: 0) { provider.mock.latencyMilliseconds = value }
+        if let value = try section.int("chunks", minimum: 1) { provider.mock.chunks = value }
+        if let value = try section.int("chunk_delay_ms", minimum: 0) { provider.mock.chunkDelayMilliseconds = value }
+        return provider
+    }
+
+    private func parseModel(_ node: Node) throws(ConfigError) -> ModelConfig {
+        let section = try Section(node, path: "models[]", allowed: [
+            "name", "targets", "strategy", "fallbacks", "timeout_s", "retries", "price",
+        ])
+        let name = try section.requiredString("name")
+        guard let targetsNode = section["targets"] else {
+            throw ConfigError("model `\(name)` needs `targets`", line: section.line)
+        }
+        let targets = try Section.list(targetsNode, path: "models[\(name)].targets").map {
+            node throws(ConfigError) -> ModelConfig.Target in
+            let target = try Section(node, path: "a target of model `\(name)`", allowed: ["provider", "model", "weight"])
+            return ModelConfig.Target(
+                provider: try target.requiredString("provider"),
+                model: try target.requiredString("model"),
+                weight: try target.double("weight", minimum: 0) ?? 1
+            )
+        }
+        var model = ModelConfig(name: name, targets: targets, line: section.line)
+        if let strategy = try section.enumeration("strategy", RoutingStrategy.self) { model.strategy = strategy }
+        if let fallbacks = section["fallbacks"] {
+            model.fallbacks = try Section.list(fallbacks, path: "models[\(name)].fallbacks").map { node throws(ConfigError) in
+                guard let string = node.scalar?.string else {
+                    throw ConfigError("`fallbacks` of model `\(name)` must be a list of model names", line: node.mark?.line)
+                }
+                return string
+            }
+        }
+        model.timeoutSeconds = try section.double("timeout_s", minimum: 0.001)
+        if let retries = try section.int("retries", minimum: 0, maximum: 10) { model.retries = retries }
+        if let priceNode = section["price"] {
+            let price = try Section(priceNode, path: "models[\(name)].price", allowed: ["input_per_mtok", "output_per_mtok"])
+            model.price = ModelPrice(
+                inputPerMillionTokens: try price.double("input_per_mtok", minimum: 0) ?? 0,
+                outputPerMillionTokens: try price.double("output_per_mtok", minimum: 0) ?? 0
+            )
+        }
+        return model
+    }
+}
+
+/// One YAML mapping with a fixed set of allowed keys.
+struct Section {
+    let path: String
+    let line: Int?
+    private var values: [String: Node] = [:]
+
+    init(_ node: Node, path: String, allowed: [String]) throws(ConfigError) {
+        self.path = path
+        self.line = node.mark?.line
+        guard let mapping = node.mapping else {
+            throw ConfigError("`\(path)` must be a mapping of keys to values", line: node.mark?.line)
+        }
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.scalar?.string else {
+                throw ConfigError("keys in `\(path)` must be plain strings", line: keyNode.mark?.line)
+            }
+            guard allowed.contains(key) else {
+                var message = "unknown key `\(key)` in \(path)"
+                if let suggestion = Self.closest(to: key, in: allowed) {
+                    message += "; did you mean `\(suggestion)`?"
+                } else {
+                    message += "; valid keys are \(allowed.joined(separator: ", "))"
+                }
+                throw ConfigError(message, line: keyNode.mark?.line)
+            }
+            values[key] = value
+        }
+    }
+
+    subscript(key: String) -> Node? {
+        guard let node = values[key] else { return nil }
+        if node.scalar != nil, Self.isNull(node) { return nil }
+        return node
+    }
+
+    func string(_ key: String) throws(ConfigError) -> String? {
+        guard let node = self[key] else { return nil }
+        guard let scalar = node.scalar else {
+            throw ConfigError("`\(key)` in \(path) must be a single value", line: node.mark?.line)
+        }
+        return scalar.string.isEmpty ? nil : scalar.string
+    }
+
+    func requiredString(_ key: String) throws(ConfigError) -> String {
+        guard let value = try string(key) else {
+            throw ConfigError("\(path) is missing `\(key)`", line: line)
+        }
+        return value
+    }
+
+    func int(_ key: String, minimum: Int? = nil, maximum: Int? = nil) throws(ConfigError) -> Int? {
+        guard let node = self[key] else { return nil }
+        guard let text = node.scalar?.string, let value = Int(text) else {
+            throw ConfigError("`\(key)` in \(path) must be a whole number", line: node.mark?.line)
+        }
+        if let minimum, value < minimum {
+            throw ConfigError("`\(key)` in \(path) must be at least \(minimum), not \(value)", line: node.mark?.line)
+        }
+        if let maximum, value > maximum {
+            throw ConfigError("`\(key)` in \(path) must be at most \(maximum), not \(value)", line: node.mark?.line)
+        }
+        return value
+    }
+
+    func double(_ key: String, minimum: Double? = nil) throws(ConfigError) -> Double? {
+        guard let node = self[key] else { return nil }
+        guard let text = node.scalar?.string, let value = Double(text), value.isFinite else {
+            throw ConfigError("`\(key)` in \(path) must be a number", line: node.mark?.line)
+        }
+        if let minimum, value < minimum {
+            throw ConfigError("`\(key)` in \(path) must be at least \(minimum), not \(text)", line: node.mark?.line)
+        }
+        return value
+    }
+
+    func enumeration<E: RawRepresentable & CaseIterable>(_ key: String, _ type: E.Type) throws(ConfigError) -> E?
+    where E.RawValue == String {
+        guard let text = try string(key) else { return nil }
+        guard let value = E(rawValue: text) else {
+            let node = values[key]
+            var message = "`\(key)` in \(path) must be one of \(Self.choices(type)), not `\(text)`"
+            if let suggestion = Self.closest(to: text, in: E.allCases.map(\.rawValue)) {
+                message += "; did you mean `\(suggestion)`?"
+            }
+            throw ConfigError(message, line: node?.mark?.line)
+        }
+        return value
+    }
+
+    static func choices<E: RawRepresentable & CaseIterable>(_ type: E.Type) -> String where E.RawValue == String {
+        type.allCases.map(\.rawValue).joined(separator: ", ")
+    }
+
+    static func list(_ node: Node, path: String) throws(ConfigError) -> [Node] {
+        guard let sequence = node.sequence else {
+            throw ConfigError("`\(path)` must be a list", line: node.mark?.line)
+        }
+        return Array(sequence)
+    }
+
+    static func stringMap(_ node: Node, path: String) throws(ConfigError) -> [String: String] {
+        guard let mapping = node.mapping else {
+            throw ConfigError("`\(path)` must be a mapping", line: node.mark?.line)
+        }
+        var result: [String: String] = [:]
+        for (key, value) in mapping {
+            guard let keyString = key.scalar?.string, let valueString = value.scalar?.string else {
+                throw ConfigError("`\(path)` must map strings to strings", line: key.mark?.line)
+            }
+            result[keyString] = valueString
+        }
+        return result
+    }
+
+    static func isNull(_ node: Node) -> Bool {
+        guard let scalar = node.scalar, scalar.style == .plain else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+    }
+
+    /// The allowed key closest to a typo, if it is close enough to be a likely slip.
+    static func closest(to word: String, in candidates: [String]) -> String? {
+        var best: (candidate: String, distance: Int)?
+        for candidate in candidates {
+            let distance = editDistance(word.lowercased(), candidate)
+            if distance <= max(2, candidate.count / 3), distance < (best?.distance ?? .max) {
+                best = (candidate, distance)
+            }
+        }
+        return best?.candidate
+    }
+
+    static func editDistance(_ lhs: String, _ rhs: String) -> Int {
+        let a = Array(lhs.utf8)
+        let b = Array(rhs.utf8)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = Array(repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}

@@ -1,0 +1,261 @@
+/// Every provider type the gateway knows by name.
+public enum ProviderType: String, Sendable, Hashable, CaseIterable {
+    case openai
+    case openAICompatible = "openai-compatible"
+    case azure
+    case anthropic
+    case gemini
+    case bedrock
+    case mock
+}
+
+/// One upstream provider as configured (or derived from the environment).
+public struct ProviderConfig: Sendable, Hashable {
+    public var name: String
+    public var type: ProviderType
+    public var apiKey: String?
+    public var baseURL: String?
+    public var region: String?
+    public var accessKeyID: String?
+    public var secretAccessKey: String?
+    public var sessionToken: String?
+    public var apiVersion: String?
+    /// Extra headers sent on every upstream call (OpenRouter's `HTTP-Referer`, ...).
+    public var headers: [String: String]
+    /// Model ids this provider is known to serve; listed in `/v1/models` and matched by bare name.
+    public var models: [String]
+    public var timeoutSeconds: Double?
+    public var mock: MockSettings
+    public var line: Int?
+
+    public struct MockSettings: Sendable, Hashable {
+        /// Fixed reply; `nil` echoes the last user message.
+        public var reply: String?
+        public var latencyMilliseconds: Int
+        public var chunks: Int
+        public var chunkDelayMilliseconds: Int
+
+        public init(reply: String? = nil, latencyMilliseconds: Int = 0, chunks: Int = 4, chunkDelayMilliseconds: Int = 0) {
+            self.reply = reply
+            self.latencyMilliseconds = latencyMilliseconds
+            self.chunks = chunks
+            self.chunkDelayMilliseconds = chunkDelayMilliseconds
+        }
+    }
+
+    public init(
+        name: String,
+        type: ProviderType,
+        apiKey: String? = nil,
+        baseURL: String? = nil,
+        region: String? = nil,
+        accessKeyID: String? = nil,
+        secretAccessKey: String? = nil,
+        sessionToken: String? = nil,
+        apiVersion: String? = nil,
+        headers: [String: String] = [:],
+        models: [String] = [],
+        timeoutSeconds: Double? = nil,
+        mock: MockSettings = MockSettings(),
+        line: Int? = nil
+    ) {
+        self.name = name
+        self.type = type
+        self.apiKey = apiKey
+        self.baseURL = baseURL
+        self.region = region
+        self.accessKeyID = accessKeyID
+        self.secretAccessKey = secretAccessKey
+        self.sessionToken = sessionToken
+        self.apiVersion = apiVersion
+        self.headers = headers
+        self.models = models
+        self.timeoutSeconds = timeoutSeconds
+        self.mock = mock
+        self.line = line
+    }
+}
+
+/// How a model's targets are chosen.
+public enum RoutingStrategy: String, Sendable, Hashable, CaseIterable {
+    case weighted
+    case priority
+    case leastLatency = "least-latency"
+    case leastBusy = "least-busy"
+    case cheapest
+}
+
+public struct ModelPrice: Sendable, Hashable {
+    public var inputPerMillionTokens: Double
+    public var outputPerMillionTokens: Double
+
+    public init(inputPerMillionTokens: Double, outputPerMillionTokens: Double) {
+        self.inputPerMillionTokens = inputPerMillionTokens
+        self.outputPerMillionTokens = outputPerMillionTokens
+    }
+}
+
+/// A model name clients may ask for, and where it is served.
+public struct ModelConfig: Sendable, Hashable {
+    public struct Target: Sendable, Hashable {
+        public var provider: String
+        public var model: String
+        public var weight: Double
+
+        public init(provider: String, model: String, weight: Double = 1) {
+            self.provider = provider
+            self.model = model
+            self.weight = weight
+        }
+    }
+
+    public var name: String
+    public var targets: [Target]
+    public var strategy: RoutingStrategy
+    public var fallbacks: [String]
+    public var timeoutSeconds: Double?
+    public var retries: Int
+    public var price: ModelPrice?
+    public var line: Int?
+
+    public init(
+        name: String,
+        targets: [Target],
+        strategy: RoutingStrategy = .priority,
+        fallbacks: [String] = [],
+        timeoutSeconds: Double? = nil,
+        retries: Int = 0,
+        price: ModelPrice? = nil,
+        line: Int? = nil
+    ) {
+        self.name = name
+        self.targets = targets
+        self.strategy = strategy
+        self.fallbacks = fallbacks
+        self.timeoutSeconds = timeoutSeconds
+        self.retries = retries
+        self.price = price
+        self.line = line
+    }
+}
+
+public struct ServerConfig: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    /// Admin bearer key; when `nil` auth is off.
+    public var masterKey: String?
+    /// Largest request body accepted, in bytes.
+    public var maxBodyBytes: Int
+    /// How long in-flight requests and streams may run on after SIGTERM/SIGINT.
+    public var shutdownGraceSeconds: Double
+    /// Upstream timeout when a model sets none.
+    public var upstreamTimeoutSeconds: Double
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        masterKey: String? = nil,
+        maxBodyBytes: Int = 10 * 1024 * 1024,
+        shutdownGraceSeconds: Double = 30,
+        upstreamTimeoutSeconds: Double = 600
+    ) {
+        self.host = host
+        self.port = port
+        self.masterKey = masterKey
+        self.maxBodyBytes = maxBodyBytes
+        self.shutdownGraceSeconds = shutdownGraceSeconds
+        self.upstreamTimeoutSeconds = upstreamTimeoutSeconds
+    }
+}
+
+public struct StorageConfig: Sendable, Hashable {
+    /// `sqlite://PATH`, `sqlite::memory:` or `postgres://...`.
+    public var url: String
+
+    public init(url: String = "sqlite://./switchboard.db") {
+        self.url = url
+    }
+}
+
+public struct LimitsConfig: Sendable, Hashable {
+    public var defaultRPM: Int?
+    public var defaultTPM: Int?
+    public var defaultMaxTokens: Int
+
+    public init(defaultRPM: Int? = nil, defaultTPM: Int? = nil, defaultMaxTokens: Int = 4096) {
+        self.defaultRPM = defaultRPM
+        self.defaultTPM = defaultTPM
+        self.defaultMaxTokens = defaultMaxTokens
+    }
+}
+
+public struct JWTConfig: Sendable, Hashable {
+    public var hs256Secret: String?
+    public var jwksURL: String?
+    public var issuer: String?
+    public var audience: String?
+    public var roleClaim: String
+
+    public init(hs256Secret: String? = nil, jwksURL: String? = nil, issuer: String? = nil, audience: String? = nil, roleClaim: String = "role") {
+        self.hs256Secret = hs256Secret
+        self.jwksURL = jwksURL
+        self.issuer = issuer
+        self.audience = audience
+        self.roleClaim = roleClaim
+    }
+}
+
+public struct RequestLogConfig: Sendable, Hashable {
+    public enum Mode: String, Sendable, Hashable, CaseIterable {
+        case off
+        case metadata
+        case bodies
+    }
+
+    public var mode: Mode
+    public var previewChars: Int
+    public var retentionDays: Int
+
+    public init(mode: Mode = .metadata, previewChars: Int = 2000, retentionDays: Int = 30) {
+        self.mode = mode
+        self.previewChars = previewChars
+        self.retentionDays = retentionDays
+    }
+}
+
+/// The whole gateway configuration: DESIGN §4.
+public struct GatewayConfig: Sendable, Hashable {
+    public var server: ServerConfig
+    public var storage: StorageConfig
+    public var providers: [ProviderConfig]
+    public var models: [ModelConfig]
+    public var limits: LimitsConfig
+    public var jwt: JWTConfig?
+    public var requestLog: RequestLogConfig
+    /// Category → model name, used when a client names no model.
+    public var categories: [String: String]
+    /// Where the config came from, for the start-up log (`switchboard.yaml`, `environment`).
+    public var source: String
+
+    public init(
+        server: ServerConfig = ServerConfig(),
+        storage: StorageConfig = StorageConfig(),
+        providers: [ProviderConfig] = [],
+        models: [ModelConfig] = [],
+        limits: LimitsConfig = LimitsConfig(),
+        jwt: JWTConfig? = nil,
+        requestLog: RequestLogConfig = RequestLogConfig(),
+        categories: [String: String] = [:],
+        source: String = "defaults"
+    ) {
+        self.server = server
+        self.storage = storage
+        self.providers = providers
+        self.models = models
+        self.limits = limits
+        self.jwt = jwt
+        self.requestLog = requestLog
+        self.categories = categories
+        self.source = source
+    }
+}

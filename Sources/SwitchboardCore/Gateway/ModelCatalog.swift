@@ -1,0 +1,137 @@
+/// One place a model can be served: a provider and that provider's model id.
+public struct RouteTarget: Sendable {
+    public let provider: any ProviderAdapter
+    public let model: String
+    public let weight: Double
+
+    public init(provider: any ProviderAdapter, model: String, weight: Double = 1) {
+        self.provider = provider
+        self.model = model
+        self.weight = weight
+    }
+}
+
+/// Everything needed to serve one requested model name.
+public struct Route: Sendable {
+    /// The name the client asked for.
+    public let name: String
+    public let targets: [RouteTarget]
+    public let strategy: RoutingStrategy
+    /// Other model names tried, in order, when every target failed.
+    public let fallbacks: [String]
+    public let timeout: Duration
+    public let retries: Int
+}
+
+/// Resolves model names to routes: configured alias, `provider/model`, or a provider's known model.
+public struct ModelCatalog: Sendable {
+    public let providers: [any ProviderAdapter]
+    private let providersByName: [String: any ProviderAdapter]
+    private let models: [ModelConfig]
+    private let modelsByName: [String: ModelConfig]
+    private let providerTimeouts: [String: Double]
+    private let defaultTimeoutSeconds: Double
+    private let categories: [String: String]
+
+    public init(
+        providers: [any ProviderAdapter],
+        config: GatewayConfig
+    ) {
+        self.providers = providers
+        self.providersByName = Dictionary(providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.models = config.models
+        self.modelsByName = Dictionary(config.models.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var timeouts: [String: Double] = [:]
+        for provider in config.providers {
+            if let timeout = provider.timeoutSeconds { timeouts[provider.name] = timeout }
+        }
+        self.providerTimeouts = timeouts
+        self.defaultTimeoutSeconds = config.server.upstreamTimeoutSeconds
+        self.categories = config.categories
+    }
+
+    public var modelNames: [String] { models.map(\.name) }
+
+    public func provider(named name: String) -> (any ProviderAdapter)? { providersByName[name] }
+
+    /// The model for a category (`routing.categories`), when the client names no model.
+    public func model(forCategory category: String) -> String? { categories[category] }
+
+    public func resolve(_ name: String) throws(GatewayError) -> Route {
+        if let model = modelsByName[name] {
+            let targets = model.targets.compactMap { target -> RouteTarget? in
+                guard let provider = providersByName[target.provider] else { return nil }
+                return RouteTarget(provider: provider, model: target.model, weight: target.weight)
+            }
+            let seconds = model.timeoutSeconds ?? model.targets.compactMap { providerTimeouts[$0.provider] }.max()
+                ?? defaultTimeoutSeconds
+            return Route(
+                name: name,
+                targets: targets,
+                strategy: model.strategy,
+                fallbacks: model.fallbacks,
+                timeout: .milliseconds(Int64(seconds * 1000)),
+                retries: model.retries
+            )
+        }
+        if let slash = name.firstIndex(of: "/") {
+            let providerName = String(name[..<slash])
+            let model = String(name[name.index(after: slash)...])
+            if let provider = providersByName[providerName], !model.isEmpty {
+                return directRoute(name: name, provider: provider, model: model)
+            }
+        }
+        for provider in providers where provider.knownModels.contains(name) {
+            return directRoute(name: name, provider: provider, model: name)
+        }
+        throw notFound(name)
+    }
+
+    private func directRoute(name: String, provider: any ProviderAdapter, model: String) -> Route {
+        let seconds = providerTimeouts[provider.name] ?? defaultTimeoutSeconds
+        return Route(
+            name: name,
+            targets: [RouteTarget(provider: provider, model: model)],
+            strategy: .priority,
+            fallbacks: [],
+            timeout: .milliseconds(Int64(seconds * 1000)),
+            retries: 0
+        )
+    }
+
+    private func notFound(_ name: String) -> GatewayError {
+        let available = listModels().map(\.id)
+        var message = "Model `\(name)` is not available."
+        if available.isEmpty {
+            message += " No models are configured."
+        } else {
+            let shown = available.prefix(40).joined(separator: ", ")
+            message += " Available models: \(shown)\(available.count > 40 ? ", ..." : "")."
+        }
+        if !providers.isEmpty {
+            message += " Any model can also be asked for as provider/model with one of the providers: "
+                + providers.map(\.name).joined(separator: ", ") + "."
+        }
+        return GatewayError(.modelNotFound, message, param: "model")
+    }
+
+    /// Configured aliases first, then each provider's known models as `provider/model`.
+    public func listModels(created: Int = 0) -> [ModelInfo] {
+        var result = models.map { ModelInfo(id: $0.name, created: created, ownedBy: "switchboard") }
+        var seen = Set(result.map(\.id))
+        for provider in providers {
+            for model in provider.knownModels {
+                let id = "\(provider.name)/\(model)"
+                if seen.insert(id).inserted {
+                    result.append(ModelInfo(id: id, created: created, ownedBy: provider.name))
+                }
+            }
+        }
+        return result
+    }
+
+    /// Finds a listed model by id (`GET /v1/models/{id}`).
+    public func modelInfo(id: String, created: Int = 0) -> ModelInfo? {
+        listModels(created: created).first { $0.id == id }
+    }
+}

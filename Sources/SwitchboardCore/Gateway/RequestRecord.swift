@@ -1,0 +1,77 @@
+/// One finished request, as written to the usage ledger and request log.
+public struct RequestRecord: Sendable, Hashable {
+    public var requestID: String
+    /// Seconds since 1970.
+    public var timestamp: Double
+    public var principal: String
+    public var endpoint: String
+    public var modelRequested: String
+    public var provider: String?
+    public var modelServed: String?
+    public var status: Int
+    public var errorCode: String?
+    public var promptTokens: Int
+    public var completionTokens: Int
+    /// The token counts were estimated (stream cut short, or the provider reported none).
+    public var usageEstimated: Bool
+    public var latencyMilliseconds: Double
+    public var upstreamMilliseconds: Double
+    public var attempts: Int
+    public var stream: Bool
+
+    public init(
+        requestID: String,
+        timestamp: Double,
+        principal: String,
+        endpoint: String,
+        modelRequested: String,
+        provider: String? = nil,
+        modelServed: String? = nil,
+        status: Int,
+        errorCode: String? = nil,
+        promptTokens: Int = 0,
+        completionTokens: Int = 0,
+        usageEstimated: Bool = false,
+        latencyMilliseconds: Double,
+        upstreamMilliseconds: Double = 0,
+        attempts: Int = 0,
+        stream: Bool = false
+    ) {
+        self.requestID = requestID
+        self.timestamp = timestamp
+        self.principal = principal
+        self.endpoint = endpoint
+        self.modelRequested = modelRequested
+        self.provider = provider
+        self.modelServed = modelServed
+        self.status = status
+        self.errorCode = errorCode
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.usageEstimated = usageEstimated
+        self.latencyMilliseconds = latencyMilliseconds
+        self.upstreamMilliseconds = upstreamMilliseconds
+        self.attempts = attempts
+        self.stream = stream
+    }
+
+    public var overheadMilliseconds: Double { max(0, latencyMilliseconds - upstreamMilliseconds) }
+}
+
+/// Where finished requests go. `record` must not block: implementations enqueue and write later.
+public protocol RequestRecordSink: Sendable {
+    func record(_ record: RequestRecord)
+}
+
+/// Keeps records in memory; for tests and for `request_log.mode: off` setups that still want counts.
+public final class MemoryRecordSink: RequestRecordSink {
+    private let storage = LockedValue<[RequestRecord]>([])
+
+    public init() {}
+
+    public func record(_ record: RequestRecord) {
+        storage.withLock { $0.append(record) }
+    }
+
+    public var records: [RequestRecord] { storage.withLock { $0 } }
+}

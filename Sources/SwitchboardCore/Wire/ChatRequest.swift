@@ -1,0 +1,246 @@
+/// A tool the model may call.
+public struct Tool: Codable, Sendable, Hashable {
+    public struct Function: Codable, Sendable, Hashable {
+        public var name: String
+        public var description: String?
+        public var parameters: JSONValue?
+        public var strict: Bool?
+
+        public init(name: String, description: String? = nil, parameters: JSONValue? = nil, strict: Bool? = nil) {
+            self.name = name
+            self.description = description
+            self.parameters = parameters
+            self.strict = strict
+        }
+    }
+
+    public var type: String
+    public var function: Function
+
+    public init(type: String = "function", function: Function) {
+        self.type = type
+        self.function = function
+    }
+}
+
+/// How the model may use tools: `auto`, `none`, `required`, or one named function.
+public enum ToolChoice: Sendable, Hashable {
+    case auto
+    case none
+    case required
+    case function(name: String)
+}
+
+extension ToolChoice: Codable {
+    private struct Named: Codable {
+        struct Function: Codable { var name: String }
+        var type: String
+        var function: Function
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let string = try? container.decode(String.self) {
+            switch string {
+            case "auto": self = .auto
+            case "none": self = .none
+            case "required": self = .required
+            default:
+                throw DecodingError.dataCorruptedError(
+                    in: container,
+                    debugDescription: "unknown tool_choice '\(string)'; expected auto, none, required or an object"
+                )
+            }
+        } else {
+            let named = try container.decode(Named.self)
+            self = .function(name: named.function.name)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .auto: try container.encode("auto")
+        case .none: try container.encode("none")
+        case .required: try container.encode("required")
+        case .function(let name): try container.encode(Named(type: "function", function: .init(name: name)))
+        }
+    }
+}
+
+/// `stop`: one string or a list of them.
+public struct StopSequences: Codable, Sendable, Hashable {
+    public var values: [String]
+    /// Whether the client sent a single string, so it is sent on the same way.
+    public var wasSingle: Bool
+
+    public init(_ values: [String]) {
+        self.values = values
+        self.wasSingle = false
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let single = try? container.decode(String.self) {
+            self.values = [single]
+            self.wasSingle = true
+        } else {
+            self.values = try container.decode([String].self)
+            self.wasSingle = false
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if wasSingle, values.count == 1 {
+            try container.encode(values[0])
+        } else {
+            try container.encode(values)
+        }
+    }
+}
+
+public struct StreamOptions: Codable, Sendable, Hashable {
+    public var includeUsage: Bool?
+    public var extra: [String: JSONValue]
+
+    public init(includeUsage: Bool?) {
+        self.includeUsage = includeUsage
+        self.extra = [:]
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyCodingKey.self)
+        self.includeUsage = try container.decodeIfPresent(Bool.self, forKey: AnyCodingKey("include_usage"))
+        self.extra = try container.decodeExtras(excluding: ["include_usage"])
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyCodingKey.self)
+        try container.encodeIfPresent(includeUsage, forKey: AnyCodingKey("include_usage"))
+        try container.encodeExtras(extra, excluding: ["include_usage"])
+    }
+}
+
+/// The core chat request. OpenAI-shaped; every inbound API decodes into it and every provider
+/// adapter translates from it. Fields the core does not model are kept in ``extra`` and passed on.
+public struct ChatRequest: Sendable, Hashable {
+    public var model: String
+    public var messages: [ChatMessage]
+    public var stream: Bool
+    public var streamOptions: StreamOptions?
+    public var temperature: Double?
+    public var topP: Double?
+    public var maxTokens: Int?
+    public var maxCompletionTokens: Int?
+    public var n: Int?
+    public var stop: StopSequences?
+    public var seed: Int?
+    public var tools: [Tool]?
+    public var toolChoice: ToolChoice?
+    public var responseFormat: JSONValue?
+    public var user: String?
+    /// Gateway extensions (`conversation_id`, `parent_message_id`, `metadata`): never sent upstream.
+    public var gatewayExtensions: [String: JSONValue]
+    /// Everything else the client sent (`logprobs`, `presence_penalty`, vendor fields, ...).
+    public var extra: [String: JSONValue]
+
+    public init(
+        model: String,
+        messages: [ChatMessage],
+        stream: Bool = false,
+        streamOptions: StreamOptions? = nil,
+        temperature: Double? = nil,
+        topP: Double? = nil,
+        maxTokens: Int? = nil,
+        maxCompletionTokens: Int? = nil,
+        n: Int? = nil,
+        stop: StopSequences? = nil,
+        seed: Int? = nil,
+        tools: [Tool]? = nil,
+        toolChoice: ToolChoice? = nil,
+        responseFormat: JSONValue? = nil,
+        user: String? = nil,
+        gatewayExtensions: [String: JSONValue] = [:],
+        extra: [String: JSONValue] = [:]
+    ) {
+        self.model = model
+        self.messages = messages
+        self.stream = stream
+        self.streamOptions = streamOptions
+        self.temperature = temperature
+        self.topP = topP
+        self.maxTokens = maxTokens
+        self.maxCompletionTokens = maxCompletionTokens
+        self.n = n
+        self.stop = stop
+        self.seed = seed
+        self.tools = tools
+        self.toolChoice = toolChoice
+        self.responseFormat = responseFormat
+        self.user = user
+        self.gatewayExtensions = gatewayExtensions
+        self.extra = extra
+    }
+
+    /// The most output tokens the client allowed, whichever field it used.
+    public var outputTokenLimit: Int? { maxCompletionTokens ?? maxTokens }
+}
+
+extension ChatRequest: Codable {
+    static let gatewayKeys: Set<String> = ["conversation_id", "parent_message_id", "metadata"]
+    private static let known: Set<String> = [
+        "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens",
+        "max_completion_tokens", "n", "stop", "seed", "tools", "tool_choice", "response_format", "user",
+    ]
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyCodingKey.self)
+        func key(_ name: String) -> AnyCodingKey { AnyCodingKey(name) }
+        self.model = try container.decode(String.self, forKey: key("model"))
+        self.messages = try container.decode([ChatMessage].self, forKey: key("messages"))
+        self.stream = try container.decodeIfPresent(Bool.self, forKey: key("stream")) ?? false
+        self.streamOptions = try container.decodeIfPresent(StreamOptions.self, forKey: key("stream_options"))
+        self.temperature = try container.decodeIfPresent(Double.self, forKey: key("temperature"))
+        self.topP = try container.decodeIfPresent(Double.self, forKey: key("top_p"))
+        self.maxTokens = try container.decodeIfPresent(Int.self, forKey: key("max_tokens"))
+        self.maxCompletionTokens = try container.decodeIfPresent(Int.self, forKey: key("max_completion_tokens"))
+        self.n = try container.decodeIfPresent(Int.self, forKey: key("n"))
+        self.stop = try container.decodeIfPresent(StopSequences.self, forKey: key("stop"))
+        self.seed = try container.decodeIfPresent(Int.self, forKey: key("seed"))
+        self.tools = try container.decodeIfPresent([Tool].self, forKey: key("tools"))
+        self.toolChoice = try container.decodeIfPresent(ToolChoice.self, forKey: key("tool_choice"))
+        self.responseFormat = try container.decodeIfPresent(JSONValue.self, forKey: key("response_format"))
+        self.user = try container.decodeIfPresent(String.self, forKey: key("user"))
+        var gateway: [String: JSONValue] = [:]
+        for name in Self.gatewayKeys {
+            if let value = try container.decodeIfPresent(JSONValue.self, forKey: key(name)) {
+                gateway[name] = value
+            }
+        }
+        self.gatewayExtensions = gateway
+        self.extra = try container.decodeExtras(excluding: Self.known.union(Self.gatewayKeys))
+    }
+
+    /// Encodes the request as it goes upstream to an OpenAI-compatible API (gateway extensions left out).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyCodingKey.self)
+        func key(_ name: String) -> AnyCodingKey { AnyCodingKey(name) }
+        try container.encode(model, forKey: key("model"))
+        try container.encode(messages, forKey: key("messages"))
+        if stream { try container.encode(true, forKey: key("stream")) }
+        try container.encodeIfPresent(streamOptions, forKey: key("stream_options"))
+        try container.encodeIfPresent(temperature, forKey: key("temperature"))
+        try container.encodeIfPresent(topP, forKey: key("top_p"))
+        try container.encodeIfPresent(maxTokens, forKey: key("max_tokens"))
+        try container.encodeIfPresent(maxCompletionTokens, forKey: key("max_completion_tokens"))
+        try container.encodeIfPresent(n, forKey: key("n"))
+        try container.encodeIfPresent(stop, forKey: key("stop"))
+        try container.encodeIfPresent(seed, forKey: key("seed"))
+        try container.encodeIfPresent(tools, forKey: key("tools"))
+        try container.encodeIfPresent(toolChoice, forKey: key("tool_choice"))
+        try container.encodeIfPresent(responseFormat, forKey: key("response_format"))
+        try container.encodeIfPresent(user, forKey: key("user"))
+        try container.encodeExtras(extra, excluding: Self.known.union(Self.gatewayKeys))
+    }
+}

@@ -1,0 +1,147 @@
+/// Token counts of one call. Details the core does not model (`prompt_tokens_details`, ...) pass through.
+public struct Usage: Sendable, Hashable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var totalTokens: Int
+    public var extra: [String: JSONValue]
+
+    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, extra: [String: JSONValue] = [:]) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.totalTokens = totalTokens ?? promptTokens + completionTokens
+        self.extra = extra
+    }
+
+    /// Prompt tokens served from the provider's cache, when it says so.
+    public var cachedPromptTokens: Int {
+        extra["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0
+    }
+}
+
+extension Usage: Codable {
+    private static let known: Set<String> = ["prompt_tokens", "completion_tokens", "total_tokens"]
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyCodingKey.self)
+        self.promptTokens = try container.decodeIfPresent(Int.self, forKey: AnyCodingKey("prompt_tokens")) ?? 0
+        self.completionTokens = try container.decodeIfPresent(Int.self, forKey: AnyCodingKey("completion_tokens")) ?? 0
+        self.totalTokens =
+            try container.decodeIfPresent(Int.self, forKey: AnyCodingKey("total_tokens"))
+            ?? promptTokens + completionTokens
+        self.extra = try container.decodeExtras(excluding: Self.known)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyCodingKey.self)
+        try container.encode(promptTokens, forKey: AnyCodingKey("prompt_tokens"))
+        try container.encode(completionTokens, forKey: AnyCodingKey("completion_tokens"))
+        try container.encode(totalTokens, forKey: AnyCodingKey("total_tokens"))
+        try container.encodeExtras(extra, excluding: Self.known)
+    }
+}
+
+/// A non-streamed chat answer (`chat.completion`).
+public struct ChatResponse: Sendable, Hashable {
+    public struct Choice: Sendable, Hashable {
+        public var index: Int
+        public var message: ChatMessage
+        public var finishReason: String?
+        public var logprobs: JSONValue?
+        public var extra: [String: JSONValue]
+
+        public init(
+            index: Int,
+            message: ChatMessage,
+            finishReason: String?,
+            logprobs: JSONValue? = nil,
+            extra: [String: JSONValue] = [:]
+        ) {
+            self.index = index
+            self.message = message
+            self.finishReason = finishReason
+            self.logprobs = logprobs
+            self.extra = extra
+        }
+    }
+
+    public var id: String
+    public var object: String
+    public var created: Int
+    public var model: String
+    public var choices: [Choice]
+    public var usage: Usage?
+    public var systemFingerprint: String?
+    public var extra: [String: JSONValue]
+
+    public init(
+        id: String,
+        object: String = "chat.completion",
+        created: Int,
+        model: String,
+        choices: [Choice],
+        usage: Usage?,
+        systemFingerprint: String? = nil,
+        extra: [String: JSONValue] = [:]
+    ) {
+        self.id = id
+        self.object = object
+        self.created = created
+        self.model = model
+        self.choices = choices
+        self.usage = usage
+        self.systemFingerprint = systemFingerprint
+        self.extra = extra
+    }
+}
+
+extension ChatResponse.Choice: Codable {
+    private static let known: Set<String> = ["index", "message", "finish_reason", "logprobs"]
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyCodingKey.self)
+        self.index = try container.decodeIfPresent(Int.self, forKey: AnyCodingKey("index")) ?? 0
+        self.message = try container.decode(ChatMessage.self, forKey: AnyCodingKey("message"))
+        self.finishReason = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("finish_reason"))
+        self.logprobs = try container.decodeIfPresent(JSONValue.self, forKey: AnyCodingKey("logprobs"))
+        self.extra = try container.decodeExtras(excluding: Self.known)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyCodingKey.self)
+        try container.encode(index, forKey: AnyCodingKey("index"))
+        try container.encode(message, forKey: AnyCodingKey("message"))
+        try container.encode(logprobs ?? .null, forKey: AnyCodingKey("logprobs"))
+        try container.encode(finishReason.map(JSONValue.string) ?? .null, forKey: AnyCodingKey("finish_reason"))
+        try container.encodeExtras(extra, excluding: Self.known)
+    }
+}
+
+extension ChatResponse: Codable {
+    private static let known: Set<String> = [
+        "id", "object", "created", "model", "choices", "usage", "system_fingerprint",
+    ]
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyCodingKey.self)
+        self.id = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("id")) ?? ""
+        self.object = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("object")) ?? "chat.completion"
+        self.created = try container.decodeIfPresent(Int.self, forKey: AnyCodingKey("created")) ?? 0
+        self.model = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("model")) ?? ""
+        self.choices = try container.decode([Choice].self, forKey: AnyCodingKey("choices"))
+        self.usage = try container.decodeIfPresent(Usage.self, forKey: AnyCodingKey("usage"))
+        self.systemFingerprint = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("system_fingerprint"))
+        self.extra = try container.decodeExtras(excluding: Self.known)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyCodingKey.self)
+        try container.encode(id, forKey: AnyCodingKey("id"))
+        try container.encode(object, forKey: AnyCodingKey("object"))
+        try container.encode(created, forKey: AnyCodingKey("created"))
+        try container.encode(model, forKey: AnyCodingKey("model"))
+        try container.encode(choices, forKey: AnyCodingKey("choices"))
+        try container.encodeIfPresent(usage, forKey: AnyCodingKey("usage"))
+        try container.encodeIfPresent(systemFingerprint, forKey: AnyCodingKey("system_fingerprint"))
+        try container.encodeExtras(extra, excluding: Self.known)
+    }
+}

@@ -1,0 +1,179 @@
+public import AsyncHTTPClient
+public import NIOCore
+public import NIOHTTP1
+public import SwitchboardCore
+import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The HTTP plumbing every adapter shares: sending JSON, timeouts, and turning failures into
+/// ``UpstreamError`` without ever keeping the provider's body.
+public struct UpstreamHTTP: Sendable {
+    public let client: HTTPClient
+    public let provider: String
+    /// Largest non-streamed response accepted from a provider.
+    public var maxResponseBytes = 64 * 1024 * 1024
+
+    public init(client: HTTPClient, provider: String) {
+        self.client = client
+        self.provider = provider
+    }
+
+    /// Sends a request and returns once the response head is in; non-2xx answers are thrown.
+    public func send(
+        url: String,
+        method: HTTPMethod = .POST,
+        headers: HTTPHeaders,
+        body: ByteBuffer?,
+        call: UpstreamCall,
+        errorDecoder: ErrorBodyDecoder = .openAI
+    ) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers = headers
+        if let body { request.body = .bytes(body) }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: .now() + .init(call.timeout), logger: call.logger)
+        } catch {
+            throw classify(error)
+        }
+        guard (200..<300).contains(response.status.code) else {
+            throw await failure(response, deadline: .now() + .init(call.timeout), decoder: errorDecoder)
+        }
+        return response
+    }
+
+    /// Sends a request and collects the whole 2xx body, all within the call's timeout.
+    public func sendAndCollect(
+        url: String,
+        method: HTTPMethod = .POST,
+        headers: HTTPHeaders,
+        body: ByteBuffer?,
+        call: UpstreamCall,
+        errorDecoder: ErrorBodyDecoder = .openAI
+    ) async throws -> (HTTPClientResponse, ByteBuffer) {
+        let deadline = ContinuousClock.now + call.timeout
+        let response = try await send(url: url, method: method, headers: headers, body: body, call: call, errorDecoder: errorDecoder)
+        let limit = maxResponseBytes
+        let provider = provider
+        let buffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                do {
+                    return try await response.body.collect(upTo: limit)
+                } catch is NIOTooManyBytesError {
+                    throw UpstreamError(.invalidResponse, provider: provider, detail: "response larger than \(limit) bytes")
+                } catch let error as UpstreamError {
+                    throw error
+                } catch {
+                    throw Self.classify(error, provider: provider)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(until: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else {
+                throw UpstreamError(.timeout, provider: provider, detail: "no complete response within \(call.timeout)")
+            }
+            return buffer
+        }
+        return (response, buffer)
+    }
+
+    /// Turns a transport error into an ``UpstreamError``.
+    public func classify(_ error: any Error) -> any Error {
+        Self.classify(error, provider: provider)
+    }
+
+    static func classify(_ error: any Error, provider: String) -> any Error {
+        if error is UpstreamError || error is CancellationError { return error }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
+                return UpstreamError(.timeout, provider: provider, detail: "no response within the timeout")
+            case .connectTimeout:
+                return UpstreamError(.connect, provider: provider, detail: "connection timed out")
+            case .cancelled:
+                return CancellationError()
+            case .remoteConnectionClosed:
+                return UpstreamError(.streamInterrupted, provider: provider, detail: "the connection closed early")
+            default:
+                return UpstreamError(.connect, provider: provider, detail: "transport error (\(error.shortDescription))")
+            }
+        }
+        if error is ChannelError || error is IOError {
+            return UpstreamError(.connect, provider: provider, detail: "connection failed")
+        }
+        return UpstreamError(.connect, provider: provider, detail: "transport error")
+    }
+
+    /// Reads a little of an error body to learn the provider's error type, then drops it.
+    private func failure(_ response: HTTPClientResponse, deadline: NIODeadline, decoder: ErrorBodyDecoder) async -> UpstreamError {
+        let status = Int(response.status.code)
+        var errorType: String?
+        var errorCode: String?
+        if let body = try? await response.body.collect(upTo: 64 * 1024) {
+            (errorType, errorCode) = decoder.decode(body)
+        }
+        return UpstreamError(
+            .status(status),
+            provider: provider,
+            detail: "HTTP \(status)",
+            errorType: errorType,
+            errorCode: errorCode,
+            retryAfterSeconds: Self.retryAfter(response.headers)
+        )
+    }
+
+    static func retryAfter(_ headers: HTTPHeaders) -> Int? {
+        if let value = headers.first(name: "retry-after"), let seconds = Double(value) {
+            return max(0, Int(seconds.rounded(.up)))
+        }
+        if let value = headers.first(name: "retry-after-ms"), let milliseconds = Double(value) {
+            return max(0, Int((milliseconds / 1000).rounded(.up)))
+        }
+        return nil
+    }
+}
+
+/// Reads a provider's error type and code from an error body; only short identifiers survive.
+public struct ErrorBodyDecoder: Sendable {
+    public let decode: @Sendable (ByteBuffer) -> (type: String?, code: String?)
+
+    public init(decode: @escaping @Sendable (ByteBuffer) -> (type: String?, code: String?)) {
+        self.decode = decode
+    }
+
+    /// `{"error": {"type": ..., "code": ...}}`, as OpenAI and most compatible servers send.
+    public static let openAI = ErrorBodyDecoder { buffer in
+        struct Envelope: Decodable {
+            struct Detail: Decodable {
+                var type: String?
+                var code: JSONValue?
+            }
+            var error: Detail?
+        }
+        guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(buffer.readableBytesView)) else {
+            return (nil, nil)
+        }
+        let code: String?
+        switch envelope.error?.code {
+        case .string(let value): code = value
+        case .integer(let value): code = String(value)
+        default: code = nil
+        }
+        return (envelope.error?.type, code)
+    }
+}
+
+extension HTTPClientError {
+    var shortDescription: String {
+        String(describing: self).split(separator: "(").first.map(String.init) ?? "unknown"
+    }
+}

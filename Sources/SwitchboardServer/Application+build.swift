@@ -1,0 +1,196 @@
+import AsyncHTTPClient
+public import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+public import SwitchboardCore
+import SwitchboardProviders
+public import SwitchboardStorage
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+public typealias GatewayApplication = Application<RouterResponder<GatewayRequestContext>>
+
+/// Everything ``buildGateway(_:)`` assembled, for `main` and for tests that look inside.
+public struct BuiltGateway: Sendable {
+    public let application: GatewayApplication
+    public let config: GatewayConfig
+    public let store: any RequestLogStore
+    public let writer: RecordWriter
+}
+
+/// Builds the gateway's application from arguments: used by `switchboard serve` and by tests.
+public func buildApplication(_ arguments: some AppArguments) async throws -> GatewayApplication {
+    try await buildGateway(arguments).application
+}
+
+/// Loads the configuration named by the arguments (or the environment) and applies overrides.
+public func loadConfig(_ arguments: some AppArguments) throws -> GatewayConfig {
+    let loader = ConfigLoader(environment: arguments.environment)
+    var config: GatewayConfig
+    if let path = arguments.configPath {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError("cannot read the config file", file: path)
+        }
+        config = try loader.load(yaml: text, file: path)
+    } else {
+        config = try loader.fromEnvironment()
+    }
+    if let host = arguments.hostOverride { config.server.host = host }
+    if let port = arguments.portOverride { config.server.port = port }
+    do {
+        try ProviderFactory.validate(config)
+    } catch {
+        var error = error
+        error.file = arguments.configPath
+        throw error
+    }
+    return config
+}
+
+public func buildGateway(_ arguments: some AppArguments) async throws -> BuiltGateway {
+    let logger = {
+        var logger = Logger(label: "switchboard")
+        logger.logLevel = arguments.logLevel
+        return logger
+    }()
+    let config = try loadConfig(arguments)
+
+    let store: any RequestLogStore
+    let closeStore: @Sendable () async throws -> Void
+    if config.storage.url.hasPrefix("sqlite:") {
+        let sqlite = try await SQLiteDatabase.open(url: config.storage.url, logger: logger)
+        let sqlStore = SQLRequestLogStore(database: sqlite.database)
+        do {
+            try await sqlStore.migrate()
+        } catch {
+            try? await sqlite.close()
+            throw ConfigError("the SQLite database at \(config.storage.url) could not be prepared: \(error)")
+        }
+        store = sqlStore
+        closeStore = { try await sqlite.close() }
+    } else {
+        throw ConfigError("`storage.url` \(Redacted.url(config.storage.url)) is PostgreSQL, which this build cannot use yet; use sqlite://PATH")
+    }
+
+    let registry = PrometheusCollectorRegistry()
+    let metricsFactory = PrometheusMetricsFactory(registry: registry)
+    let writer = RecordWriter(store: store, logger: logger)
+
+    var clientConfiguration = HTTPClient.Configuration()
+    clientConfiguration.redirectConfiguration = .disallow
+    clientConfiguration.decompression = .disabled
+    clientConfiguration.timeout.connect = .seconds(10)
+    clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)
+    let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
+
+    let adapters: [any ProviderAdapter]
+    do {
+        adapters = try config.providers.map { provider throws(ConfigError) in
+            try ProviderFactory.makeAdapter(provider, client: client)
+        }
+    } catch {
+        try? await client.shutdown()
+        try? await closeStore()
+        throw error
+    }
+    let catalog = ModelCatalog(providers: adapters, config: config)
+    let gateway = Gateway(catalog: catalog, metrics: GatewayMetrics(factory: metricsFactory), sink: writer)
+    let bodyReader = RequestBodyReader(maxBytes: config.server.maxBodyBytes)
+    let startedAtUnix = Int(Date().timeIntervalSince1970)
+
+    let router = Router(context: GatewayRequestContext.self)
+    router.add(middleware: ObservabilityMiddleware(metricsFactory: metricsFactory))
+    OperationsController(
+        version: SwitchboardVersion.current,
+        startedAt: .now,
+        startedAtUnix: startedAtUnix,
+        registry: registry,
+        store: store,
+        providers: adapters.map(\.name),
+        models: catalog.modelNames,
+        authEnabled: config.server.masterKey != nil
+    ).addRoutes(to: router)
+    let openAI = OpenAIController(gateway: gateway, bodyReader: bodyReader, startedAt: startedAtUnix)
+    let simple = SimpleChatController(gateway: gateway, bodyReader: bodyReader)
+    for prefix in ["v1", "api/v1", "openai/v1"] {
+        let group = router.group(RouterPath(prefix)).add(middleware: AuthMiddleware(masterKey: config.server.masterKey))
+        openAI.addRoutes(to: group)
+        simple.addRoutes(to: group)
+    }
+
+    logStartup(config: config, catalog: catalog, logger: logger)
+    let host = config.server.host
+    let application = Application(
+        router: router,
+        configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
+        services: [
+            ShutdownHook(action: closeStore),
+            HTTPClientService(client: client),
+            writer,
+        ],
+        onServerRunning: { channel in
+            let port = channel.localAddress?.port ?? config.server.port
+            logger.info("listening on http://\(host):\(port)")
+        },
+        logger: logger
+    )
+    return BuiltGateway(application: application, config: config, store: store, writer: writer)
+}
+
+/// Runs the gateway until SIGTERM/SIGINT, then lets in-flight requests finish within the grace period.
+public func runGateway(_ arguments: some AppArguments) async throws {
+    let built = try await buildGateway(arguments)
+    var configuration = ServiceGroupConfiguration(
+        services: [.init(service: built.application)],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        cancellationSignals: [],
+        logger: built.application.logger
+    )
+    configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(built.config.server.shutdownGraceSeconds * 1000))
+    let serviceGroup = ServiceGroup(configuration: configuration)
+    try await serviceGroup.run()
+    built.application.logger.info(
+        "stopped",
+        metadata: ["records_written": "\(built.writer.written)", "records_dropped": "\(built.writer.dropped)"]
+    )
+}
+
+private func logStartup(config: GatewayConfig, catalog: ModelCatalog, logger: Logger) {
+    logger.info("Switchboard \(SwitchboardVersion.current) starting (config: \(config.source))")
+    if config.providers.isEmpty {
+        logger.warning("no providers configured: every model request will fail with MODEL_NOT_FOUND")
+    }
+    for provider in config.providers {
+        let base = provider.type == .mock ? "built-in" : Redacted.url(provider.baseURL ?? "default endpoint")
+        logger.info("provider \(provider.name) (\(provider.type.rawValue)) → \(base)")
+    }
+    let models = catalog.listModels().map(\.id)
+    logger.info("models: \(models.isEmpty ? "none listed" : models.joined(separator: ", ")); any provider/model is also accepted")
+    if config.server.masterKey == nil {
+        logger.warning("auth is OFF: no master key is set, so anyone who can reach this port can use every provider. Set SWITCHBOARD_MASTER_KEY or server.master_key.")
+    } else {
+        logger.info("auth is ON (master key)")
+    }
+    logger.info("storage: \(Redacted.url(config.storage.url)); request log: \(config.requestLog.mode.rawValue)")
+}
+
+/// Removes credentials from URLs before they are logged.
+enum Redacted {
+    static func url(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://"), let at = url[schemeEnd.upperBound...].firstIndex(of: "@") else {
+            return url
+        }
+        return String(url[..<schemeEnd.upperBound]) + "***" + String(url[at...])
+    }
+}

@@ -1,0 +1,215 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SwitchboardCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The OpenAI-compatible front door: chat completions, embeddings, models.
+struct OpenAIController: Sendable {
+    typealias Context = GatewayRequestContext
+
+    let gateway: Gateway
+    let bodyReader: RequestBodyReader
+    let startedAt: Int
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("chat/completions", use: chatCompletions)
+        group.post("embeddings", use: embeddings)
+        group.get("models", use: listModels)
+        group.get("models/{id+}", use: getModel)
+    }
+
+    @Sendable func chatCompletions(request: Request, context: Context) async throws -> Response {
+        var chat = try await bodyReader.decode(ChatRequest.self, from: request)
+        let principal = context.principal ?? .anonymous
+        do {
+            try ChatValidation.validate(chat)
+            if chat.model.isEmpty, let category = Self.category(of: chat, request: request),
+                let model = gateway.catalog.model(forCategory: category)
+            {
+                chat.model = model
+            }
+            if chat.stream {
+                return try await stream(chat, principal: principal, context: context)
+            }
+            let result = try await gateway.chat(chat, requestID: context.requestID, logger: context.logger)
+            let data = try Self.encode(result.response)
+            var response = Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: data))
+            )
+            let elapsed = ContinuousClock.now - context.start
+            Self.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
+            gateway.complete(
+                RequestRecord(
+                    requestID: context.requestID,
+                    timestamp: Date().timeIntervalSince1970,
+                    principal: principal.id,
+                    endpoint: "chat",
+                    modelRequested: chat.model,
+                    provider: result.servedBy.provider,
+                    modelServed: result.servedBy.model,
+                    status: 200,
+                    promptTokens: result.usage.promptTokens,
+                    completionTokens: result.usage.completionTokens,
+                    usageEstimated: result.usageEstimated,
+                    latencyMilliseconds: elapsed.milliseconds,
+                    upstreamMilliseconds: result.servedBy.upstreamDuration.milliseconds,
+                    attempts: result.servedBy.attempts
+                )
+            )
+            return response
+        } catch let error as GatewayError {
+            recordFailure(error, endpoint: "chat", model: chat.model, stream: chat.stream, principal: principal, context: context)
+            throw error
+        }
+    }
+
+    private func stream(_ chat: ChatRequest, principal: Principal, context: Context) async throws -> Response {
+        let result = try await gateway.streamChat(chat, requestID: context.requestID, logger: context.logger)
+        let accepted = ContinuousClock.now - context.start
+        var headers: HTTPFields = [
+            .contentType: "text/event-stream",
+            .cacheControl: "no-cache",
+            HTTPField.Name("X-Accel-Buffering")!: "no",
+        ]
+        Self.addRoutingHeaders(&headers, servedBy: result.servedBy, elapsed: accepted)
+        let relay = StreamRelay(
+            gateway: gateway,
+            stream: result.stream,
+            servedBy: result.servedBy,
+            request: chat,
+            requestID: context.requestID,
+            principal: principal.id,
+            start: context.start,
+            logger: context.logger
+        )
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await relay.run(&writer)
+        })
+    }
+
+    @Sendable func embeddings(request: Request, context: Context) async throws -> Response {
+        let embeddings = try await bodyReader.decode(EmbeddingsRequest.self, from: request)
+        let principal = context.principal ?? .anonymous
+        do {
+            if embeddings.input.count == 0 {
+                throw GatewayError.validation("`input` must not be empty.", param: "input")
+            }
+            let result = try await gateway.embeddings(embeddings, requestID: context.requestID, logger: context.logger)
+            let data = try Self.encode(result.response)
+            var response = Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: data))
+            )
+            let elapsed = ContinuousClock.now - context.start
+            Self.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
+            let tokens = result.response.usage?.promptTokens ?? 0
+            gateway.complete(
+                RequestRecord(
+                    requestID: context.requestID,
+                    timestamp: Date().timeIntervalSince1970,
+                    principal: principal.id,
+                    endpoint: "embeddings",
+                    modelRequested: embeddings.model,
+                    provider: result.servedBy.provider,
+                    modelServed: result.servedBy.model,
+                    status: 200,
+                    promptTokens: tokens,
+                    latencyMilliseconds: elapsed.milliseconds,
+                    upstreamMilliseconds: result.servedBy.upstreamDuration.milliseconds,
+                    attempts: result.servedBy.attempts
+                )
+            )
+            return response
+        } catch let error as GatewayError {
+            recordFailure(error, endpoint: "embeddings", model: embeddings.model, stream: false, principal: principal, context: context)
+            throw error
+        }
+    }
+
+    @Sendable func listModels(request: Request, context: Context) async throws -> Response {
+        let list = ModelList(data: gateway.catalog.listModels(created: startedAt))
+        return try Self.json(list)
+    }
+
+    @Sendable func getModel(request: Request, context: Context) async throws -> Response {
+        let id = context.parameters.getCatchAll().joined(separator: "/")
+        guard let info = gateway.catalog.modelInfo(id: id, created: startedAt) else {
+            // Anything the router can serve is a model, even if it is not listed.
+            if (try? gateway.catalog.resolve(id)) != nil {
+                return try Self.json(ModelInfo(id: id, created: startedAt, ownedBy: id.split(separator: "/").first.map(String.init) ?? "switchboard"))
+            }
+            _ = try gateway.catalog.resolve(id)
+            throw GatewayError(.modelNotFound, "Model `\(id)` is not available.", param: "model")
+        }
+        return try Self.json(info)
+    }
+
+    private func recordFailure(
+        _ error: GatewayError,
+        endpoint: String,
+        model: String,
+        stream: Bool,
+        principal: Principal,
+        context: Context
+    ) {
+        gateway.complete(
+            RequestRecord(
+                requestID: context.requestID,
+                timestamp: Date().timeIntervalSince1970,
+                principal: principal.id,
+                endpoint: endpoint,
+                modelRequested: model,
+                provider: error.provider,
+                status: error.status,
+                errorCode: error.code.rawValue,
+                latencyMilliseconds: (ContinuousClock.now - context.start).milliseconds,
+                stream: stream
+            )
+        )
+    }
+
+    static func category(of chat: ChatRequest, request: Request) -> String? {
+        if let header = request.headers[HTTPField.Name("X-Switchboard-Category")!] { return header }
+        return chat.gatewayExtensions["metadata"]?["category"]?.stringValue
+    }
+
+    static func addRoutingHeaders(_ headers: inout HTTPFields, servedBy: ServedBy, elapsed: Duration) {
+        headers[.switchboardProvider] = servedBy.provider
+        headers[.switchboardModel] = servedBy.model
+        headers[.switchboardLatency] = formatMilliseconds(elapsed.milliseconds)
+        headers[.switchboardOverhead] = formatMilliseconds(max(0, (elapsed - servedBy.upstreamDuration).milliseconds))
+        headers[.switchboardAttempts] = String(servedBy.attempts)
+    }
+
+    static func formatMilliseconds(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws(GatewayError) -> Data {
+        do {
+            return try JSONCoding.encode(value)
+        } catch {
+            throw GatewayError(.internalError, "The response could not be encoded.")
+        }
+    }
+
+    static func json<T: Encodable>(_ value: T) throws(GatewayError) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encode(value)))
+        )
+    }
+}

@@ -1,0 +1,134 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SwitchboardCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The unified simple contract of the companion-platform seed: `POST /v1/chat`.
+///
+/// `{provider?, model, messages, temperature?, top_p?, max_tokens?}` →
+/// `{text, provider, model, tokens_in, tokens_out, latency_ms}`; errors as
+/// `{"error":{"code","message","provider"}}`.
+struct SimpleChatController: Sendable {
+    typealias Context = GatewayRequestContext
+
+    let gateway: Gateway
+    let bodyReader: RequestBodyReader
+
+    struct SimpleChatRequest: Decodable {
+        var provider: String?
+        var model: String
+        var messages: [ChatMessage]
+        var temperature: Double?
+        var topP: Double?
+        var maxTokens: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case provider, model, messages, temperature
+            case topP = "top_p"
+            case maxTokens = "max_tokens"
+        }
+    }
+
+    struct SimpleChatResponse: Encodable {
+        var text: String
+        var provider: String
+        var model: String
+        var tokensIn: Int
+        var tokensOut: Int
+        var latencyMs: Int
+
+        enum CodingKeys: String, CodingKey {
+            case text, provider, model
+            case tokensIn = "tokens_in"
+            case tokensOut = "tokens_out"
+            case latencyMs = "latency_ms"
+        }
+    }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("chat", use: chat)
+    }
+
+    @Sendable func chat(request: Request, context: Context) async throws -> Response {
+        var provider: String?
+        var model = ""
+        do {
+            let simple = try await bodyReader.decode(SimpleChatRequest.self, from: request)
+            provider = simple.provider
+            model = simple.model
+            let chat = ChatRequest(
+                model: resolveModel(simple),
+                messages: simple.messages,
+                temperature: simple.temperature,
+                topP: simple.topP,
+                maxTokens: simple.maxTokens
+            )
+            try ChatValidation.validate(chat)
+            let result = try await gateway.chat(chat, requestID: context.requestID, logger: context.logger)
+            let elapsed = ContinuousClock.now - context.start
+            let text = result.response.choices.first?.message.content?.text ?? ""
+            let body = SimpleChatResponse(
+                text: text,
+                provider: result.servedBy.provider,
+                model: result.servedBy.model,
+                tokensIn: result.usage.promptTokens,
+                tokensOut: result.usage.completionTokens,
+                latencyMs: Int(elapsed.milliseconds.rounded())
+            )
+            var response = try OpenAIController.json(body)
+            OpenAIController.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
+            gateway.complete(
+                RequestRecord(
+                    requestID: context.requestID,
+                    timestamp: Date().timeIntervalSince1970,
+                    principal: (context.principal ?? .anonymous).id,
+                    endpoint: "chat",
+                    modelRequested: chat.model,
+                    provider: result.servedBy.provider,
+                    modelServed: result.servedBy.model,
+                    status: 200,
+                    promptTokens: result.usage.promptTokens,
+                    completionTokens: result.usage.completionTokens,
+                    usageEstimated: result.usageEstimated,
+                    latencyMilliseconds: elapsed.milliseconds,
+                    upstreamMilliseconds: result.servedBy.upstreamDuration.milliseconds,
+                    attempts: result.servedBy.attempts
+                )
+            )
+            return response
+        } catch {
+            var error = error
+            if error.provider == nil { error.provider = provider }
+            if !model.isEmpty {
+                gateway.complete(
+                    RequestRecord(
+                        requestID: context.requestID,
+                        timestamp: Date().timeIntervalSince1970,
+                        principal: (context.principal ?? .anonymous).id,
+                        endpoint: "chat",
+                        modelRequested: model,
+                        provider: error.provider,
+                        status: error.status,
+                        errorCode: error.code.rawValue,
+                        latencyMilliseconds: (ContinuousClock.now - context.start).milliseconds
+                    )
+                )
+            }
+            return error.response(format: .simple, requestID: context.requestID)
+        }
+    }
+
+    /// `provider` + `model` address that provider directly; the seed's `google` means Gemini.
+    private func resolveModel(_ simple: SimpleChatRequest) -> String {
+        guard let provider = simple.provider, !provider.isEmpty else { return simple.model }
+        if gateway.catalog.provider(named: provider) != nil { return "\(provider)/\(simple.model)" }
+        if provider == "google", gateway.catalog.provider(named: "gemini") != nil { return "gemini/\(simple.model)" }
+        return "\(provider)/\(simple.model)"
+    }
+}

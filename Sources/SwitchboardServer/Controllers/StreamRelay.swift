@@ -1,0 +1,165 @@
+import Hummingbird
+import Logging
+import NIOCore
+import SwitchboardCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Forwards a core chunk stream to the client as OpenAI SSE, chunk by chunk, and accounts for it.
+///
+/// - The usage-only chunk is passed on only if the client asked for it (`include_usage`).
+/// - An upstream failure after the first byte becomes an SSE `error` event in OpenAI's shape
+///   and the response ends cleanly, so a broken answer never looks like a finished one.
+/// - A client that goes away makes the next write fail; leaving the loop drops the upstream
+///   iterator, which cancels the upstream request. The record is written either way.
+struct StreamRelay: Sendable {
+    let gateway: Gateway
+    let stream: ChatStream
+    let servedBy: ServedBy
+    let request: ChatRequest
+    let requestID: String
+    let principal: String
+    let start: ContinuousClock.Instant
+    let logger: Logger
+
+    private enum Outcome {
+        case completed
+        case upstreamFailed(GatewayError)
+        case clientGone
+    }
+
+    func run(_ writer: inout any ResponseBodyWriter) async throws {
+        let clientWantsUsage = request.streamOptions?.includeUsage == true
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        var tally = StreamTally(request: request)
+        var outcome = Outcome.clientGone
+        gateway.metrics.streamOpened()
+        defer {
+            gateway.metrics.streamClosed()
+            finish(outcome, tally: tally)
+        }
+        var iterator = stream.makeAsyncIterator()
+        while true {
+            let next: ChatChunk?
+            do {
+                next = try await iterator.next()
+            } catch {
+                let failure = Self.gatewayError(error)
+                outcome = .upstreamFailed(failure)
+                gateway.metrics.error(code: failure.code.rawValue)
+                logger.warning("stream failed mid-way", metadata: ["error": "\(failure.message)"])
+                try await writer.write(Self.errorEvent(failure, requestID: requestID, encoder: encoder))
+                try await writer.finish(nil)
+                return
+            }
+            guard var chunk = next else { break }
+            tally.observe(chunk)
+            if !clientWantsUsage {
+                if chunk.isUsageOnly { continue }
+                chunk.usage = nil
+            }
+            try await writer.write(try Self.event(chunk, encoder: encoder))
+        }
+        try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+        outcome = .completed
+        try await writer.finish(nil)
+    }
+
+    private func finish(_ outcome: Outcome, tally: StreamTally) {
+        let status: Int
+        let code: String?
+        switch outcome {
+        case .completed:
+            status = 200
+            code = nil
+        case .upstreamFailed(let error):
+            status = error.status
+            code = error.code.rawValue
+        case .clientGone:
+            // 499: the client closed the connection before the answer was complete.
+            status = 499
+            code = nil
+        }
+        let usage = tally.usage
+        gateway.complete(
+            RequestRecord(
+                requestID: requestID,
+                timestamp: Date().timeIntervalSince1970,
+                principal: principal,
+                endpoint: "chat",
+                modelRequested: request.model,
+                provider: servedBy.provider,
+                modelServed: servedBy.model,
+                status: status,
+                errorCode: code,
+                promptTokens: usage.promptTokens,
+                completionTokens: usage.completionTokens,
+                usageEstimated: tally.reportedUsage == nil,
+                latencyMilliseconds: (ContinuousClock.now - start).milliseconds,
+                upstreamMilliseconds: servedBy.upstreamDuration.milliseconds,
+                attempts: servedBy.attempts,
+                stream: true
+            )
+        )
+    }
+
+    static func event(_ chunk: ChatChunk, encoder: JSONEncoder) throws -> ByteBuffer {
+        let data = try encoder.encode(chunk)
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(data.count + 8)
+        buffer.writeString("data: ")
+        buffer.writeBytes(data)
+        buffer.writeString("\n\n")
+        return buffer
+    }
+
+    static func errorEvent(_ error: GatewayError, requestID: String, encoder: JSONEncoder) -> ByteBuffer {
+        let data = (try? encoder.encode(OpenAIErrorBody(error, requestID: requestID)))
+            ?? Data(#"{"error":{"message":"stream failed","type":"upstream_error","code":"UPSTREAM_ERROR"}}"#.utf8)
+        var buffer = ByteBuffer()
+        buffer.writeString("event: error\ndata: ")
+        buffer.writeBytes(data)
+        buffer.writeString("\n\n")
+        return buffer
+    }
+
+    static func gatewayError(_ error: any Error) -> GatewayError {
+        switch error {
+        case let error as UpstreamError: return error.gatewayError
+        case let error as GatewayError: return error
+        case is CancellationError: return GatewayError(.upstreamError, "The stream was cancelled.")
+        default: return GatewayError(.upstreamError, "The stream failed.")
+        }
+    }
+}
+
+/// Counts what passed through a stream, so usage is known even when the provider never reported it.
+struct StreamTally {
+    private let promptEstimate: Int
+    private var completionBytes = 0
+    private(set) var reportedUsage: Usage?
+
+    init(request: ChatRequest) {
+        self.promptEstimate = TokenEstimator.estimatePrompt(request.messages)
+    }
+
+    mutating func observe(_ chunk: ChatChunk) {
+        if let usage = chunk.usage { reportedUsage = usage }
+        for choice in chunk.choices {
+            completionBytes += choice.delta.content?.utf8.count ?? 0
+            for call in choice.delta.toolCalls ?? [] {
+                completionBytes += call.function?.arguments?.utf8.count ?? 0
+            }
+        }
+    }
+
+    var usage: Usage {
+        if let reportedUsage { return reportedUsage }
+        return Usage(promptTokens: promptEstimate, completionTokens: completionBytes == 0 ? 0 : max(1, (completionBytes + 3) / 4))
+    }
+}

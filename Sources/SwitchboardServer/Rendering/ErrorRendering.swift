@@ -1,0 +1,112 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SwitchboardCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The wire shapes errors are rendered in, one per API surface.
+enum ErrorFormat {
+    /// `{"error":{"message","type","code","param","request_id"}}`
+    case openAI
+    /// `{"error":{"code","message","provider"}}` for the simple `/v1/chat` contract.
+    case simple
+}
+
+struct OpenAIErrorBody: Encodable {
+    struct Detail: Encodable {
+        var message: String
+        var type: String
+        var code: String
+        var param: String?
+        var requestID: String
+
+        enum CodingKeys: String, CodingKey {
+            case message, type, code, param
+            case requestID = "request_id"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(message, forKey: .message)
+            try container.encode(type, forKey: .type)
+            try container.encode(code, forKey: .code)
+            // OpenAI always sends `param`, null when there is none.
+            try container.encode(param, forKey: .param)
+            try container.encode(requestID, forKey: .requestID)
+        }
+    }
+
+    var error: Detail
+
+    init(_ error: GatewayError, requestID: String) {
+        self.error = Detail(
+            message: error.message,
+            type: error.code.openAIType,
+            code: error.code.rawValue,
+            param: error.param,
+            requestID: requestID
+        )
+    }
+}
+
+struct SimpleErrorBody: Encodable {
+    struct Detail: Encodable {
+        var code: String
+        var message: String
+        var provider: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: AnyCodingKey.self)
+            try container.encode(code, forKey: AnyCodingKey("code"))
+            try container.encode(message, forKey: AnyCodingKey("message"))
+            try container.encode(provider, forKey: AnyCodingKey("provider"))
+        }
+    }
+
+    var error: Detail
+}
+
+extension GatewayError {
+    /// The HTTP status, honouring an explicit override (413, 415 carry `VALIDATION_ERROR`).
+    var httpStatus: HTTPResponse.Status {
+        HTTPResponse.Status(code: status)
+    }
+
+    func response(format: ErrorFormat, requestID: String) -> Response {
+        let data: Data
+        do {
+            switch format {
+            case .openAI:
+                data = try JSONCoding.encode(OpenAIErrorBody(self, requestID: requestID))
+            case .simple:
+                data = try JSONCoding.encode(
+                    SimpleErrorBody(error: .init(code: code.rawValue, message: message, provider: provider))
+                )
+            }
+        } catch {
+            data = Data(#"{"error":{"message":"internal error","type":"server_error","code":"INTERNAL_ERROR"}}"#.utf8)
+        }
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfterSeconds {
+            headers[.retryAfter] = String(retryAfterSeconds)
+        }
+        if !requestID.isEmpty {
+            headers[HTTPField.Name.requestID] = requestID
+        }
+        return Response(status: httpStatus, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = HTTPField.Name("X-Request-Id")!
+    static let switchboardProvider = HTTPField.Name("X-Switchboard-Provider")!
+    static let switchboardModel = HTTPField.Name("X-Switchboard-Model")!
+    static let switchboardLatency = HTTPField.Name("X-Switchboard-Latency-Ms")!
+    static let switchboardOverhead = HTTPField.Name("X-Switchboard-Overhead-Ms")!
+    static let switchboardAttempts = HTTPField.Name("X-Switchboard-Attempts")!
+}

@@ -1,0 +1,37 @@
+public import Logging
+public import SQLKit
+public import SQLiteKit
+import NIOCore
+
+/// Opens the embedded SQLite database named by a `sqlite://` URL, in WAL mode.
+public struct SQLiteDatabase: Sendable {
+    public let connection: SQLiteConnection
+    public let database: any SQLDatabase
+
+    /// - Parameter url: `sqlite://./switchboard.db`, `sqlite:///abs/path.db`, or `sqlite::memory:`.
+    public static func open(url: String, logger: Logger) async throws -> SQLiteDatabase {
+        let storage: SQLiteConnection.Storage
+        if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+            storage = .memory
+        } else {
+            var path = url
+            for prefix in ["sqlite://", "sqlite:"] where path.hasPrefix(prefix) {
+                path.removeFirst(prefix.count)
+                break
+            }
+            storage = .file(path: path)
+        }
+        let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
+        let database = connection.sql(queryLogLevel: nil)
+        if storage != .memory {
+            _ = try await database.raw("PRAGMA journal_mode=WAL").all()
+            try await database.raw("PRAGMA synchronous=NORMAL").run()
+        }
+        try await database.raw("PRAGMA busy_timeout=5000").run()
+        return SQLiteDatabase(connection: connection, database: database)
+    }
+
+    public func close() async throws {
+        try await connection.close()
+    }
+}

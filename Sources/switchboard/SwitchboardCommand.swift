@@ -1,0 +1,95 @@
+import ArgumentParser
+import Logging
+import SwitchboardCore
+import SwitchboardServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct SwitchboardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchboard",
+        abstract: "A self-hosted LLM gateway: one OpenAI-compatible API in front of every provider.",
+        version: SwitchboardVersion.current,
+        subcommands: [Serve.self, CheckConfig.self, Version.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+struct Serve: AsyncParsableCommand, AppArguments {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway.")
+
+    @Option(name: .shortAndLong, help: "YAML config file; without one, providers come from the environment.")
+    var config: String?
+
+    @Option(name: .long, help: "Address to listen on (overrides server.host).")
+    var host: String?
+
+    @Option(name: .shortAndLong, help: "Port to listen on (overrides server.port).")
+    var port: Int?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var level: String = "info"
+
+    var configPath: String? { config }
+    var hostOverride: String? { host }
+    var portOverride: Int? { port }
+    var logLevel: Logger.Level { Logger.Level(rawValue: level) ?? .info }
+    var environment: [String: String] { ProcessEnvironment.current }
+
+    func run() async throws {
+        do {
+            try await runGateway(self)
+        } catch let error as ConfigError {
+            print("switchboard: configuration error: \(error)")
+            throw ExitCode(78)
+        }
+    }
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a config file and name the first problem with its line."
+    )
+
+    @Argument(help: "The YAML file to check.")
+    var file: String
+
+    func run() throws {
+        let arguments = GatewayArguments(configPath: file, environment: ProcessEnvironment.current)
+        do {
+            let config = try loadConfig(arguments)
+            print("\(file): OK — \(config.providers.count) provider(s), \(config.models.count) model(s)")
+        } catch let error as ConfigError {
+            print("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the version.")
+
+    func run() {
+        print("switchboard \(SwitchboardVersion.current)")
+    }
+}
+
+/// The process environment as a dictionary, read once per call.
+enum ProcessEnvironment {
+    static var current: [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let string = String(cString: entry)
+            if let equals = string.firstIndex(of: "=") {
+                result[String(string[..<equals])] = String(string[string.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+}
