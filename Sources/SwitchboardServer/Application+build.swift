@@ -58,7 +58,13 @@ public func loadConfig(_ arguments: some AppArguments) throws -> GatewayConfig {
     return config
 }
 
-public func buildGateway(_ arguments: some AppArguments) async throws -> BuiltGateway {
+/// - Parameters:
+///   - arguments: where the configuration comes from, and overrides.
+///   - onServerRunning: called with the bound port once the server listens (tests pass port 0).
+public func buildGateway(
+    _ arguments: some AppArguments,
+    onServerRunning: (@Sendable (Int) async -> Void)? = nil
+) async throws -> BuiltGateway {
     let logger = {
         var logger = Logger(label: "switchboard")
         logger.logLevel = arguments.logLevel
@@ -92,6 +98,8 @@ public func buildGateway(_ arguments: some AppArguments) async throws -> BuiltGa
     clientConfiguration.decompression = .disabled
     clientConfiguration.timeout.connect = .seconds(10)
     clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)
+    // A refused connection fails the attempt at once; the gateway's executor decides what to try next.
+    clientConfiguration.connectionPool.retryConnectionEstablishment = false
     let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
 
     let adapters: [any ProviderAdapter]
@@ -142,6 +150,7 @@ public func buildGateway(_ arguments: some AppArguments) async throws -> BuiltGa
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? config.server.port
             logger.info("listening on http://\(host):\(port)")
+            await onServerRunning?(port)
         },
         logger: logger
     )

@@ -14,6 +14,8 @@ public final class RecordWriter: RequestRecordSink, Service {
         var dropped = 0
         var written = 0
         var failed = 0
+        /// Batches taken off the queue and not yet written.
+        var inFlight = 0
     }
 
     private let store: any RequestLogStore
@@ -55,6 +57,17 @@ public final class RecordWriter: RequestRecordSink, Service {
     /// Records written to the store.
     public var written: Int { state.withLock { $0.written } }
 
+    /// Returns once everything recorded before the call is in the store (or a write failed).
+    public func flush() async {
+        let failuresBefore = state.withLock { $0.failed }
+        while true {
+            await drain()
+            let (idle, failures) = state.withLock { ($0.queue.isEmpty && $0.inFlight == 0, $0.failed) }
+            if idle || failures > failuresBefore { return }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
     public func run() async throws {
         await withGracefulShutdownHandler {
             for await _ in wakeups {
@@ -74,16 +87,21 @@ public final class RecordWriter: RequestRecordSink, Service {
                 let count = min(batchSize, state.queue.count)
                 let batch = Array(state.queue.prefix(count))
                 state.queue.removeFirst(count)
+                if count > 0 { state.inFlight += 1 }
                 return batch
             }
             if batch.isEmpty { return }
             do {
                 try await store.insert(batch)
-                state.withLock { $0.written += batch.count }
+                state.withLock { state in
+                    state.written += batch.count
+                    state.inFlight -= 1
+                }
             } catch {
                 // Put the batch back at the front and stop; the next wake-up retries it.
                 state.withLock { state in
                     state.failed += 1
+                    state.inFlight -= 1
                     state.queue.insert(contentsOf: batch, at: 0)
                 }
                 logger.error("request log write failed; will retry", metadata: ["error": "\(error)"])

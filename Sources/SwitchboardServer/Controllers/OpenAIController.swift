@@ -22,7 +22,7 @@ struct OpenAIController: Sendable {
         group.post("chat/completions", use: chatCompletions)
         group.post("embeddings", use: embeddings)
         group.get("models", use: listModels)
-        group.get("models/{id+}", use: getModel)
+        group.get("models/**", use: getModel)
     }
 
     @Sendable func chatCompletions(request: Request, context: Context) async throws -> Response {

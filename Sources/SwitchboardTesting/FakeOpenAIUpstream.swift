@@ -1,0 +1,284 @@
+public import Hummingbird
+import HTTPTypes
+import Logging
+import NIOCore
+public import SwitchboardCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What a fake upstream saw.
+public actor UpstreamRecorder {
+    public struct Received: Sendable {
+        public var path: String
+        public var authorization: String?
+        public var requestID: String?
+        public var body: JSONValue
+    }
+
+    public private(set) var requests: [Received] = []
+    /// Streams whose client went away before the stream was finished.
+    public private(set) var disconnectedStreams = 0
+    public private(set) var completedStreams = 0
+
+    public init() {}
+
+    func append(_ request: Received) { requests.append(request) }
+    func streamDisconnected() { disconnectedStreams += 1 }
+    func streamCompleted() { completedStreams += 1 }
+
+    public var last: Received? { requests.last }
+}
+
+/// A fake OpenAI API speaking the real wire format, with faults chosen by the request's `model`.
+///
+/// Models: any name answers normally (echoing the last user message as `echo: <text>`), except
+/// `fail-400`, `fail-401`, `fail-404`, `fail-429`, `fail-500`, `fail-503` (OpenAI error bodies
+/// that contain ``secretMarker``, which must never reach a client), `slow` (answers after 3 s),
+/// `invalid-json` (200 with a body that is not JSON), `die-mid-stream` (two chunks, then the
+/// connection drops), `endless-stream` (a chunk every 20 ms until the client leaves), and
+/// `slow-stream` (10 chunks 100 ms apart).
+public struct FakeOpenAIUpstream: Sendable {
+    public static let secretMarker = "UPSTREAM-SECRET-DETAIL-7f3a"
+    public static let apiKey = "upstream-test-key"
+
+    public let recorder = UpstreamRecorder()
+
+    public init() {}
+
+    public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+        let router = Router()
+        let recorder = self.recorder
+        router.post("v1/chat/completions") { request, context -> Response in
+            let body = try await Self.readBody(request)
+            await recorder.append(.init(
+                path: "/v1/chat/completions",
+                authorization: request.headers[.authorization],
+                requestID: request.headers[HTTPField.Name("x-request-id")!],
+                body: body
+            ))
+            if request.headers[.authorization] != "Bearer \(Self.apiKey)" {
+                return Self.error(status: 401, type: "invalid_request_error", code: "invalid_api_key")
+            }
+            let model = body["model"]?.stringValue ?? ""
+            if let failure = Self.failure(for: model) { return failure }
+            if model == "slow" { try await Task.sleep(for: .seconds(3)) }
+            if model == "invalid-json" {
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "<html>oops</html>")))
+            }
+            if body["stream"]?.boolValue == true {
+                return Self.stream(body, model: model, recorder: recorder)
+            }
+            return Self.completion(body, model: model)
+        }
+        router.post("v1/embeddings") { request, context -> Response in
+            let body = try await Self.readBody(request)
+            await recorder.append(.init(
+                path: "/v1/embeddings",
+                authorization: request.headers[.authorization],
+                requestID: request.headers[HTTPField.Name("x-request-id")!],
+                body: body
+            ))
+            let inputs: [String]
+            switch body["input"] {
+            case .string(let text): inputs = [text]
+            case .array(let items): inputs = items.compactMap(\.stringValue)
+            default: inputs = []
+            }
+            let data: [JSONValue] = inputs.enumerated().map { index, _ in
+                ["object": "embedding", "index": .integer(Int64(index)), "embedding": [0.25, -0.5, 0.125]]
+            }
+            return Self.json([
+                "object": "list",
+                "data": .array(data),
+                "model": body["model"] ?? "",
+                "usage": ["prompt_tokens": .integer(Int64(inputs.count * 2)), "total_tokens": .integer(Int64(inputs.count * 2))],
+            ])
+        }
+        router.get("v1/models") { _, _ -> Response in
+            Self.json(["object": "list", "data": [["id": "fake-model", "object": "model", "created": 1_700_000_000, "owned_by": "fake"]]])
+        }
+        var logger = Logger(label: "fake-openai")
+        logger.logLevel = .critical
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    static func readBody(_ request: Request) async throws -> JSONValue {
+        let buffer = try await request.body.collect(upTo: 50 * 1024 * 1024)
+        return try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
+    }
+
+    static func failure(for model: String) -> Response? {
+        switch model {
+        case "fail-400": return error(status: 400, type: "invalid_request_error", code: "context_length_exceeded")
+        case "fail-401": return error(status: 401, type: "invalid_request_error", code: "invalid_api_key")
+        case "fail-404": return error(status: 404, type: "invalid_request_error", code: "model_not_found")
+        case "fail-429":
+            var response = error(status: 429, type: "rate_limit_error", code: "rate_limit_exceeded")
+            response.headers[.retryAfter] = "7"
+            return response
+        case "fail-500": return error(status: 500, type: "server_error", code: nil)
+        case "fail-503": return error(status: 503, type: "server_error", code: nil)
+        default: return nil
+        }
+    }
+
+    static func error(status: Int, type: String, code: String?) -> Response {
+        let body: JSONValue = [
+            "error": [
+                "message": .string("Upstream says no: \(secretMarker) sk-live-abcdef1234567890"),
+                "type": .string(type),
+                "param": nil,
+                "code": code.map(JSONValue.string) ?? nil,
+            ]
+        ]
+        var response = json(body)
+        response.status = HTTPResponse.Status(code: status)
+        return response
+    }
+
+    static func json(_ value: JSONValue) -> Response {
+        let data = (try? JSONEncoder().encode(value)) ?? Data()
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func lastUserText(_ body: JSONValue) -> String {
+        guard case .array(let messages) = body["messages"] else { return "" }
+        for message in messages.reversed() where message["role"]?.stringValue == "user" {
+            if let text = message["content"]?.stringValue { return text }
+            if case .array(let parts) = message["content"] {
+                return parts.compactMap { $0["text"]?.stringValue }.joined()
+            }
+        }
+        return ""
+    }
+
+    static func toolName(_ body: JSONValue) -> String? {
+        guard case .array(let tools) = body["tools"], let first = tools.first?["function"]?["name"]?.stringValue else {
+            return nil
+        }
+        if body["tool_choice"]?.stringValue == "required" { return first }
+        if let named = body["tool_choice"]?["function"]?["name"]?.stringValue { return named }
+        return nil
+    }
+
+    static let toolArguments = #"{"city":"Paris","units":"celsius","days":[1,2,3]}"#
+
+    static func completion(_ body: JSONValue, model: String) -> Response {
+        let text = "echo: " + lastUserText(body)
+        var message: JSONValue = ["role": "assistant", "content": .string(text), "refusal": nil]
+        var finish = "stop"
+        if let tool = toolName(body) {
+            message = [
+                "role": "assistant", "content": nil, "refusal": nil,
+                "tool_calls": [["id": "call_abc123", "type": "function", "function": ["name": .string(tool), "arguments": .string(toolArguments)]]],
+            ]
+            finish = "tool_calls"
+        }
+        return json([
+            "id": "chatcmpl-fake1",
+            "object": "chat.completion",
+            "created": 1_700_000_000,
+            "model": .string(model),
+            "system_fingerprint": "fp_fake",
+            "service_tier": "default",
+            "choices": [["index": 0, "message": message, "logprobs": nil, "finish_reason": .string(finish)]],
+            "usage": [
+                "prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18,
+                "prompt_tokens_details": ["cached_tokens": 3],
+            ],
+        ])
+    }
+
+    static func chunk(_ model: String, delta: JSONValue, finish: String? = nil, includeUsageField: Bool) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "id": "chatcmpl-fake1", "object": "chat.completion.chunk", "created": 1_700_000_000,
+            "model": .string(model), "system_fingerprint": "fp_fake",
+            "choices": [["index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish.map(JSONValue.string) ?? nil]],
+        ]
+        if includeUsageField { object["usage"] = nil }
+        return .object(object)
+    }
+
+    static func event(_ value: JSONValue) -> ByteBuffer {
+        let data = (try? JSONEncoder().encode(value)) ?? Data()
+        return ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n")
+    }
+
+    static func stream(_ body: JSONValue, model: String, recorder: UpstreamRecorder) -> Response {
+        let includeUsage = body["stream_options"]?["include_usage"]?.boolValue == true
+        let text = "echo: " + lastUserText(body)
+        let tool = toolName(body)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                do {
+                    try await writer.write(event(chunk(model, delta: ["role": "assistant", "content": "", "refusal": nil], includeUsageField: includeUsage)))
+                    switch model {
+                    case "endless-stream":
+                        while true {
+                            try await Task.sleep(for: .milliseconds(20))
+                            try await writer.write(event(chunk(model, delta: ["content": "tick "], includeUsageField: includeUsage)))
+                        }
+                    case "die-mid-stream":
+                        try await writer.write(event(chunk(model, delta: ["content": "partial "], includeUsageField: includeUsage)))
+                        throw FakeUpstreamError.droppedConnection
+                    default:
+                        break
+                    }
+                    if let tool {
+                        try await writer.write(event(chunk(model, delta: [
+                            "tool_calls": [["index": 0, "id": "call_abc123", "type": "function", "function": ["name": .string(tool), "arguments": ""]]]
+                        ], includeUsageField: includeUsage)))
+                        // Split the arguments into many small deltas, as real providers do.
+                        var remaining = Substring(toolArguments)
+                        while !remaining.isEmpty {
+                            let piece = remaining.prefix(5)
+                            remaining = remaining.dropFirst(5)
+                            try await writer.write(event(chunk(model, delta: [
+                                "tool_calls": [["index": 0, "function": ["arguments": .string(String(piece))]]]
+                            ], includeUsageField: includeUsage)))
+                        }
+                        try await writer.write(event(chunk(model, delta: [:], finish: "tool_calls", includeUsageField: includeUsage)))
+                    } else {
+                        let words = text.split(separator: " ", omittingEmptySubsequences: false)
+                        for (index, word) in words.enumerated() {
+                            if model == "slow-stream" { try await Task.sleep(for: .milliseconds(100)) }
+                            let piece = index == 0 ? String(word) : " " + word
+                            try await writer.write(event(chunk(model, delta: ["content": .string(piece)], includeUsageField: includeUsage)))
+                        }
+                        try await writer.write(event(chunk(model, delta: [:], finish: "stop", includeUsageField: includeUsage)))
+                    }
+                    if includeUsage {
+                        try await writer.write(event([
+                            "id": "chatcmpl-fake1", "object": "chat.completion.chunk", "created": 1_700_000_000,
+                            "model": .string(model), "system_fingerprint": "fp_fake", "choices": [],
+                            "usage": ["prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18],
+                        ]))
+                    }
+                    try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                    try await writer.finish(nil)
+                    await recorder.streamCompleted()
+                } catch FakeUpstreamError.droppedConnection {
+                    throw FakeUpstreamError.droppedConnection
+                } catch {
+                    await recorder.streamDisconnected()
+                    throw error
+                }
+            }
+        )
+    }
+}
+
+enum FakeUpstreamError: Error {
+    case droppedConnection
+}

@@ -1,0 +1,147 @@
+public import AsyncHTTPClient
+import Hummingbird
+public import NIOCore
+public import NIOHTTP1
+public import ServiceLifecycle
+public import SwitchboardCore
+public import SwitchboardServer
+import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A response as a test sees it.
+public struct TestResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: String
+
+    public func json() throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(body.utf8))
+    }
+
+    public func header(_ name: String) -> String? { headers.first(name: name) }
+}
+
+/// A running gateway in front of a fake OpenAI upstream, both on loopback ports.
+public struct GatewayTestContext: Sendable {
+    public let port: Int
+    public let upstream: FakeOpenAIUpstream
+    public let upstreamPort: Int
+    public let gateway: BuiltGateway
+    public let client: HTTPClient
+    public let serviceGroup: ServiceGroup
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    public func request(
+        _ method: HTTPMethod,
+        _ path: String,
+        body: String? = nil,
+        headers: [(String, String)] = [("content-type", "application/json")],
+        timeout: TimeAmount = .seconds(30)
+    ) async throws -> TestResponse {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await client.execute(request, timeout: timeout)
+        let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        return TestResponse(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
+    }
+
+    public func post(_ path: String, _ body: String, headers: [(String, String)] = [("content-type", "application/json")]) async throws -> TestResponse {
+        try await request(.POST, path, body: body, headers: headers)
+    }
+
+    public func get(_ path: String, headers: [(String, String)] = []) async throws -> TestResponse {
+        try await request(.GET, path, headers: headers)
+    }
+
+    /// Waits until every record handed to the writer so far is in the store.
+    public func flushRecords() async {
+        await gateway.writer.flush()
+    }
+}
+
+/// Config for the harness: `UPSTREAM` in the text is replaced by the fake upstream's base URL
+/// (with `/v1`), `DB` by a fresh SQLite file.
+public func withGateway<Result: Sendable>(
+    config: String,
+    environment: [String: String] = [:],
+    _ body: @Sendable (GatewayTestContext) async throws -> Result
+) async throws -> Result {
+    let upstream = FakeOpenAIUpstream()
+    return try await withLiveServer({ onRunning in upstream.makeApplication(onRunning: onRunning) }) { upstreamPort, _ in
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let text = config
+            .replacingOccurrences(of: "UPSTREAM", with: "http://127.0.0.1:\(upstreamPort)/v1")
+            .replacingOccurrences(of: "DB", with: "sqlite://" + directory.appendingPathComponent("switchboard.db").path)
+        let path = directory.appendingPathComponent("switchboard.yaml").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        let arguments = GatewayArguments(configPath: path, portOverride: 0, logLevel: .critical, environment: environment)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let box = BuiltBox()
+        do {
+            let result = try await withLiveServer({ onRunning in
+                let built = try await buildGateway(arguments, onServerRunning: onRunning)
+                box.set(built)
+                return built.application
+            }) { port, group in
+                guard let built = box.get() else { throw LiveServerError.didNotStart }
+                return try await body(
+                    GatewayTestContext(
+                        port: port, upstream: upstream, upstreamPort: upstreamPort, gateway: built, client: client,
+                        serviceGroup: group
+                    )
+                )
+            }
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+}
+
+/// The standard harness config: one OpenAI-compatible provider `fake` and an alias `gpt-test`.
+public func standardConfig(extraServer: String = "", extraProviders: String = "", extraModels: String = "") -> String {
+    """
+    server:
+      host: 127.0.0.1
+      port: 0
+      master_key: sk-test-master
+    \(extraServer)
+    storage:
+      url: DB
+    providers:
+      - name: fake
+        type: openai-compatible
+        base_url: UPSTREAM
+        api_key: \(FakeOpenAIUpstream.apiKey)
+        models: [fake-model]
+      - name: mock
+        type: mock
+    \(extraProviders)
+    models:
+      - name: gpt-test
+        targets: [{ provider: fake, model: fake-model }]
+    \(extraModels)
+    """
+}
+
+public let authHeaders: [(String, String)] = [
+    ("content-type", "application/json"), ("authorization", "Bearer sk-test-master"),
+]
+
+final class BuiltBox: Sendable {
+    private let value = LockedValue<BuiltGateway?>(nil)
+    func set(_ built: BuiltGateway) { value.withLock { $0 = built } }
+    func get() -> BuiltGateway? { value.withLock { $0 } }
+}

@@ -1,0 +1,210 @@
+import SwitchboardCore
+import Testing
+
+@Suite struct ConfigTests {
+    static let designExample = """
+        server:
+          host: 127.0.0.1
+          port: 8080
+          master_key: ${SWITCHBOARD_MASTER_KEY}
+        storage:
+          url: sqlite://./switchboard.db
+        providers:
+          - name: openai
+            type: openai
+            api_key: ${OPENAI_API_KEY}
+            base_url: https://api.openai.com/v1
+          - name: claude
+            type: anthropic
+            api_key: ${ANTHROPIC_API_KEY}
+          - name: aws
+            type: bedrock
+            region: us-east-1
+            access_key_id: ${AWS_ACCESS_KEY_ID}
+            secret_access_key: ${AWS_SECRET_ACCESS_KEY}
+          - name: azure
+            type: azure
+            base_url: https://my-resource.openai.azure.com
+            api_key: ${AZURE_OPENAI_API_KEY}
+            api_version: "2024-10-21"
+        models:
+          - name: fast
+            targets:
+              - { provider: openai, model: gpt-4o-mini, weight: 3 }
+              - { provider: claude, model: claude-3-5-haiku-latest, weight: 1 }
+            strategy: weighted
+            fallbacks: [smart]
+            timeout_s: 60
+            retries: 2
+            price: { input_per_mtok: 0.15, output_per_mtok: 0.60 }
+          - name: smart
+            targets: [{ provider: aws, model: anthropic.claude-3-5-sonnet-20240620-v1:0 }]
+        limits:
+          default_rpm: 600
+          default_tpm: 200000
+        auth:
+          jwt:
+            hs256_secret: ${SUPABASE_JWT_SECRET}
+            jwks_url: https://issuer.example/.well-known/jwks.json
+            issuer: https://issuer.example/
+            audience: switchboard
+            role_claim: role
+        request_log:
+          mode: metadata
+          preview_chars: 2000
+          retention_days: 30
+        routing:
+          categories:
+            chat: fast
+            premium: smart
+        """
+
+    static let environment = [
+        "SWITCHBOARD_MASTER_KEY": "sk-master", "OPENAI_API_KEY": "sk-openai", "ANTHROPIC_API_KEY": "sk-ant",
+        "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "secret", "AZURE_OPENAI_API_KEY": "az",
+    ]
+
+    @Test func parsesTheDesignExample() throws {
+        let config = try ConfigLoader(environment: Self.environment).load(yaml: Self.designExample, file: "switchboard.yaml")
+        #expect(config.server.masterKey == "sk-master")
+        #expect(config.server.port == 8080)
+        #expect(config.providers.map(\.name) == ["openai", "claude", "aws", "azure"])
+        #expect(config.providers[0].apiKey == "sk-openai")
+        #expect(config.providers[2].region == "us-east-1")
+        #expect(config.providers[3].apiVersion == "2024-10-21")
+        let fast = try #require(config.models.first)
+        #expect(fast.targets.count == 2)
+        #expect(fast.targets[0].weight == 3)
+        #expect(fast.strategy == .weighted)
+        #expect(fast.fallbacks == ["smart"])
+        #expect(fast.timeoutSeconds == 60)
+        #expect(fast.retries == 2)
+        #expect(fast.price == ModelPrice(inputPerMillionTokens: 0.15, outputPerMillionTokens: 0.60))
+        #expect(config.models[1].targets[0].model == "anthropic.claude-3-5-sonnet-20240620-v1:0")
+        #expect(config.limits.defaultRPM == 600)
+        #expect(config.jwt?.audience == "switchboard")
+        #expect(config.jwt?.hs256Secret == nil)
+        #expect(config.requestLog.mode == .metadata)
+        #expect(config.categories == ["chat": "fast", "premium": "smart"])
+    }
+
+    @Test func interpolation() {
+        let text = "a: ${SET}\nb: ${UNSET:-fallback}\nc: ${UNSET}\nd: ${EMPTY:-x}\ne: $$HOME\nf: ${SET:-ignored}"
+        let result = EnvironmentInterpolation.interpolate(text, environment: ["SET": "value", "EMPTY": ""])
+        #expect(result == "a: value\nb: fallback\nc: \nd: x\ne: $HOME\nf: value")
+    }
+
+    @Test func typoNamesTheKeyAndLine() {
+        let text = """
+            server:
+              port: 8080
+            provders:
+              - name: x
+            """
+        #expect {
+            try ConfigLoader(environment: [:]).load(yaml: text, file: "bad.yaml")
+        } throws: { error in
+            let description = String(describing: error)
+            return description.hasPrefix("bad.yaml:3:") && description.contains("unknown key `provders`")
+                && description.contains("did you mean `providers`")
+        }
+    }
+
+    @Test func nestedTypoNamesTheLine() throws {
+        let text = """
+            providers:
+              - name: openai
+                type: openai
+                api_key: k
+                base_ulr: http://x
+            """
+        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:]).load(yaml: text) }
+        #expect(error.line == 5)
+        #expect(error.message.contains("`base_ulr`"))
+        #expect(error.message.contains("`base_url`"))
+    }
+
+    @Test func missingProviderReference() throws {
+        let text = """
+            providers:
+              - name: openai
+                type: openai
+                api_key: k
+            models:
+              - name: fast
+                targets: [{ provider: opnai, model: gpt-4o-mini }]
+            """
+        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:]).load(yaml: text) }
+        #expect(error.line == 6)
+        #expect(error.message.contains("`opnai`"))
+        #expect(error.message.contains("openai"))
+    }
+
+    @Test func providerWithoutItsKey() throws {
+        let text = """
+            providers:
+              - name: openai
+                type: openai
+                api_key: ${OPENAI_API_KEY}
+            """
+        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:]).load(yaml: text) }
+        #expect(error.line == 2)
+        #expect(error.message.contains("`api_key`"))
+        #expect(error.message.contains("openai"))
+    }
+
+    @Test func invalidYAML() throws {
+        let text = """
+            server:
+              port: 8080
+              host: [unclosed
+            """
+        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:]).load(yaml: text) }
+        #expect(error.message.contains("invalid YAML"))
+        #expect(error.line != nil)
+    }
+
+    @Test func wrongTypesAndValues() throws {
+        let cases: [(String, String)] = [
+            ("server:\n  port: eighty\n", "whole number"),
+            ("server:\n  port: 70000\n", "at most 65535"),
+            ("providers:\n  - name: x\n    type: openia\n", "did you mean `openai`"),
+            ("providers: yes\n", "must be a list"),
+            ("models:\n  - name: m\n", "needs `targets`"),
+            ("storage:\n  url: mysql://x\n", "storage.url"),
+            ("request_log:\n  mode: everything\n", "off, metadata, bodies"),
+        ]
+        for (text, fragment) in cases {
+            let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:]).load(yaml: text) }
+            #expect(error.message.contains(fragment), "\(text) gave \(error)")
+        }
+    }
+
+    @Test func fallbackToUnknownModel() throws {
+        let text = """
+            providers:
+              - { name: m, type: mock }
+            models:
+              - name: a
+                targets: [{ provider: m, model: x }]
+                fallbacks: [b]
+            """
+        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:]).load(yaml: text) }
+        #expect(error.message.contains("`b`"))
+    }
+
+    @Test func zeroConfigFromEnvironment() throws {
+        let config = try ConfigLoader(environment: [
+            "OPENAI_API_KEY": "sk-1", "GROQ_API_KEY": "gsk", "OLLAMA_BASE_URL": "http://localhost:11434",
+            "SWITCHBOARD_MASTER_KEY": "master", "GOOGLE_API_KEY": "g",
+        ]).fromEnvironment()
+        #expect(config.providers.map(\.name) == ["openai", "gemini", "groq", "ollama", "mock"])
+        #expect(config.providers.first { $0.name == "groq" }?.baseURL == "https://api.groq.com/openai/v1")
+        #expect(config.providers.first { $0.name == "ollama" }?.baseURL == "http://localhost:11434/v1")
+        #expect(config.server.masterKey == "master")
+        #expect(config.storage.url == "sqlite://./switchboard.db")
+        let bare = try ConfigLoader(environment: [:]).fromEnvironment()
+        #expect(bare.providers.map(\.name) == ["mock"])
+        #expect(bare.server.masterKey == nil)
+    }
+}
