@@ -45,6 +45,13 @@ public func loadConfig(_ arguments: some AppArguments) throws -> GatewayConfig {
         config = try loader.load(yaml: text, file: path)
     } else {
         config = try loader.fromEnvironment()
+        // In zero-config mode a key this build cannot use is a warning, not a reason to refuse to start.
+        for provider in config.providers where !ProviderFactory.supportedTypes.contains(provider.type) {
+            config.warnings.append(
+                "provider `\(provider.name)` (\(provider.type.rawValue)) found in the environment is not served by this build; skipped"
+            )
+        }
+        config.providers.removeAll { !ProviderFactory.supportedTypes.contains($0.type) }
     }
     if let host = arguments.hostOverride { config.server.host = host }
     if let port = arguments.portOverride { config.server.port = port }
@@ -177,6 +184,9 @@ public func runGateway(_ arguments: some AppArguments) async throws {
 
 private func logStartup(config: GatewayConfig, catalog: ModelCatalog, logger: Logger) {
     logger.info("Switchboard \(SwitchboardVersion.current) starting (config: \(config.source))")
+    for warning in config.warnings {
+        logger.warning("\(warning)")
+    }
     if config.providers.isEmpty {
         logger.warning("no providers configured: every model request will fail with MODEL_NOT_FOUND")
     }

@@ -3,9 +3,7 @@ import Logging
 import SwitchboardCore
 import SwitchboardServer
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
 
 @main
 struct SwitchboardCommand: AsyncParsableCommand {
@@ -43,7 +41,7 @@ struct Serve: AsyncParsableCommand, AppArguments {
         do {
             try await runGateway(self)
         } catch let error as ConfigError {
-            print("switchboard: configuration error: \(error)")
+            printError("switchboard: configuration error: \(error)")
             throw ExitCode(78)
         }
     }
@@ -64,7 +62,7 @@ struct CheckConfig: ParsableCommand {
             let config = try loadConfig(arguments)
             print("\(file): OK — \(config.providers.count) provider(s), \(config.models.count) model(s)")
         } catch let error as ConfigError {
-            print("\(error)")
+            printError("\(error)")
             throw ExitCode(1)
         }
     }
@@ -92,4 +90,8 @@ enum ProcessEnvironment {
         }
         return result
     }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

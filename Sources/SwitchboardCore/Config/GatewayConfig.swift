@@ -236,6 +236,8 @@ public struct GatewayConfig: Sendable, Hashable {
     public var categories: [String: String]
     /// Where the config came from, for the start-up log (`switchboard.yaml`, `environment`).
     public var source: String
+    /// Things worth a warning at start-up (a provider key in the environment this build cannot use).
+    public var warnings: [String] = []
 
     public init(
         server: ServerConfig = ServerConfig(),

@@ -105,6 +105,7 @@ struct SimpleChatController: Sendable {
         } catch {
             var error = error
             if error.provider == nil { error.provider = provider }
+            gateway.metrics.error(code: error.code.rawValue)
             if !model.isEmpty {
                 gateway.complete(
                     RequestRecord(
