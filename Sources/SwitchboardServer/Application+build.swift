@@ -103,7 +103,7 @@ public func buildGateway(
     var clientConfiguration = HTTPClient.Configuration()
     clientConfiguration.redirectConfiguration = .disallow
     clientConfiguration.decompression = .disabled
-    clientConfiguration.timeout.connect = .seconds(10)
+    clientConfiguration.timeout.connect = .milliseconds(Int64(config.reliability.connectTimeoutSeconds * 1000))
     clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)
     // A refused connection fails the attempt at once; the gateway's executor decides what to try next.
     clientConfiguration.connectionPool.retryConnectionEstablishment = false
@@ -120,14 +120,27 @@ public func buildGateway(
         throw error
     }
     let catalog = ModelCatalog(providers: adapters, config: config)
-    let gateway = Gateway(catalog: catalog, metrics: GatewayMetrics(factory: metricsFactory), sink: writer)
+    let gateway = Gateway(
+        catalog: catalog,
+        metrics: GatewayMetrics(factory: metricsFactory),
+        sink: writer,
+        board: HealthBoard(
+            policy: config.reliability.breaker,
+            maxCooldown: .milliseconds(Int64(config.reliability.maxRetryAfterSeconds * 1000))
+        ),
+        limiter: ConcurrencyLimiter(limit: config.reliability.maxConcurrentUpstream)
+    )
+    let healthWindow = Duration.seconds(300)
     let bodyReader = RequestBodyReader(maxBytes: config.server.maxBodyBytes)
     let startedAtUnix = Int(Date().timeIntervalSince1970)
 
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: ObservabilityMiddleware(metricsFactory: metricsFactory))
+    let health = HealthController(gateway: gateway, window: healthWindow)
+    health.addRoutes(to: router)
     OperationsController(
         version: SwitchboardVersion.current,
+        gateway: gateway,
         startedAt: .now,
         startedAtUnix: startedAtUnix,
         registry: registry,
@@ -138,10 +151,12 @@ public func buildGateway(
     ).addRoutes(to: router)
     let openAI = OpenAIController(gateway: gateway, bodyReader: bodyReader, startedAt: startedAtUnix)
     let simple = SimpleChatController(gateway: gateway, bodyReader: bodyReader)
+    let recommend = RecommendController(gateway: gateway, bodyReader: bodyReader, window: healthWindow)
     for prefix in ["v1", "api/v1", "openai/v1"] {
         let group = router.group(RouterPath(prefix)).add(middleware: AuthMiddleware(masterKey: config.server.masterKey))
         openAI.addRoutes(to: group)
         simple.addRoutes(to: group)
+        recommend.addRoutes(to: group)
     }
 
     logStartup(config: config, catalog: catalog, logger: logger)

@@ -4,7 +4,7 @@ import Yams
 struct ConfigParser {
     func parse(_ root: Node) throws(ConfigError) -> GatewayConfig {
         let top = try Section(root, path: "the top level", allowed: [
-            "server", "storage", "providers", "models", "limits", "auth", "request_log", "routing",
+            "server", "storage", "providers", "models", "limits", "auth", "request_log", "routing", "reliability",
         ])
         var config = GatewayConfig()
         if let node = top["server"] { config.server = try parseServer(node) }
@@ -27,6 +27,9 @@ struct ConfigParser {
             config.limits.defaultRPM = try section.int("default_rpm", minimum: 0)
             config.limits.defaultTPM = try section.int("default_tpm", minimum: 0)
             if let value = try section.int("default_max_tokens", minimum: 1) { config.limits.defaultMaxTokens = value }
+        }
+        if let node = top["reliability"] {
+            config.reliability = try parseReliability(node)
         }
         if let node = top["auth"] {
             let section = try Section(node, path: "auth", allowed: ["jwt"])
@@ -72,10 +75,39 @@ struct ConfigParser {
         return server
     }
 
+    private func parseReliability(_ node: Node) throws(ConfigError) -> ReliabilityConfig {
+        let section = try Section(node, path: "reliability", allowed: [
+            "max_concurrent_upstream", "max_retry_after_s", "connect_timeout_s", "breaker",
+        ])
+        var reliability = ReliabilityConfig()
+        reliability.maxConcurrentUpstream = try section.int("max_concurrent_upstream", minimum: 1)
+        if let value = try section.double("max_retry_after_s", minimum: 0) { reliability.maxRetryAfterSeconds = value }
+        if let value = try section.double("connect_timeout_s", minimum: 0.001) { reliability.connectTimeoutSeconds = value }
+        if let breakerNode = section["breaker"] {
+            let breaker = try Section(breakerNode, path: "reliability.breaker", allowed: [
+                "consecutive_failures", "error_rate", "min_requests", "window_s", "cooldown_s",
+            ])
+            var policy = CircuitBreaker.Policy()
+            if let value = try breaker.int("consecutive_failures", minimum: 1) { policy.consecutiveFailures = value }
+            if let value = try breaker.double("error_rate", minimum: 0) {
+                guard value <= 1 else {
+                    throw ConfigError("`error_rate` in reliability.breaker must be between 0 and 1", line: breaker.line)
+                }
+                policy.errorRate = value
+            }
+            if let value = try breaker.int("min_requests", minimum: 1) { policy.minimumRequests = value }
+            if let value = try breaker.double("window_s", minimum: 0.001) { policy.window = .milliseconds(Int64(value * 1000)) }
+            if let value = try breaker.double("cooldown_s", minimum: 0) { policy.cooldown = .milliseconds(Int64(value * 1000)) }
+            reliability.breaker = policy
+        }
+        return reliability
+    }
+
     private func parseProvider(_ node: Node) throws(ConfigError) -> ProviderConfig {
         let section = try Section(node, path: "providers[]", allowed: [
             "name", "type", "api_key", "base_url", "region", "access_key_id", "secret_access_key", "session_token",
-            "api_version", "headers", "models", "timeout_s", "reply", "latency_ms", "chunks", "chunk_delay_ms",
+            "api_version", "headers", "models", "timeout_s", "max_concurrent", "reply", "latency_ms", "chunks",
+            "chunk_delay_ms", "failure_rate", "failure_status",
         ])
         let name = try section.requiredString("name")
         guard let type = try section.enumeration("type", ProviderType.self) else {
@@ -101,6 +133,14 @@ struct ConfigParser {
             }
         }
         provider.timeoutSeconds = try section.double("timeout_s", minimum: 0.001)
+        provider.maxConcurrent = try section.int("max_concurrent", minimum: 1)
+        if let rate = try section.double("failure_rate", minimum: 0) {
+            guard rate <= 1 else {
+                throw ConfigError("`failure_rate` of provider `\(name)` must be between 0 and 1", line: section.line)
+            }
+            provider.mock.failureRate = rate
+        }
+        if let status = try section.int("failure_status", minimum: 400, maximum: 599) { provider.mock.failureStatus = status }
         provider.mock.reply = try section.string("reply")
         if let value = try section.int("latency_ms", minimum: 0) { provider.mock.latencyMilliseconds = value }
         if let value = try section.int("chunks", minimum: 1) { provider.mock.chunks = value }
@@ -110,7 +150,8 @@ struct ConfigParser {
 
     private func parseModel(_ node: Node) throws(ConfigError) -> ModelConfig {
         let section = try Section(node, path: "models[]", allowed: [
-            "name", "targets", "strategy", "fallbacks", "timeout_s", "retries", "price",
+            "name", "targets", "strategy", "fallbacks", "context_window_fallbacks", "timeout_s", "first_byte_timeout_s",
+            "idle_timeout_s", "retries", "backoff_ms", "max_backoff_ms", "max_concurrent", "price",
         ])
         let name = try section.requiredString("name")
         guard let targetsNode = section["targets"] else {
@@ -135,7 +176,21 @@ struct ConfigParser {
                 return string
             }
         }
+        if let fallbacks = section["context_window_fallbacks"] {
+            model.contextWindowFallbacks = try Section.list(fallbacks, path: "models[\(name)].context_window_fallbacks").map {
+                node throws(ConfigError) in
+                guard let string = node.scalar?.string else {
+                    throw ConfigError("`context_window_fallbacks` of model `\(name)` must be a list of model names", line: node.mark?.line)
+                }
+                return string
+            }
+        }
         model.timeoutSeconds = try section.double("timeout_s", minimum: 0.001)
+        model.firstByteTimeoutSeconds = try section.double("first_byte_timeout_s", minimum: 0.001)
+        model.idleTimeoutSeconds = try section.double("idle_timeout_s", minimum: 0.001)
+        model.backoffMilliseconds = try section.int("backoff_ms", minimum: 0)
+        model.maxBackoffMilliseconds = try section.int("max_backoff_ms", minimum: 0)
+        model.maxConcurrent = try section.int("max_concurrent", minimum: 1)
         if let retries = try section.int("retries", minimum: 0, maximum: 10) { model.retries = retries }
         if let priceNode = section["price"] {
             let price = try Section(priceNode, path: "models[\(name)].price", allowed: ["input_per_mtok", "output_per_mtok"])

@@ -34,7 +34,7 @@ public enum ConfigValidator {
             }
         }
         for model in config.models {
-            for fallback in model.fallbacks where !modelNames.contains(fallback) {
+            for fallback in model.fallbacks + model.contextWindowFallbacks where !modelNames.contains(fallback) {
                 throw ConfigError(
                     "model `\(model.name)` falls back to `\(fallback)`, which is not a defined model",
                     line: model.line

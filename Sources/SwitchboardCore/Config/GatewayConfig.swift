@@ -25,6 +25,8 @@ public struct ProviderConfig: Sendable, Hashable {
     /// Model ids this provider is known to serve; listed in `/v1/models` and matched by bare name.
     public var models: [String]
     public var timeoutSeconds: Double?
+    /// Most calls in flight to this provider at once; beyond it the target is skipped.
+    public var maxConcurrent: Int?
     public var mock: MockSettings
     public var line: Int?
 
@@ -34,12 +36,24 @@ public struct ProviderConfig: Sendable, Hashable {
         public var latencyMilliseconds: Int
         public var chunks: Int
         public var chunkDelayMilliseconds: Int
+        /// Share of calls (0–1) that fail with `failure_status`, for soak and failover tests.
+        public var failureRate: Double
+        public var failureStatus: Int
 
-        public init(reply: String? = nil, latencyMilliseconds: Int = 0, chunks: Int = 4, chunkDelayMilliseconds: Int = 0) {
+        public init(
+            reply: String? = nil,
+            latencyMilliseconds: Int = 0,
+            chunks: Int = 4,
+            chunkDelayMilliseconds: Int = 0,
+            failureRate: Double = 0,
+            failureStatus: Int = 503
+        ) {
             self.reply = reply
             self.latencyMilliseconds = latencyMilliseconds
             self.chunks = chunks
             self.chunkDelayMilliseconds = chunkDelayMilliseconds
+            self.failureRate = failureRate
+            self.failureStatus = failureStatus
         }
     }
 
@@ -113,8 +127,19 @@ public struct ModelConfig: Sendable, Hashable {
     public var targets: [Target]
     public var strategy: RoutingStrategy
     public var fallbacks: [String]
+    /// Models tried when a target says the prompt is longer than its context window.
+    public var contextWindowFallbacks: [String]
+    /// Whole-call timeout per attempt (stream included).
     public var timeoutSeconds: Double?
+    /// Streams: the first chunk must arrive within this.
+    public var firstByteTimeoutSeconds: Double?
+    /// Streams: the longest allowed gap between two chunks.
+    public var idleTimeoutSeconds: Double?
     public var retries: Int
+    public var backoffMilliseconds: Int?
+    public var maxBackoffMilliseconds: Int?
+    /// Most calls in flight to each target of this model at once.
+    public var maxConcurrent: Int?
     public var price: ModelPrice?
     public var line: Int?
 
@@ -123,8 +148,14 @@ public struct ModelConfig: Sendable, Hashable {
         targets: [Target],
         strategy: RoutingStrategy = .priority,
         fallbacks: [String] = [],
+        contextWindowFallbacks: [String] = [],
         timeoutSeconds: Double? = nil,
+        firstByteTimeoutSeconds: Double? = nil,
+        idleTimeoutSeconds: Double? = nil,
         retries: Int = 0,
+        backoffMilliseconds: Int? = nil,
+        maxBackoffMilliseconds: Int? = nil,
+        maxConcurrent: Int? = nil,
         price: ModelPrice? = nil,
         line: Int? = nil
     ) {
@@ -132,8 +163,14 @@ public struct ModelConfig: Sendable, Hashable {
         self.targets = targets
         self.strategy = strategy
         self.fallbacks = fallbacks
+        self.contextWindowFallbacks = contextWindowFallbacks
         self.timeoutSeconds = timeoutSeconds
+        self.firstByteTimeoutSeconds = firstByteTimeoutSeconds
+        self.idleTimeoutSeconds = idleTimeoutSeconds
         self.retries = retries
+        self.backoffMilliseconds = backoffMilliseconds
+        self.maxBackoffMilliseconds = maxBackoffMilliseconds
+        self.maxConcurrent = maxConcurrent
         self.price = price
         self.line = line
     }
@@ -165,6 +202,28 @@ public struct ServerConfig: Sendable, Hashable {
         self.maxBodyBytes = maxBodyBytes
         self.shutdownGraceSeconds = shutdownGraceSeconds
         self.upstreamTimeoutSeconds = upstreamTimeoutSeconds
+    }
+}
+
+/// Gateway-wide failure handling: breakers, overload bounds, retry caps.
+public struct ReliabilityConfig: Sendable, Hashable {
+    /// Most upstream calls in flight across all targets; beyond it requests get a fast 429.
+    public var maxConcurrentUpstream: Int?
+    /// A `Retry-After` (or 429 cooldown) longer than this is capped.
+    public var maxRetryAfterSeconds: Double
+    public var connectTimeoutSeconds: Double
+    public var breaker: CircuitBreaker.Policy
+
+    public init(
+        maxConcurrentUpstream: Int? = nil,
+        maxRetryAfterSeconds: Double = 30,
+        connectTimeoutSeconds: Double = 10,
+        breaker: CircuitBreaker.Policy = .init()
+    ) {
+        self.maxConcurrentUpstream = maxConcurrentUpstream
+        self.maxRetryAfterSeconds = maxRetryAfterSeconds
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.breaker = breaker
     }
 }
 
@@ -230,6 +289,7 @@ public struct GatewayConfig: Sendable, Hashable {
     public var providers: [ProviderConfig]
     public var models: [ModelConfig]
     public var limits: LimitsConfig
+    public var reliability: ReliabilityConfig
     public var jwt: JWTConfig?
     public var requestLog: RequestLogConfig
     /// Category → model name, used when a client names no model.
@@ -245,6 +305,7 @@ public struct GatewayConfig: Sendable, Hashable {
         providers: [ProviderConfig] = [],
         models: [ModelConfig] = [],
         limits: LimitsConfig = LimitsConfig(),
+        reliability: ReliabilityConfig = ReliabilityConfig(),
         jwt: JWTConfig? = nil,
         requestLog: RequestLogConfig = RequestLogConfig(),
         categories: [String: String] = [:],
@@ -255,6 +316,7 @@ public struct GatewayConfig: Sendable, Hashable {
         self.providers = providers
         self.models = models
         self.limits = limits
+        self.reliability = reliability
         self.jwt = jwt
         self.requestLog = requestLog
         self.categories = categories

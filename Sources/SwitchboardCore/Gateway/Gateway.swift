@@ -41,20 +41,33 @@ public struct StreamResult: Sendable {
 public struct Gateway: Sendable {
     public let catalog: ModelCatalog
     public let metrics: GatewayMetrics
+    public let board: HealthBoard
+    public let limiter: ConcurrencyLimiter
     private let sink: any RequestRecordSink
+    private let selector = TargetSelector()
 
-    public init(catalog: ModelCatalog, metrics: GatewayMetrics, sink: any RequestRecordSink) {
+    public init(
+        catalog: ModelCatalog,
+        metrics: GatewayMetrics,
+        sink: any RequestRecordSink,
+        board: HealthBoard = HealthBoard(),
+        limiter: ConcurrencyLimiter = ConcurrencyLimiter(limit: nil)
+    ) {
         self.catalog = catalog
         self.metrics = metrics
         self.sink = sink
+        self.board = board
+        self.limiter = limiter
     }
 
     public func chat(_ request: ChatRequest, requestID: String, logger: Logger) async throws(GatewayError) -> ChatResult {
         var request = request
         request.stream = false
         request.streamOptions = nil
+        let slot = try acquireSlot()
+        defer { slot.release() }
         let (response, servedBy) = try await execute(request.model, requestID: requestID, logger: logger) {
-            target, call in
+            target, call, _ in
             var upstream = request
             upstream.model = target.model
             return try await target.provider.chat(upstream, call: call)
@@ -69,25 +82,48 @@ public struct Gateway: Sendable {
         return ChatResult(response: response, servedBy: servedBy, usage: estimate, usageEstimated: true)
     }
 
-    /// Opens a stream on the first target that accepts it; the upstream is always asked for usage.
+    /// Opens a stream on the first target whose first chunk arrives in time; the upstream is always asked for usage.
+    ///
+    /// The first chunk is read before this returns, so a target that fails before producing
+    /// anything is replaced invisibly; after that the stream is the client's and is never retried.
     public func streamChat(_ request: ChatRequest, requestID: String, logger: Logger) async throws(GatewayError) -> StreamResult {
         var request = request
         request.stream = true
         var options = request.streamOptions ?? StreamOptions(includeUsage: true)
         options.includeUsage = true
         request.streamOptions = options
+        let slot = try acquireSlot()
         let (stream, servedBy) = try await execute(request.model, requestID: requestID, logger: logger) {
-            target, call in
+            target, call, attempt in
             var upstream = request
             upstream.model = target.model
-            return try await target.provider.streamChat(upstream, call: call)
+            let started = ContinuousClock.now
+            let deadline = started + attempt.timeouts.total
+            let opened = try await target.provider.streamChat(upstream, call: call)
+            let box = SourceBox(opened.makeAsyncIterator())
+            let firstLimit = min(attempt.timeouts.firstByte ?? attempt.timeouts.total, deadline - .now)
+            guard let first = try await box.next(within: firstLimit, provider: target.provider.name, what: "first chunk") else {
+                throw UpstreamError(.streamInterrupted, provider: target.provider.name, detail: "the stream ended before its first chunk")
+            }
+            let lease = attempt.takeLease()
+            let firstByteLatency = ContinuousClock.now - started
+            let idle = attempt.timeouts.idle
+            let provider = target.provider.name
+            return ChatStream {
+                GuardedChunkSource(
+                    box: box, first: first, lease: lease, slot: slot, idle: idle, deadline: deadline,
+                    provider: provider, firstByteLatency: firstByteLatency
+                )
+            }
         }
         return StreamResult(stream: stream, servedBy: servedBy)
     }
 
     public func embeddings(_ request: EmbeddingsRequest, requestID: String, logger: Logger) async throws(GatewayError) -> EmbeddingsResult {
+        let slot = try acquireSlot()
+        defer { slot.release() }
         let (response, servedBy) = try await execute(request.model, requestID: requestID, logger: logger) {
-            target, call in
+            target, call, _ in
             var upstream = request
             upstream.model = target.model
             return try await target.provider.embeddings(upstream, call: call)
@@ -109,47 +145,102 @@ public struct Gateway: Sendable {
         sink.record(record)
     }
 
-    /// Tries the route's targets (then its fallbacks' targets) until one answers.
+    private func acquireSlot() throws(GatewayError) -> SlotRelease {
+        guard limiter.tryAcquire() else {
+            metrics.overloaded(scope: "global")
+            throw GatewayError(
+                .rateLimitExceeded,
+                "The gateway is at its limit of \(limiter.limit ?? 0) concurrent upstream calls; retry shortly.",
+                retryAfterSeconds: 1
+            )
+        }
+        return SlotRelease(limiter)
+    }
+
+    /// What one attempt's closure gets besides the target and call.
+    final class Attempt: Sendable {
+        let timeouts: AttemptTimeouts
+        private let lease: CallLease
+        private let transferred = LockedValue(false)
+
+        init(timeouts: AttemptTimeouts, lease: CallLease) {
+            self.timeouts = timeouts
+            self.lease = lease
+        }
+
+        /// Hands the call's settlement to whoever holds the result (a stream settles at its end).
+        func takeLease() -> CallLease {
+            transferred.withLock { $0 = true }
+            return lease
+        }
+
+        var isTransferred: Bool { transferred.withLock { $0 } }
+        var callLease: CallLease { lease }
+    }
+
+    /// Tries the route's targets in strategy order, with retries, then its fallbacks' targets.
     ///
-    /// A client error (4xx other than 408/409/429) stops at once: another target would refuse it too.
+    /// A client error (4xx other than 408/409/429) stops at once: another target would refuse it
+    /// too — except a context-window error, which moves to the route's context-window fallbacks.
     private func execute<Result: Sendable>(
         _ modelName: String,
         requestID: String,
         logger: Logger,
-        _ attempt: (RouteTarget, UpstreamCall) async throws -> Result
+        _ attempt: (RouteTarget, UpstreamCall, Attempt) async throws -> Result
     ) async throws(GatewayError) -> (Result, ServedBy) {
         let clock = ContinuousClock()
-        var routes = [try catalog.resolve(modelName)]
+        let primary = try catalog.resolve(modelName)
+        var routes = [primary]
         var visited: Set<String> = [modelName]
         var attempts = 0
         var upstreamTime = Duration.zero
         var failures: [UpstreamError] = []
+        var skipped: [String] = []
+        var generator = SystemRandomNumberGenerator()
         var index = 0
         while index < routes.count {
             let route = routes[index]
             index += 1
-            for target in order(route.targets, strategy: route.strategy) {
-                for retry in 0...route.retries {
-                    if retry > 0 {
-                        try? await Task.sleep(for: .milliseconds(Int64.random(in: 0...(100 << min(retry, 5)))))
+            if index > 1 {
+                metrics.fallback(from: primary.name, to: route.name)
+            }
+            var contextWindowExceeded = false
+            let ordered = selector.order(
+                route.targets, strategy: route.strategy, board: board,
+                prices: { catalog.prices.price(for: $0.model) }, now: clock.now, using: &generator
+            )
+            targets: for target in ordered {
+                var retry = 0
+                while true {
+                    let admission = board.admit(target.id, maxConcurrent: target.maxConcurrent, now: clock.now)
+                    guard case .admitted(let probe) = admission else {
+                        skipped.append(describe(target: target, admission: admission))
+                        if case .saturated = admission { metrics.overloaded(scope: "target") }
+                        continue targets
                     }
                     attempts += 1
-                    let call = UpstreamCall(requestID: requestID, timeout: route.timeout, logger: logger)
+                    let lease = CallLease(board: board, target: target.id, probe: probe) { [metrics] outcome in
+                        metrics.upstreamSettled(target: target.id, outcome: outcome)
+                    }
+                    let context = Attempt(timeouts: route.timeouts, lease: lease)
+                    let call = UpstreamCall(requestID: requestID, timeout: route.timeouts.total, logger: logger)
                     let start = clock.now
                     do {
-                        let result = try await attempt(target, call)
-                        upstreamTime += clock.now - start
-                        metrics.upstreamRequest(provider: target.provider.name, model: target.model, outcome: "success")
+                        let result = try await attempt(target, call, context)
+                        let elapsed = clock.now - start
+                        upstreamTime += elapsed
+                        if !context.isTransferred { lease.succeed(latency: elapsed) }
+                        metrics.upstreamLatency(target: target.id, duration: elapsed)
                         return (
                             result,
-                            ServedBy(
-                                provider: target.provider.name, model: target.model,
-                                upstreamDuration: upstreamTime, attempts: attempts
-                            )
+                            ServedBy(provider: target.provider.name, model: target.model, upstreamDuration: upstreamTime, attempts: attempts)
                         )
                     } catch let error as UpstreamError {
                         upstreamTime += clock.now - start
-                        metrics.upstreamRequest(provider: target.provider.name, model: target.model, outcome: outcome(error))
+                        let retryAfter = error.retryAfterSeconds.map { Duration.seconds($0) }
+                        let cooldown: Duration? = error.kind == .status(429) ? (retryAfter ?? .seconds(1)) : nil
+                        lease.fail(error, cooldown: cooldown)
+                        failures.append(error)
                         logger.warning(
                             "upstream attempt failed",
                             metadata: [
@@ -157,70 +248,76 @@ public struct Gateway: Sendable {
                                 "error": "\(error.gatewayError.message)",
                             ]
                         )
-                        failures.append(error)
-                        if !error.isRetryable { throw error.gatewayError }
+                        if error.isContextWindowExceeded, !route.contextWindowFallbacks.isEmpty {
+                            contextWindowExceeded = true
+                            break targets
+                        }
+                        guard error.isRetryable else { throw error.gatewayError }
+                        retry += 1
+                        guard retry <= route.retry.retries,
+                            let delay = route.retry.delay(beforeRetry: retry, retryAfter: retryAfter, using: &generator),
+                            clock.now + delay < clock.now + route.timeouts.total
+                        else { continue targets }
+                        metrics.retried(target: target.id)
+                        do {
+                            try await Task.sleep(for: delay)
+                        } catch {
+                            throw GatewayError(.upstreamError, "The request was cancelled.")
+                        }
                     } catch is CancellationError {
+                        lease.abandon()
                         throw GatewayError(.upstreamError, "The request was cancelled.")
                     } catch let error as GatewayError {
+                        lease.abandon()
                         throw error
                     } catch {
-                        upstreamTime += clock.now - start
-                        logger.error("adapter failed unexpectedly", metadata: ["error": "\(error)"])
+                        lease.abandon()
+                        logger.error("adapter failed unexpectedly", metadata: ["error": "\(String(reflecting: type(of: error)))"])
                         throw GatewayError(.internalError, "The provider adapter failed unexpectedly.")
                     }
                     if Task.isCancelled { throw GatewayError(.upstreamError, "The request was cancelled.") }
                 }
             }
-            for fallback in route.fallbacks where visited.insert(fallback).inserted {
-                if let next = try? catalog.resolve(fallback) { routes.append(next) }
+            let next = contextWindowExceeded ? route.contextWindowFallbacks : route.fallbacks
+            for fallback in next where visited.insert(fallback).inserted {
+                if let resolved = try? catalog.resolve(fallback) { routes.append(resolved) }
             }
         }
-        throw summarize(failures)
+        throw summarize(failures, skipped: skipped, model: modelName)
     }
 
-    private func order(_ targets: [RouteTarget], strategy: RoutingStrategy) -> [RouteTarget] {
-        guard strategy == .weighted, targets.count > 1 else { return targets }
-        var remaining = targets
-        var ordered: [RouteTarget] = []
-        ordered.reserveCapacity(targets.count)
-        while !remaining.isEmpty {
-            let total = remaining.reduce(0) { $0 + max(0, $1.weight) }
-            var pick = 0
-            if total > 0 {
-                var point = Double.random(in: 0..<total)
-                for (position, target) in remaining.enumerated() {
-                    point -= max(0, target.weight)
-                    if point < 0 {
-                        pick = position
-                        break
-                    }
-                }
-            }
-            ordered.append(remaining.remove(at: pick))
-        }
-        return ordered
-    }
-
-    private func outcome(_ error: UpstreamError) -> String {
-        switch error.kind {
-        case .status(let status): return status == 429 ? "rate_limited" : "http_\(status / 100)xx"
-        case .timeout: return "timeout"
-        case .connect: return "connect_error"
-        case .invalidResponse: return "invalid_response"
-        case .streamInterrupted: return "stream_interrupted"
-        case .unsupported: return "unsupported"
+    private func describe(target: RouteTarget, admission: HealthBoard.Admission) -> String {
+        switch admission {
+        case .admitted: return "\(target.id): admitted"
+        case .breakerOpen: return "\(target.id): circuit open"
+        case .coolingDown: return "\(target.id): cooling down after a 429"
+        case .saturated(let limit): return "\(target.id): at its limit of \(limit) concurrent calls"
         }
     }
 
     /// One error for a request every target failed: the last failure's kind, every attempt named.
-    private func summarize(_ failures: [UpstreamError]) -> GatewayError {
+    private func summarize(_ failures: [UpstreamError], skipped: [String], model: String) -> GatewayError {
         guard let last = failures.last else {
-            return GatewayError(.upstreamError, "No provider is configured to serve this model.")
+            if !skipped.isEmpty, skipped.allSatisfy({ $0.hasSuffix("concurrent calls") }) {
+                return GatewayError(
+                    .rateLimitExceeded,
+                    "Every target of `\(model)` is at its concurrency limit (\(skipped.joined(separator: "; "))); retry shortly.",
+                    retryAfterSeconds: 1
+                )
+            }
+            if !skipped.isEmpty {
+                return GatewayError(
+                    .upstreamError,
+                    "No healthy target for `\(model)`: \(skipped.joined(separator: "; ")).",
+                    retryAfterSeconds: 1
+                )
+            }
+            return GatewayError(.upstreamError, "No provider is configured to serve `\(model)`.")
         }
         var error = last.gatewayError
-        if failures.count > 1 {
-            let attempts = failures.map { "\($0.provider): \($0.gatewayError.message)" }
-            error.message = "All \(failures.count) attempts failed. " + attempts.joined(separator: " | ")
+        let attempts = failures.map { "\($0.provider): \($0.gatewayError.message)" } + skipped
+        if attempts.count > 1 {
+            error.message = "All \(attempts.count) attempts for `\(model)` failed. " + attempts.joined(separator: " | ")
         }
         return error
     }

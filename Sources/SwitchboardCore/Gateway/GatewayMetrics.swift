@@ -44,11 +44,56 @@ public struct GatewayMetrics: Sendable {
     public func streamOpened() { activeStreams.increment() }
     public func streamClosed() { activeStreams.decrement() }
 
-    public func upstreamRequest(provider: String, model: String, outcome: String) {
+    func upstreamSettled(target: TargetID, outcome: CallLease.CallOutcome) {
+        let label: String
+        switch outcome {
+        case .success: label = "success"
+        case .abandoned: label = "abandoned"
+        case .failure(let error):
+            switch error.kind {
+            case .status(let status): label = status == 429 ? "rate_limited" : "http_\(status / 100)xx"
+            case .timeout: label = "timeout"
+            case .connect: label = "connect_error"
+            case .invalidResponse: label = "invalid_response"
+            case .streamInterrupted: label = "stream_interrupted"
+            case .unsupported: label = "unsupported"
+            }
+        }
         Counter(
             label: "upstream_requests_total",
-            dimensions: [("provider", provider), ("model", model), ("outcome", outcome)],
+            dimensions: [("provider", target.provider), ("model", target.model), ("outcome", label)],
             factory: factory
         ).increment()
+    }
+
+    func upstreamLatency(target: TargetID, duration: Duration) {
+        Timer(
+            label: "upstream_latency_seconds",
+            dimensions: [("provider", target.provider), ("model", target.model)],
+            preferredDisplayUnit: .seconds,
+            factory: factory
+        ).recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    func retried(target: TargetID) {
+        Counter(
+            label: "upstream_retries_total",
+            dimensions: [("provider", target.provider), ("model", target.model)],
+            factory: factory
+        ).increment()
+    }
+
+    func fallback(from: String, to: String) {
+        Counter(label: "fallbacks_total", dimensions: [("from", from), ("to", to)], factory: factory).increment()
+    }
+
+    func overloaded(scope: String) {
+        Counter(label: "overload_rejections_total", dimensions: [("scope", scope)], factory: factory).increment()
+    }
+
+    /// Sets `breaker_state{target}`: 0 closed, 1 half-open, 2 open.
+    public func breakerState(target: TargetID, state: CircuitBreaker.State) {
+        Gauge(label: "breaker_state", dimensions: [("target", target.description)], factory: factory)
+            .record(state.gaugeValue)
     }
 }

@@ -3,11 +3,32 @@ public struct RouteTarget: Sendable {
     public let provider: any ProviderAdapter
     public let model: String
     public let weight: Double
+    /// Most calls in flight to this target at once (the tighter of model and provider bounds).
+    public let maxConcurrent: Int?
+    public let id: TargetID
 
-    public init(provider: any ProviderAdapter, model: String, weight: Double = 1) {
+    public init(provider: any ProviderAdapter, model: String, weight: Double = 1, maxConcurrent: Int? = nil) {
         self.provider = provider
         self.model = model
         self.weight = weight
+        self.maxConcurrent = maxConcurrent
+        self.id = TargetID(provider: provider.name, model: model)
+    }
+}
+
+/// The timeouts of one attempt.
+public struct AttemptTimeouts: Sendable, Hashable {
+    /// The whole call, stream included.
+    public var total: Duration
+    /// Streams: until the first chunk.
+    public var firstByte: Duration?
+    /// Streams: between two chunks.
+    public var idle: Duration?
+
+    public init(total: Duration, firstByte: Duration? = nil, idle: Duration? = nil) {
+        self.total = total
+        self.firstByte = firstByte
+        self.idle = idle
     }
 }
 
@@ -19,8 +40,12 @@ public struct Route: Sendable {
     public let strategy: RoutingStrategy
     /// Other model names tried, in order, when every target failed.
     public let fallbacks: [String]
-    public let timeout: Duration
-    public let retries: Int
+    /// Model names tried when a target reports the context window was exceeded.
+    public let contextWindowFallbacks: [String]
+    public let timeouts: AttemptTimeouts
+    public let retry: RetryPolicy
+
+    public var timeout: Duration { timeouts.total }
 }
 
 /// Resolves model names to routes: configured alias, `provider/model`, or a provider's known model.
@@ -30,8 +55,11 @@ public struct ModelCatalog: Sendable {
     private let models: [ModelConfig]
     private let modelsByName: [String: ModelConfig]
     private let providerTimeouts: [String: Double]
+    private let providerConcurrency: [String: Int]
     private let defaultTimeoutSeconds: Double
+    private let maxRetryAfter: Duration
     private let categories: [String: String]
+    public let prices: PriceTable
 
     public init(
         providers: [any ProviderAdapter],
@@ -42,12 +70,23 @@ public struct ModelCatalog: Sendable {
         self.models = config.models
         self.modelsByName = Dictionary(config.models.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var timeouts: [String: Double] = [:]
+        var concurrency: [String: Int] = [:]
         for provider in config.providers {
             if let timeout = provider.timeoutSeconds { timeouts[provider.name] = timeout }
+            if let limit = provider.maxConcurrent { concurrency[provider.name] = limit }
         }
         self.providerTimeouts = timeouts
+        self.providerConcurrency = concurrency
         self.defaultTimeoutSeconds = config.server.upstreamTimeoutSeconds
+        self.maxRetryAfter = .milliseconds(Int64(config.reliability.maxRetryAfterSeconds * 1000))
         self.categories = config.categories
+        var overrides: [String: ModelPrice] = [:]
+        for model in config.models {
+            guard let price = model.price else { continue }
+            overrides[model.name] = price
+            for target in model.targets { overrides[target.model] = overrides[target.model] ?? price }
+        }
+        self.prices = PriceTable(overrides: overrides)
     }
 
     public var modelNames: [String] { models.map(\.name) }
@@ -61,17 +100,26 @@ public struct ModelCatalog: Sendable {
         if let model = modelsByName[name] {
             let targets = model.targets.compactMap { target -> RouteTarget? in
                 guard let provider = providersByName[target.provider] else { return nil }
-                return RouteTarget(provider: provider, model: target.model, weight: target.weight)
+                let limits = [model.maxConcurrent, providerConcurrency[target.provider]].compactMap { $0 }
+                return RouteTarget(provider: provider, model: target.model, weight: target.weight, maxConcurrent: limits.min())
             }
             let seconds = model.timeoutSeconds ?? model.targets.compactMap { providerTimeouts[$0.provider] }.max()
                 ?? defaultTimeoutSeconds
+            var retry = RetryPolicy(retries: model.retries, maxRetryAfter: maxRetryAfter)
+            if let base = model.backoffMilliseconds { retry.baseDelay = .milliseconds(base) }
+            if let cap = model.maxBackoffMilliseconds { retry.maxDelay = .milliseconds(cap) }
             return Route(
                 name: name,
                 targets: targets,
                 strategy: model.strategy,
                 fallbacks: model.fallbacks,
-                timeout: .milliseconds(Int64(seconds * 1000)),
-                retries: model.retries
+                contextWindowFallbacks: model.contextWindowFallbacks,
+                timeouts: AttemptTimeouts(
+                    total: Self.duration(seconds),
+                    firstByte: model.firstByteTimeoutSeconds.map(Self.duration),
+                    idle: model.idleTimeoutSeconds.map(Self.duration)
+                ),
+                retry: retry
             )
         }
         if let slash = name.firstIndex(of: "/") {
@@ -91,12 +139,36 @@ public struct ModelCatalog: Sendable {
         let seconds = providerTimeouts[provider.name] ?? defaultTimeoutSeconds
         return Route(
             name: name,
-            targets: [RouteTarget(provider: provider, model: model)],
+            targets: [RouteTarget(provider: provider, model: model, maxConcurrent: providerConcurrency[provider.name])],
             strategy: .priority,
             fallbacks: [],
-            timeout: .milliseconds(Int64(seconds * 1000)),
-            retries: 0
+            contextWindowFallbacks: [],
+            timeouts: AttemptTimeouts(total: Self.duration(seconds)),
+            retry: RetryPolicy(retries: 0, maxRetryAfter: maxRetryAfter)
         )
+    }
+
+    static func duration(_ seconds: Double) -> Duration {
+        .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+
+    /// Every target of every configured model, and every provider's listed models.
+    public func allTargets() -> [TargetID] {
+        var seen = Set<TargetID>()
+        var result: [TargetID] = []
+        for model in models {
+            for target in model.targets {
+                let id = TargetID(provider: target.provider, model: target.model)
+                if seen.insert(id).inserted { result.append(id) }
+            }
+        }
+        for provider in providers {
+            for model in provider.knownModels {
+                let id = TargetID(provider: provider.name, model: model)
+                if seen.insert(id).inserted { result.append(id) }
+            }
+        }
+        return result
     }
 
     private func notFound(_ name: String) -> GatewayError {

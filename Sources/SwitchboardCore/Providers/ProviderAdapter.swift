@@ -114,6 +114,13 @@ public struct UpstreamError: Error, Sendable, Hashable {
         }
     }
 
+    /// The provider said the prompt does not fit the model's context window.
+    public var isContextWindowExceeded: Bool {
+        guard case .status(let status) = kind, status == 400 || status == 413 else { return false }
+        let markers = ["context_length_exceeded", "context_window_exceeded", "string_above_max_length"]
+        return markers.contains(errorCode ?? "") || markers.contains(errorType ?? "")
+    }
+
     /// Keeps only short identifier-like strings, so nothing of an upstream body leaks through.
     static func identifier(_ value: String) -> String? {
         guard !value.isEmpty, value.utf8.count <= 64 else { return nil }

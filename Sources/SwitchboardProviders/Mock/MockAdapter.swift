@@ -20,6 +20,7 @@ public struct MockAdapter: ProviderAdapter {
 
     public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
         try await wait(settings.latencyMilliseconds)
+        try failRandomly()
         let created = Self.created(for: request)
         let id = "chatcmpl-mock-\(call.requestID)"
         let usage = self.usage(request)
@@ -42,6 +43,7 @@ public struct MockAdapter: ProviderAdapter {
 
     public func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
         try await wait(settings.latencyMilliseconds)
+        try failRandomly()
         var chunks: [ChatChunk] = []
         let id = "chatcmpl-mock-\(call.requestID)"
         let created = Self.created(for: request)
@@ -114,6 +116,18 @@ public struct MockAdapter: ProviderAdapter {
         default: return nil
         }
         return ToolCall(id: "call_mock_\(index)", function: .init(name: name, arguments: "{}"))
+    }
+
+    /// With `failure_rate` set, fails that share of calls with `failure_status`, as a flaky provider would.
+    private func failRandomly() throws {
+        guard settings.failureRate > 0, Double.random(in: 0..<1) < settings.failureRate else { return }
+        throw UpstreamError(
+            .status(settings.failureStatus),
+            provider: name,
+            detail: "HTTP \(settings.failureStatus)",
+            errorType: "mock_failure",
+            retryAfterSeconds: settings.failureStatus == 429 ? 1 : nil
+        )
     }
 
     private func wait(_ milliseconds: Int) async throws {

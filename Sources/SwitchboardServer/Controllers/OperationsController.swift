@@ -8,6 +8,7 @@ struct OperationsController: Sendable {
     typealias Context = GatewayRequestContext
 
     let version: String
+    let gateway: Gateway
     let startedAt: ContinuousClock.Instant
     let startedAtUnix: Int
     let registry: PrometheusCollectorRegistry
@@ -86,6 +87,16 @@ struct OperationsController: Sendable {
     }
 
     @Sendable func metrics(request: Request, context: Context) async throws -> Response {
+        // Breaker states are read off the board when scraped, so an expired cooldown shows as half-open.
+        let now = ContinuousClock.now
+        for target in gateway.board.allTargets() {
+            let state = gateway.board.snapshot(target).breaker.state
+            if case .open(let until) = state, now >= until {
+                gateway.metrics.breakerState(target: target, state: .halfOpen(probeInFlight: false))
+            } else {
+                gateway.metrics.breakerState(target: target, state: state)
+            }
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(16 * 1024)
         registry.emit(into: &bytes)

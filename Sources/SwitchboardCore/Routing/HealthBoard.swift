@@ -1,0 +1,164 @@
+import Synchronization
+
+/// Identifies one target: a provider and that provider's model id.
+public struct TargetID: Hashable, Sendable, CustomStringConvertible {
+    public var provider: String
+    public var model: String
+
+    public init(provider: String, model: String) {
+        self.provider = provider
+        self.model = model
+    }
+
+    public var description: String { "\(provider)/\(model)" }
+}
+
+/// What the gateway has observed of one target.
+public struct TargetStats: Sendable {
+    public var inFlight = 0
+    /// Exponentially weighted moving average of successful call latency.
+    public var latencyEWMAMilliseconds: Double?
+    public var breaker: CircuitBreaker
+    /// Set by a 429: the target is skipped until then.
+    public var cooldownUntil: ContinuousClock.Instant?
+    public var lastError: String?
+    public var lastErrorAt: ContinuousClock.Instant?
+    public var successes = 0
+    public var failures = 0
+    /// Recent calls (time, latency, success), newest last, bounded.
+    var samples: [(at: ContinuousClock.Instant, milliseconds: Double, success: Bool)] = []
+
+    init(policy: CircuitBreaker.Policy) {
+        self.breaker = CircuitBreaker(policy: policy)
+    }
+
+    /// The latency under which 95% of successful calls in the last `window` finished.
+    public func latencyP95(now: ContinuousClock.Instant, window: Duration) -> Double? {
+        let start = now - window
+        let values = samples.filter { $0.at >= start && $0.success }.map(\.milliseconds).sorted()
+        guard !values.isEmpty else { return nil }
+        let rank = Int((Double(values.count) * 0.95).rounded(.up)) - 1
+        return values[max(0, min(values.count - 1, rank))]
+    }
+
+    /// Share of failed calls in the last `window`, and how many calls that is of.
+    public func errorRate(now: ContinuousClock.Instant, window: Duration) -> (rate: Double, requests: Int) {
+        let start = now - window
+        var requests = 0
+        var failed = 0
+        for sample in samples where sample.at >= start {
+            requests += 1
+            if !sample.success { failed += 1 }
+        }
+        return (requests == 0 ? 0 : Double(failed) / Double(requests), requests)
+    }
+
+    public func isCoolingDown(now: ContinuousClock.Instant) -> Bool {
+        guard let cooldownUntil else { return false }
+        return now < cooldownUntil
+    }
+}
+
+/// Health of every target, shared by all requests. Each target has its own lock, so requests to
+/// different targets never contend; every operation is O(1) apart from the bounded sample trim.
+public final class HealthBoard: Sendable {
+    private final class Entry: Sendable {
+        let stats: Mutex<TargetStats>
+        init(policy: CircuitBreaker.Policy) { stats = Mutex(TargetStats(policy: policy)) }
+    }
+
+    private let entries = Mutex<[TargetID: Entry]>([:])
+    private let policy: CircuitBreaker.Policy
+    /// How long 429 cooldowns and Retry-After waits may be at most.
+    public let maxCooldown: Duration
+    private static let sampleLimit = 2048
+
+    public init(policy: CircuitBreaker.Policy = .init(), maxCooldown: Duration = .seconds(60)) {
+        self.policy = policy
+        self.maxCooldown = maxCooldown
+    }
+
+    private func entry(_ id: TargetID) -> Entry {
+        entries.withLock { entries in
+            if let entry = entries[id] { return entry }
+            let entry = Entry(policy: policy)
+            entries[id] = entry
+            return entry
+        }
+    }
+
+    public func snapshot(_ id: TargetID) -> TargetStats {
+        entry(id).stats.withLock { $0 }
+    }
+
+    public func allTargets() -> [TargetID] {
+        entries.withLock { Array($0.keys) }
+    }
+
+    public enum Admission: Sendable, Equatable {
+        case admitted(probe: Bool)
+        case breakerOpen(until: ContinuousClock.Instant?)
+        case coolingDown(until: ContinuousClock.Instant)
+        case saturated(limit: Int)
+    }
+
+    /// Takes an in-flight slot on the target if its breaker, cooldown and concurrency bound allow.
+    public func admit(_ id: TargetID, maxConcurrent: Int?, now: ContinuousClock.Instant) -> Admission {
+        entry(id).stats.withLock { stats in
+            if let until = stats.cooldownUntil, now < until { return .coolingDown(until: until) }
+            if let limit = maxConcurrent, stats.inFlight >= limit { return .saturated(limit: limit) }
+            switch stats.breaker.acquire(now: now) {
+            case .rejected(let until): return .breakerOpen(until: until)
+            case .allowed:
+                stats.inFlight += 1
+                return .admitted(probe: false)
+            case .probe:
+                stats.inFlight += 1
+                return .admitted(probe: true)
+            }
+        }
+    }
+
+    /// Whether the target would be tried now (for ordering; takes nothing).
+    public func isAvailable(_ id: TargetID, now: ContinuousClock.Instant) -> Bool {
+        entry(id).stats.withLock { !$0.isCoolingDown(now: now) && $0.breaker.wouldAllow(now: now) }
+    }
+
+    /// Ends a call: releases its slot and records the outcome. Returns the breaker's new state if it changed.
+    @discardableResult
+    public func finish(
+        _ id: TargetID,
+        success: Bool,
+        latency: Duration,
+        error: String? = nil,
+        cooldown: Duration? = nil,
+        now: ContinuousClock.Instant
+    ) -> CircuitBreaker.State? {
+        entry(id).stats.withLock { stats in
+            stats.inFlight = max(0, stats.inFlight - 1)
+            let milliseconds = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
+            if success {
+                stats.successes += 1
+                stats.latencyEWMAMilliseconds = stats.latencyEWMAMilliseconds.map { 0.8 * $0 + 0.2 * milliseconds } ?? milliseconds
+            } else {
+                stats.failures += 1
+                stats.lastError = error
+                stats.lastErrorAt = now
+            }
+            if let cooldown {
+                stats.cooldownUntil = now + min(cooldown, maxCooldown)
+            }
+            stats.samples.append((now, milliseconds, success))
+            if stats.samples.count > Self.sampleLimit { stats.samples.removeFirst(stats.samples.count - Self.sampleLimit) }
+            return stats.breaker.record(success: success, now: now)
+        }
+    }
+
+    /// Ends a call that has no verdict (the client went away): releases the slot only.
+    public func abandon(_ id: TargetID, probe: Bool) {
+        entry(id).stats.withLock { stats in
+            stats.inFlight = max(0, stats.inFlight - 1)
+            if probe { stats.breaker.abandonProbe() }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+/// When and how long to wait before another attempt: exponential backoff with full jitter.
+public struct RetryPolicy: Sendable, Hashable {
+    /// Extra attempts on the same target.
+    public var retries: Int
+    public var baseDelay: Duration
+    public var maxDelay: Duration
+    /// A `Retry-After` longer than this is not waited for: the next target is tried instead.
+    public var maxRetryAfter: Duration
+
+    public init(
+        retries: Int = 0,
+        baseDelay: Duration = .milliseconds(100),
+        maxDelay: Duration = .seconds(5),
+        maxRetryAfter: Duration = .seconds(10)
+    ) {
+        self.retries = retries
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+        self.maxRetryAfter = maxRetryAfter
+    }
+
+    /// The wait before retry number `retry` (1-based), or `nil` when the provider asked for
+    /// longer than ``maxRetryAfter`` and the attempt should move on instead.
+    public func delay<Generator: RandomNumberGenerator>(
+        beforeRetry retry: Int,
+        retryAfter: Duration?,
+        using generator: inout Generator
+    ) -> Duration? {
+        if let retryAfter {
+            guard retryAfter <= maxRetryAfter else { return nil }
+        }
+        let exponent = min(max(0, retry - 1), 20)
+        let ceiling = min(maxDelay, baseDelay * (1 << exponent))
+        let ceilingNanoseconds = max(0, ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000)
+        let jittered = Duration.nanoseconds(ceilingNanoseconds == 0 ? 0 : Int64.random(in: 0...ceilingNanoseconds, using: &generator))
+        return max(jittered, retryAfter ?? .zero)
+    }
+}

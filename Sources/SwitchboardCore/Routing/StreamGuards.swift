@@ -1,0 +1,203 @@
+import Synchronization
+
+/// Holds a chunk source while it moves between tasks.
+///
+/// `@unchecked Sendable` because the source inside is not Sendable: exactly one task owns it at
+/// a time — the attempt that reads the first chunk, then the response writer — and a timed read
+/// hands it to one child task that the owner awaits before touching it again.
+final class SourceBox: @unchecked Sendable {
+    var iterator: ChatStream.AsyncIterator
+
+    init(_ iterator: ChatStream.AsyncIterator) {
+        self.iterator = iterator
+    }
+
+    /// The next chunk, or a timeout error naming `what` when it takes longer than `timeout`.
+    func next(within timeout: Duration?, provider: String, what: String) async throws -> ChatChunk? {
+        guard let timeout else { return try await iterator.next() }
+        enum Outcome: Sendable {
+            case chunk(ChatChunk?)
+            case timedOut
+        }
+        let outcome = try await withThrowingTaskGroup(of: Outcome.self) { group in
+            group.addTask { .chunk(try await self.iterator.next()) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return .timedOut
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? .timedOut
+        }
+        switch outcome {
+        case .chunk(let chunk): return chunk
+        case .timedOut: throw UpstreamError(.timeout, provider: provider, detail: "no \(what) within \(timeout)")
+        }
+    }
+}
+
+/// Settles one upstream call on the health board exactly once: success, failure, or abandoned.
+final class CallLease: Sendable {
+    let board: HealthBoard
+    let target: TargetID
+    let probe: Bool
+    let started: ContinuousClock.Instant
+    private let settled = Atomic<Bool>(false)
+    /// Called once when the call settles, with its outcome (for metrics).
+    private let onSettle: @Sendable (CallOutcome) -> Void
+
+    enum CallOutcome: Sendable {
+        case success
+        case failure(UpstreamError)
+        case abandoned
+    }
+
+    init(board: HealthBoard, target: TargetID, probe: Bool, onSettle: @escaping @Sendable (CallOutcome) -> Void) {
+        self.board = board
+        self.target = target
+        self.probe = probe
+        self.started = .now
+        self.onSettle = onSettle
+    }
+
+    private func claim() -> Bool {
+        settled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    func succeed(latency: Duration? = nil) {
+        guard claim() else { return }
+        board.finish(target, success: true, latency: latency ?? (.now - started), now: .now)
+        onSettle(.success)
+    }
+
+    /// Records a failure; client errors (a 400 the provider rightly refused) count as healthy.
+    func fail(_ error: UpstreamError, cooldown: Duration?) {
+        guard claim() else { return }
+        let healthy: Bool
+        switch error.kind {
+        case .status(let status): healthy = status >= 400 && status < 500 && ![401, 403, 408, 429].contains(status)
+        case .unsupported: healthy = true
+        default: healthy = false
+        }
+        board.finish(
+            target,
+            success: healthy,
+            latency: .now - started,
+            error: error.gatewayError.message,
+            cooldown: cooldown,
+            now: .now
+        )
+        onSettle(.failure(error))
+    }
+
+    func abandon() {
+        guard claim() else { return }
+        board.abandon(target, probe: probe)
+        onSettle(.abandoned)
+    }
+
+    deinit {
+        abandon()
+    }
+}
+
+/// A process-wide bound on upstream calls in flight.
+public final class ConcurrencyLimiter: Sendable {
+    public let limit: Int?
+    private let current = Atomic<Int>(0)
+
+    public init(limit: Int?) {
+        self.limit = limit
+    }
+
+    public func tryAcquire() -> Bool {
+        let now = current.wrappingAdd(1, ordering: .relaxed).newValue
+        if let limit, now > limit {
+            current.wrappingSubtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    public func release() {
+        current.wrappingSubtract(1, ordering: .relaxed)
+    }
+
+    public var inFlight: Int { current.load(ordering: .relaxed) }
+}
+
+/// Releases a global slot exactly once.
+final class SlotRelease: Sendable {
+    private let limiter: ConcurrencyLimiter
+    private let released = Atomic<Bool>(false)
+
+    init(_ limiter: ConcurrencyLimiter) {
+        self.limiter = limiter
+    }
+
+    func release() {
+        if released.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            limiter.release()
+        }
+    }
+
+    deinit { release() }
+}
+
+/// The stream the gateway hands to front doors: the first chunk already read, idle and total
+/// timeouts enforced, and the call settled on the health board when the stream ends.
+struct GuardedChunkSource: ChatChunkSource {
+    let box: SourceBox
+    var first: ChatChunk?
+    let lease: CallLease
+    let slot: SlotRelease
+    let idle: Duration?
+    let deadline: ContinuousClock.Instant
+    let provider: String
+    let firstByteLatency: Duration
+    private var done = false
+
+    init(
+        box: SourceBox, first: ChatChunk, lease: CallLease, slot: SlotRelease, idle: Duration?,
+        deadline: ContinuousClock.Instant, provider: String, firstByteLatency: Duration
+    ) {
+        self.box = box
+        self.first = first
+        self.lease = lease
+        self.slot = slot
+        self.idle = idle
+        self.deadline = deadline
+        self.provider = provider
+        self.firstByteLatency = firstByteLatency
+    }
+
+    mutating func next() async throws -> ChatChunk? {
+        if let chunk = first {
+            first = nil
+            return chunk
+        }
+        guard !done else { return nil }
+        let remaining = deadline - .now
+        let limit = idle.map { min($0, remaining) } ?? remaining
+        do {
+            let chunk = try await box.next(
+                within: limit, provider: provider, what: limit == idle ? "chunk within the idle timeout" : "end of stream within the total timeout"
+            )
+            if chunk == nil {
+                done = true
+                lease.succeed(latency: firstByteLatency)
+                slot.release()
+            }
+            return chunk
+        } catch let error as UpstreamError {
+            done = true
+            lease.fail(error, cooldown: nil)
+            slot.release()
+            throw error
+        } catch {
+            done = true
+            lease.abandon()
+            slot.release()
+            throw error
+        }
+    }
+}
