@@ -27,6 +27,19 @@ public actor UpstreamRecorder {
     public init() {}
 
     func append(_ request: Received) { requests.append(request) }
+
+    /// How many chat requests for `model` arrived, this one included.
+    func countCall(model: String) -> Int {
+        callsByModel[model, default: 0] += 1
+        return callsByModel[model, default: 0]
+    }
+
+    private var callsByModel: [String: Int] = [:]
+
+    /// Chat requests the fake received for a model.
+    public func calls(model: String) -> Int {
+        requests.filter { $0.path == "/v1/chat/completions" && $0.body["model"]?.stringValue == model }.count
+    }
     func streamDisconnected() { disconnectedStreams += 1 }
     func streamCompleted() { completedStreams += 1 }
 
@@ -40,7 +53,9 @@ public actor UpstreamRecorder {
 /// that contain ``secretMarker``, which must never reach a client), `slow` (answers after 3 s),
 /// `invalid-json` (200 with a body that is not JSON), `die-mid-stream` (two chunks, then the
 /// connection drops), `endless-stream` (a chunk every 20 ms until the client leaves), and
-/// `slow-stream` (10 chunks 100 ms apart).
+/// `slow-stream` (10 chunks 100 ms apart), `flaky` (every other call fails with 500),
+/// `slow-first-chunk` (stream head at once, first chunk after 3 s) and `stall-stream` (one chunk,
+/// then silence for 10 s).
 public struct FakeOpenAIUpstream: Sendable {
     public static let secretMarker = "UPSTREAM-SECRET-DETAIL-7f3a"
     public static let apiKey = "upstream-test-key"
@@ -64,7 +79,9 @@ public struct FakeOpenAIUpstream: Sendable {
                 return Self.error(status: 401, type: "invalid_request_error", code: "invalid_api_key")
             }
             let model = body["model"]?.stringValue ?? ""
+            let call = await recorder.countCall(model: model)
             if let failure = Self.failure(for: model) { return failure }
+            if model == "flaky", call % 2 == 1 { return Self.error(status: 500, type: "server_error", code: nil) }
             if model == "slow" { try await Task.sleep(for: .seconds(3)) }
             if model == "invalid-json" {
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "<html>oops</html>")))
@@ -222,6 +239,7 @@ public struct FakeOpenAIUpstream: Sendable {
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 do {
+                    if model == "slow-first-chunk" { try await Task.sleep(for: .seconds(3)) }
                     try await writer.write(event(chunk(model, delta: ["role": "assistant", "content": "", "refusal": nil], includeUsageField: includeUsage)))
                     switch model {
                     case "endless-stream":
@@ -229,6 +247,9 @@ public struct FakeOpenAIUpstream: Sendable {
                             try await Task.sleep(for: .milliseconds(20))
                             try await writer.write(event(chunk(model, delta: ["content": "tick "], includeUsageField: includeUsage)))
                         }
+                    case "stall-stream":
+                        try await writer.write(event(chunk(model, delta: ["content": "stalling "], includeUsageField: includeUsage)))
+                        try await Task.sleep(for: .seconds(10))
                     case "die-mid-stream":
                         try await writer.write(event(chunk(model, delta: ["content": "partial "], includeUsageField: includeUsage)))
                         throw FakeUpstreamError.droppedConnection

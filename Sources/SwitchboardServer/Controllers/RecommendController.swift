@@ -90,13 +90,18 @@ struct RecommendController: Sendable {
         let now = ContinuousClock.now
         let excluded = Set(criteria.excludeModels ?? [])
         let preferred = Set(criteria.preferredProviders ?? [])
-        var rows: [(recommendation: Recommendation, score: Double)] = []
-        let scored = candidates().filter { candidate in
-            !excluded.contains(candidate.model) && !candidate.targets.contains { excluded.contains($0.model) }
+
+        struct Observed {
+            var candidate: Candidate
+            var price: Double?
+            var requests: Int
+            var successRate: Double?
+            var performance: Double?
+            var p95: Double?
         }
-        let costs = scored.compactMap { cost(of: $0) }
-        let cheapest = costs.min()
-        for candidate in scored {
+        var eligible: [Observed] = []
+        for candidate in candidates() {
+            if excluded.contains(candidate.model) || candidate.targets.contains(where: { excluded.contains($0.model) }) { continue }
             var requests = 0
             var failures = 0
             var p95: Double?
@@ -115,38 +120,44 @@ struct RecommendController: Sendable {
             }
             let successRate = requests > 0 ? Double(requests - failures) / Double(requests) : nil
             let latencyScore = ewma.map { 1 / (1 + $0 / 1000) }
-            let performance = successRate.map { rate in rate * (latencyScore ?? 1) }
+            let performance = successRate.map { $0 * (latencyScore ?? 1) }
             if let minimum = criteria.minPerformance, let performance, performance < minimum { continue }
-            let efficiency: Double? = price.flatMap { price in cheapest.map { cheapest in price == 0 ? 1 : cheapest / price } }
-            let confidence = Double(requests) / Double(requests + 20)
-            let providers = Array(Set(candidate.targets.map(\.provider))).sorted()
+            eligible.append(Observed(candidate: candidate, price: price, requests: requests, successRate: successRate, performance: performance, p95: p95))
+        }
+
+        let cheapest = eligible.compactMap(\.price).min()
+        var rows: [(recommendation: Recommendation, score: Double)] = []
+        for observed in eligible {
+            let efficiency: Double? = observed.price.flatMap { price in cheapest.map { cheapest in price == 0 ? 1 : cheapest / price } }
+            let confidence = Double(observed.requests) / Double(observed.requests + 20)
+            let providers = Array(Set(observed.candidate.targets.map(\.provider))).sorted()
             let isPreferred = !preferred.isDisjoint(with: providers)
             var reasons: [String] = []
-            if let successRate {
-                reasons.append("\(Int((successRate * 100).rounded()))% success over \(requests) recent calls")
+            if let successRate = observed.successRate {
+                reasons.append("\(Int((successRate * 100).rounded()))% success over \(observed.requests) recent calls")
             } else {
                 reasons.append("not yet observed")
             }
-            if let p95 { reasons.append("p95 latency \(Int(p95.rounded())) ms") }
-            if let price {
+            if let p95 = observed.p95 { reasons.append("p95 latency \(Int(p95.rounded())) ms") }
+            if let price = observed.price {
                 reasons.append(price == cheapest ? "lowest price of the candidates" : "priced at $\(Self.format(price)) per 1K tokens")
             } else {
                 reasons.append("price unknown")
             }
             if isPreferred { reasons.append("preferred provider") }
-            let score = 0.5 * (performance ?? 0.5 * (1 - confidence)) + 0.4 * (efficiency ?? 0.2) + (isPreferred ? 0.1 : 0)
+            let score = 0.5 * (observed.performance ?? 0.5 * (1 - confidence)) + 0.4 * (efficiency ?? 0.2) + (isPreferred ? 0.1 : 0)
             rows.append((
                 Recommendation(
-                    model: candidate.model,
+                    model: observed.candidate.model,
                     providers: providers,
                     reason: reasons.joined(separator: ", "),
                     confidence: HealthController.round(confidence),
                     costEfficiency: efficiency.map(HealthController.round),
-                    performanceScore: performance.map(HealthController.round),
-                    pricePer1KTokens: price.map { ($0 * 1_000_000).rounded() / 1_000_000 },
-                    observedRequests: requests,
-                    successRate: successRate.map(HealthController.round),
-                    latencyP95Ms: p95.map(HealthController.round)
+                    performanceScore: observed.performance.map(HealthController.round),
+                    pricePer1KTokens: observed.price.map { ($0 * 1_000_000).rounded() / 1_000_000 },
+                    observedRequests: observed.requests,
+                    successRate: observed.successRate.map(HealthController.round),
+                    latencyP95Ms: observed.p95.map(HealthController.round)
                 ),
                 score
             ))
