@@ -1,0 +1,120 @@
+"""Starts a fake OpenAI upstream and the gateway in front of it, both on loopback ports."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+import fake_upstream
+
+MASTER_KEY = "sk-test-master"
+
+CONFIG = """
+server:
+  host: 127.0.0.1
+  port: {port}
+  master_key: {master}
+storage:
+  url: sqlite://{db}
+providers:
+  - name: fake
+    type: openai-compatible
+    base_url: http://127.0.0.1:{upstream}/v1
+    api_key: {upstream_key}
+    models: [fake-model]
+models:
+  - name: gpt-test
+    targets: [{{ provider: fake, model: fake-model }}]
+"""
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def binary_path():
+    path = os.environ.get("SWITCHBOARD_BIN")
+    if not path:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        path = os.path.join(root, ".build", "debug", "switchboard")
+    if not os.path.exists(path):
+        pytest.fail(f"the gateway binary is missing at {path}: run `swift build` first or set SWITCHBOARD_BIN")
+    return path
+
+
+class Upstream:
+    def __init__(self, port):
+        self.port = port
+
+    def requests(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_requests") as response:
+            return json.load(response)
+
+    def last(self):
+        return self.requests()[-1]
+
+    def reset(self):
+        urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{self.port}/_reset", method="POST", data=b"")).read()
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    server, port = fake_upstream.start()
+    yield Upstream(port)
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def gateway_url(upstream):
+    workdir = tempfile.mkdtemp(prefix="switchboard-conformance-")
+    port = free_port()
+    config_path = os.path.join(workdir, "switchboard.yaml")
+    with open(config_path, "w") as handle:
+        handle.write(CONFIG.format(
+            port=port, master=MASTER_KEY, db=os.path.join(workdir, "switchboard.db"),
+            upstream=upstream.port, upstream_key=fake_upstream.API_KEY,
+        ))
+    log_path = os.path.join(workdir, "gateway.log")
+    log = open(log_path, "w")
+    process = subprocess.Popen([binary_path(), "serve", "--config", config_path], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while True:
+        if process.poll() is not None:
+            log.close()
+            pytest.fail("the gateway exited at start:\n" + open(log_path).read())
+        try:
+            with urllib.request.urlopen(base + "/health", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.time() > deadline:
+            process.kill()
+            pytest.fail("the gateway did not answer /health within 60 s:\n" + open(log_path).read())
+        time.sleep(0.1)
+    yield base
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def client(gateway_url, upstream):
+    from openai import OpenAI
+
+    upstream.reset()
+    return OpenAI(base_url=gateway_url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=30)

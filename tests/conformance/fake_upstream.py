@@ -1,0 +1,210 @@
+"""A fake OpenAI API on loopback, speaking the real wire format, for the conformance suite.
+
+Stdlib only. It checks the bearer key, records every request body (GET /_requests, POST /_reset),
+echoes the last user message, answers tool calls when a tool is required or named, streams
+SSE chunks (splitting tool-call arguments across many deltas) and sends the usage chunk only
+when the request asked for it.
+"""
+
+import base64
+import json
+import struct
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+API_KEY = "upstream-secret"
+TOOL_ARGUMENTS = '{"city": "Paris", "unit": "celsius"}'
+
+
+class Recorder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = []
+
+    def add(self, path, headers, body):
+        with self.lock:
+            self.requests.append({"path": path, "authorization": headers.get("authorization"), "body": body})
+
+    def all(self):
+        with self.lock:
+            return list(self.requests)
+
+    def reset(self):
+        with self.lock:
+            self.requests.clear()
+
+
+def last_user_text(body):
+    for message in reversed(body.get("messages", [])):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+def tool_to_call(body):
+    tools = body.get("tools") or []
+    if not tools:
+        return None
+    choice = body.get("tool_choice")
+    if choice == "required":
+        return tools[0]["function"]["name"]
+    if isinstance(choice, dict):
+        return choice.get("function", {}).get("name")
+    return None
+
+
+def usage():
+    return {
+        "prompt_tokens": 9,
+        "completion_tokens": 5,
+        "total_tokens": 14,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+    }
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    recorder = None
+
+    def log_message(self, *args):
+        pass
+
+    def send_json(self, status, payload):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def read_body(self):
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        return json.loads(raw) if raw else {}
+
+    def authorized(self):
+        if self.headers.get("authorization") != f"Bearer {API_KEY}":
+            self.send_json(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}})
+            return False
+        return True
+
+    def do_GET(self):
+        if self.path == "/_requests":
+            return self.send_json(200, self.recorder.all())
+        if self.path == "/v1/models":
+            if not self.authorized():
+                return
+            return self.send_json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model", "created": 1700000000, "owned_by": "fake"}]})
+        self.send_json(404, {"error": {"message": "not found", "type": "invalid_request_error", "param": None, "code": None}})
+
+    def do_POST(self):
+        if self.path == "/_reset":
+            self.recorder.reset()
+            return self.send_json(200, {"ok": True})
+        body = self.read_body()
+        self.recorder.add(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        if not self.authorized():
+            return
+        if self.path == "/v1/chat/completions":
+            return self.stream(body) if body.get("stream") else self.completion(body)
+        if self.path == "/v1/embeddings":
+            return self.embeddings(body)
+        self.send_json(404, {"error": {"message": "not found", "type": "invalid_request_error", "param": None, "code": None}})
+
+    def completion(self, body):
+        tool = tool_to_call(body)
+        choices = []
+        for index in range(body.get("n") or 1):
+            if tool:
+                message = {
+                    "role": "assistant", "content": None, "refusal": None, "annotations": [],
+                    "tool_calls": [{"id": f"call_{index}", "type": "function", "function": {"name": tool, "arguments": TOOL_ARGUMENTS}}],
+                }
+                finish = "tool_calls"
+            else:
+                message = {"role": "assistant", "content": "echo: " + last_user_text(body), "refusal": None, "annotations": []}
+                finish = "stop"
+            choices.append({"index": index, "message": message, "logprobs": None, "finish_reason": finish})
+        self.send_json(200, {
+            "id": "chatcmpl-conformance",
+            "object": "chat.completion",
+            "created": 1700000000,
+            "model": body.get("model"),
+            "choices": choices,
+            "usage": usage(),
+            "service_tier": "default",
+            "system_fingerprint": "fp_conformance",
+        })
+
+    def stream(self, body):
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        model = body.get("model")
+
+        def send(payload):
+            data = b"data: " + (payload if isinstance(payload, bytes) else json.dumps(payload).encode()) + b"\n\n"
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        def chunk(delta, finish=None):
+            payload = {
+                "id": "chatcmpl-conformance", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
+                "system_fingerprint": "fp_conformance",
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            }
+            if include_usage:
+                payload["usage"] = None
+            return payload
+
+        send(chunk({"role": "assistant", "content": "", "refusal": None}))
+        tool = tool_to_call(body)
+        if tool:
+            send(chunk({"tool_calls": [{"index": 0, "id": "call_0", "type": "function", "function": {"name": tool, "arguments": ""}}]}))
+            for start in range(0, len(TOOL_ARGUMENTS), 4):
+                send(chunk({"tool_calls": [{"index": 0, "function": {"arguments": TOOL_ARGUMENTS[start:start + 4]}}]}))
+            send(chunk({}, "tool_calls"))
+        else:
+            words = ("echo: " + last_user_text(body)).split(" ")
+            for index, word in enumerate(words):
+                send(chunk({"content": word if index == 0 else " " + word}))
+            send(chunk({}, "stop"))
+        if include_usage:
+            send({"id": "chatcmpl-conformance", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
+                  "system_fingerprint": "fp_conformance", "choices": [], "usage": usage()})
+        send(b"[DONE]")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def embeddings(self, body):
+        inputs = body.get("input")
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        data = []
+        for index, text in enumerate(inputs):
+            vector = [round(0.1 * (index + 1), 3), -0.5, float(len(str(text)))]
+            if body.get("encoding_format") == "base64":
+                embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+            else:
+                embedding = vector
+            data.append({"object": "embedding", "index": index, "embedding": embedding})
+        self.send_json(200, {"object": "list", "data": data, "model": body.get("model"), "usage": {"prompt_tokens": 4, "total_tokens": 4}})
+
+
+def start(port=0):
+    """Starts the fake on a loopback port; returns (server, port)."""
+    recorder = Recorder()
+    handler = type("BoundHandler", (Handler,), {"recorder": recorder})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, server.server_address[1]
