@@ -374,3 +374,59 @@ import Testing
         }
     }
 }
+
+@Suite struct CategoryRoutingTests {
+    static let config = standardConfig() + """
+
+        routing:
+          categories:
+            chat: gpt-test
+            premium: mock/echo
+        """
+
+    @Test func categoryPicksTheModelWhenNoneIsNamed() async throws {
+        try await withGateway(config: Self.config) { gateway in
+            let byHeader = try await gateway.post(
+                "/v1/chat/completions", #"{"messages":[{"role":"user","content":"hi"}]}"#,
+                headers: authHeaders + [("x-switchboard-category", "chat")]
+            )
+            #expect(byHeader.status == 200)
+            #expect(byHeader.header("x-switchboard-model") == "fake-model")
+            let byMetadata = try await gateway.post(
+                "/v1/chat/completions", #"{"messages":[{"role":"user","content":"hi"}],"metadata":{"category":"premium"}}"#,
+                headers: authHeaders
+            )
+            #expect(byMetadata.status == 200)
+            #expect(byMetadata.header("x-switchboard-provider") == "mock")
+            // A named model wins over the category.
+            let named = try await gateway.post(
+                "/v1/chat/completions", #"{"model":"mock/echo","messages":[{"role":"user","content":"hi"}]}"#,
+                headers: authHeaders + [("x-switchboard-category", "chat")]
+            )
+            #expect(named.header("x-switchboard-provider") == "mock")
+            let unknown = try await gateway.post(
+                "/v1/chat/completions", #"{"messages":[{"role":"user","content":"hi"}]}"#,
+                headers: authHeaders + [("x-switchboard-category", "gold")]
+            )
+            #expect(unknown.status == 400)
+            let message = try unknown.json()["error"]?["message"]?.stringValue ?? ""
+            #expect(message.contains("`gold`"))
+            #expect(message.contains("chat, premium"))
+        }
+    }
+
+    @Test func timeoutChainEndsInA504NamingEveryAttempt() async throws {
+        let config = standardConfig(extraModels: """
+              - name: sluggish
+                targets: [{ provider: fake, model: slow }, { provider: fake, model: slow-first-chunk }]
+                timeout_s: 0.2
+            """)
+        try await withGateway(config: config) { gateway in
+            let response = try await gateway.post("/v1/chat/completions", ReliabilityTests.body("sluggish", stream: true), headers: authHeaders)
+            #expect(response.status == 504)
+            let message = try #require(try response.json()["error"]?["message"]?.stringValue)
+            #expect(message.contains("All 2 attempts"))
+            #expect(try response.json()["error"]?["code"] == "UPSTREAM_TIMEOUT")
+        }
+    }
+}

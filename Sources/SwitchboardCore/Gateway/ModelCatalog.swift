@@ -96,6 +96,8 @@ public struct ModelCatalog: Sendable {
     /// The model for a category (`routing.categories`), when the client names no model.
     public func model(forCategory category: String) -> String? { categories[category] }
 
+    public var categoryNames: [String] { categories.keys.sorted() }
+
     public func resolve(_ name: String) throws(GatewayError) -> Route {
         if let model = modelsByName[name] {
             let targets = model.targets.compactMap { target -> RouteTarget? in

@@ -197,7 +197,9 @@ extension ChatRequest: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         func key(_ name: String) -> AnyCodingKey { AnyCodingKey(name) }
-        self.model = try container.decode(String.self, forKey: key("model"))
+        // A missing model is allowed here: routing categories may choose one. The front door
+        // rejects an empty model that no category resolved.
+        self.model = try container.decodeIfPresent(String.self, forKey: key("model")) ?? ""
         self.messages = try container.decode([ChatMessage].self, forKey: key("messages"))
         self.stream = try container.decodeIfPresent(Bool.self, forKey: key("stream")) ?? false
         self.streamOptions = try container.decodeIfPresent(StreamOptions.self, forKey: key("stream_options"))

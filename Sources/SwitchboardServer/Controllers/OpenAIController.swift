@@ -30,10 +30,8 @@ struct OpenAIController: Sendable {
         let principal = context.principal ?? .anonymous
         do {
             try ChatValidation.validate(chat)
-            if chat.model.isEmpty, let category = Self.category(of: chat, request: request),
-                let model = gateway.catalog.model(forCategory: category)
-            {
-                chat.model = model
+            if chat.model.isEmpty {
+                chat.model = try Self.modelForCategory(of: chat, request: request, catalog: gateway.catalog)
             }
             if chat.stream {
                 return try await stream(chat, principal: principal, context: context)
@@ -181,6 +179,23 @@ struct OpenAIController: Sendable {
     static func category(of chat: ChatRequest, request: Request) -> String? {
         if let header = request.headers[HTTPField.Name("X-Switchboard-Category")!] { return header }
         return chat.gatewayExtensions["metadata"]?["category"]?.stringValue
+    }
+
+    /// The model `routing.categories` names for the request's category, when the client named no model.
+    static func modelForCategory(of chat: ChatRequest, request: Request, catalog: ModelCatalog) throws(GatewayError) -> String {
+        guard let category = category(of: chat, request: request) else {
+            throw GatewayError.validation("Missing required field `model`.", param: "model")
+        }
+        guard let model = catalog.model(forCategory: category) else {
+            let known = catalog.categoryNames
+            throw GatewayError.validation(
+                "Unknown routing category `\(category)`"
+                    + (known.isEmpty ? "; no categories are configured." : "; configured: \(known.joined(separator: ", ")).")
+                    + " Name a `model` or a configured category.",
+                param: "model"
+            )
+        }
+        return model
     }
 
     static func addRoutingHeaders(_ headers: inout HTTPFields, servedBy: ServedBy, elapsed: Duration) {

@@ -58,7 +58,7 @@ struct SimpleChatController: Sendable {
     @Sendable func chat(request: Request, context: Context) async throws -> Response {
         var provider: String?
         var model = ""
-        do {
+        do throws(GatewayError) {
             let simple = try await bodyReader.decode(SimpleChatRequest.self, from: request)
             provider = simple.provider
             model = simple.model
@@ -70,6 +70,9 @@ struct SimpleChatController: Sendable {
                 maxTokens: simple.maxTokens
             )
             try ChatValidation.validate(chat)
+            if simple.model.isEmpty {
+                throw GatewayError.validation("`model` must not be empty.", param: "model")
+            }
             let result = try await gateway.chat(chat, requestID: context.requestID, logger: context.logger)
             let elapsed = ContinuousClock.now - context.start
             let text = result.response.choices.first?.message.content?.text ?? ""
