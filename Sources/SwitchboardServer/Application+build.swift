@@ -112,7 +112,7 @@ public func buildGateway(
     let adapters: [any ProviderAdapter]
     do {
         adapters = try config.providers.map { provider throws(ConfigError) in
-            try ProviderFactory.makeAdapter(provider, client: client)
+            try ProviderFactory.makeAdapter(provider, client: client, defaultMaxTokens: config.limits.defaultMaxTokens)
         }
     } catch {
         try? await client.shutdown()
@@ -152,11 +152,13 @@ public func buildGateway(
     let openAI = OpenAIController(gateway: gateway, bodyReader: bodyReader, startedAt: startedAtUnix)
     let simple = SimpleChatController(gateway: gateway, bodyReader: bodyReader)
     let recommend = RecommendController(gateway: gateway, bodyReader: bodyReader, window: healthWindow)
+    let anthropic = AnthropicController(gateway: gateway, bodyReader: bodyReader, defaultMaxTokens: config.limits.defaultMaxTokens)
     for prefix in ["v1", "api/v1", "openai/v1"] {
         let group = router.group(RouterPath(prefix)).add(middleware: AuthMiddleware(masterKey: config.server.masterKey))
         openAI.addRoutes(to: group)
         simple.addRoutes(to: group)
         recommend.addRoutes(to: group)
+        anthropic.addRoutes(to: group)
     }
 
     logStartup(config: config, catalog: catalog, logger: logger)

@@ -31,6 +31,8 @@ public struct GatewayTestContext: Sendable {
     public let port: Int
     public let upstream: FakeOpenAIUpstream
     public let upstreamPort: Int
+    /// A fake Anthropic API, reachable from the config as `ANTHROPIC_BASE`.
+    public let anthropic: FakeAnthropicUpstream
     public let gateway: BuiltGateway
     public let client: HTTPClient
     public let serviceGroup: ServiceGroup
@@ -67,19 +69,22 @@ public struct GatewayTestContext: Sendable {
     }
 }
 
-/// Config for the harness: `UPSTREAM` in the text is replaced by the fake upstream's base URL
-/// (with `/v1`), `DB` by a fresh SQLite file.
+/// Config for the harness: `UPSTREAM` in the text is replaced by the fake OpenAI upstream's base
+/// URL (with `/v1`), `ANTHROPIC_BASE` by the fake Anthropic API's root, `DB` by a fresh SQLite file.
 public func withGateway<Result: Sendable>(
     config: String,
     environment: [String: String] = [:],
     _ body: @Sendable (GatewayTestContext) async throws -> Result
 ) async throws -> Result {
     let upstream = FakeOpenAIUpstream()
-    return try await withLiveServer({ onRunning in upstream.makeApplication(onRunning: onRunning) }) { upstreamPort, _ in
+    let anthropic = FakeAnthropicUpstream()
+    return try await withLiveServer({ onRunning in anthropic.makeApplication(onRunning: onRunning) }) { anthropicPort, _ in
+    try await withLiveServer({ onRunning in upstream.makeApplication(onRunning: onRunning) }) { upstreamPort, _ in
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let text = config
+            .replacingOccurrences(of: "ANTHROPIC_BASE", with: "http://127.0.0.1:\(anthropicPort)")
             .replacingOccurrences(of: "UPSTREAM", with: "http://127.0.0.1:\(upstreamPort)/v1")
             .replacingOccurrences(of: "DB", with: "sqlite://" + directory.appendingPathComponent("switchboard.db").path)
         let path = directory.appendingPathComponent("switchboard.yaml").path
@@ -96,8 +101,8 @@ public func withGateway<Result: Sendable>(
                 guard let built = box.get() else { throw LiveServerError.didNotStart }
                 return try await body(
                     GatewayTestContext(
-                        port: port, upstream: upstream, upstreamPort: upstreamPort, gateway: built, client: client,
-                        serviceGroup: group
+                        port: port, upstream: upstream, upstreamPort: upstreamPort, anthropic: anthropic, gateway: built,
+                        client: client, serviceGroup: group
                     )
                 )
             }
@@ -107,6 +112,7 @@ public func withGateway<Result: Sendable>(
             try? await client.shutdown()
             throw error
         }
+    }
     }
 }
 

@@ -55,18 +55,18 @@ import Foundation
     }
 
     @Test func providerTypeNotServed() async throws {
-        let error = try await refusal("providers:\n  - name: c\n    type: anthropic\n    api_key: k\n")
+        let error = try await refusal("providers:\n  - name: c\n    type: gemini\n    api_key: k\n")
         #expect(error.line == 2)
-        #expect(error.message.contains("anthropic"))
+        #expect(error.message.contains("gemini"))
     }
 
     @Test func zeroConfigKeepsOnlyServedProviders() throws {
         let config = try loadConfig(
-            GatewayArguments(logLevel: .critical, environment: ["ANTHROPIC_API_KEY": "k", "GROQ_API_KEY": "g"])
+            GatewayArguments(logLevel: .critical, environment: ["GEMINI_API_KEY": "k", "GROQ_API_KEY": "g"])
         )
         #expect(config.providers.map(\.name) == ["groq", "mock"])
         #expect(config.warnings.count == 1)
-        #expect(config.warnings.first?.contains("anthropic") == true)
+        #expect(config.warnings.first?.contains("gemini") == true)
         #expect(config.server.masterKey == nil)
     }
 }

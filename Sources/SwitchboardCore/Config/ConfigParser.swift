@@ -106,7 +106,7 @@ struct ConfigParser {
     private func parseProvider(_ node: Node) throws(ConfigError) -> ProviderConfig {
         let section = try Section(node, path: "providers[]", allowed: [
             "name", "type", "api_key", "base_url", "region", "access_key_id", "secret_access_key", "session_token",
-            "api_version", "headers", "models", "timeout_s", "max_concurrent", "reply", "latency_ms", "chunks",
+            "api_version", "headers", "models", "timeout_s", "max_concurrent", "drop_unsupported_params", "reply", "latency_ms", "chunks",
             "chunk_delay_ms", "failure_rate", "failure_status",
         ])
         let name = try section.requiredString("name")
@@ -134,6 +134,12 @@ struct ConfigParser {
         }
         provider.timeoutSeconds = try section.double("timeout_s", minimum: 0.001)
         provider.maxConcurrent = try section.int("max_concurrent", minimum: 1)
+        if let drop = try section.string("drop_unsupported_params") {
+            guard let value = Bool(drop) else {
+                throw ConfigError("`drop_unsupported_params` of provider `\(name)` must be true or false", line: section.line)
+            }
+            provider.dropUnsupportedParams = value
+        }
         if let rate = try section.double("failure_rate", minimum: 0) {
             guard rate <= 1 else {
                 throw ConfigError("`failure_rate` of provider `\(name)` must be between 0 and 1", line: section.line)

@@ -27,6 +27,9 @@ public struct ProviderConfig: Sendable, Hashable {
     public var timeoutSeconds: Double?
     /// Most calls in flight to this provider at once; beyond it the target is skipped.
     public var maxConcurrent: Int?
+    /// Drop request fields the provider cannot honour (named in `X-Switchboard-Dropped-Params`)
+    /// instead of refusing the request with a 400.
+    public var dropUnsupportedParams = false
     public var mock: MockSettings
     public var line: Int?
 

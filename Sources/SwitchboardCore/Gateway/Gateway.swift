@@ -7,12 +7,15 @@ public struct ServedBy: Sendable, Hashable {
     /// Time spent waiting on upstreams, all attempts included.
     public var upstreamDuration: Duration
     public var attempts: Int
+    /// Request fields the serving provider could not honour and that were dropped.
+    public var droppedParameters: [String]
 
-    public init(provider: String, model: String, upstreamDuration: Duration, attempts: Int) {
+    public init(provider: String, model: String, upstreamDuration: Duration, attempts: Int, droppedParameters: [String] = []) {
         self.provider = provider
         self.model = model
         self.upstreamDuration = upstreamDuration
         self.attempts = attempts
+        self.droppedParameters = droppedParameters
     }
 }
 
@@ -67,9 +70,8 @@ public struct Gateway: Sendable {
         let slot = try acquireSlot()
         defer { slot.release() }
         let (response, servedBy) = try await execute(request.model, requestID: requestID, logger: logger) {
-            target, call, _ in
-            var upstream = request
-            upstream.model = target.model
+            target, call, attempt in
+            let upstream = try attempt.prepare(request, for: target)
             return try await target.provider.chat(upstream, call: call)
         }
         if let usage = response.usage {
@@ -95,8 +97,7 @@ public struct Gateway: Sendable {
         let slot = try acquireSlot()
         let (stream, servedBy) = try await execute(request.model, requestID: requestID, logger: logger) {
             target, call, attempt in
-            var upstream = request
-            upstream.model = target.model
+            let upstream = try attempt.prepare(request, for: target)
             let started = ContinuousClock.now
             let deadline = started + attempt.timeouts.total
             let opened = try await target.provider.streamChat(upstream, call: call)
@@ -162,6 +163,30 @@ public struct Gateway: Sendable {
         let timeouts: AttemptTimeouts
         private let lease: CallLease
         private let transferred = LockedValue(false)
+        private let dropped = LockedValue<[String]>([])
+
+        /// The request as this target gets it: its model id, and no field it cannot honour —
+        /// refused with a 400 naming them, or dropped when the provider is configured so.
+        func prepare(_ request: ChatRequest, for target: RouteTarget) throws(GatewayError) -> ChatRequest {
+            var upstream = request
+            upstream.model = target.model
+            let unsupported = target.provider.unsupportedParameters(in: upstream)
+            guard !unsupported.isEmpty else { return upstream }
+            guard target.dropUnsupported else {
+                let names = unsupported.map { "`\($0)`" }.joined(separator: ", ")
+                throw GatewayError(
+                    .validationError,
+                    "Provider `\(target.provider.name)` (\(target.provider.type.rawValue)) does not support \(names);"
+                        + " remove \(unsupported.count == 1 ? "it" : "them") or set drop_unsupported_params: true on the provider.",
+                    param: unsupported[0],
+                    provider: target.provider.name
+                )
+            }
+            dropped.withLock { $0 = unsupported }
+            return upstream.removing(parameters: unsupported)
+        }
+
+        var droppedParameters: [String] { dropped.withLock { $0 } }
 
         init(timeouts: AttemptTimeouts, lease: CallLease) {
             self.timeouts = timeouts
@@ -233,7 +258,10 @@ public struct Gateway: Sendable {
                         metrics.upstreamLatency(target: target.id, duration: elapsed)
                         return (
                             result,
-                            ServedBy(provider: target.provider.name, model: target.model, upstreamDuration: upstreamTime, attempts: attempts)
+                            ServedBy(
+                                provider: target.provider.name, model: target.model, upstreamDuration: upstreamTime,
+                                attempts: attempts, droppedParameters: context.droppedParameters
+                            )
                         )
                     } catch let error as UpstreamError {
                         upstreamTime += clock.now - start

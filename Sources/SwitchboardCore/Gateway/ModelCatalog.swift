@@ -5,13 +5,18 @@ public struct RouteTarget: Sendable {
     public let weight: Double
     /// Most calls in flight to this target at once (the tighter of model and provider bounds).
     public let maxConcurrent: Int?
+    /// Drop request fields the provider cannot honour instead of refusing the request.
+    public let dropUnsupported: Bool
     public let id: TargetID
 
-    public init(provider: any ProviderAdapter, model: String, weight: Double = 1, maxConcurrent: Int? = nil) {
+    public init(
+        provider: any ProviderAdapter, model: String, weight: Double = 1, maxConcurrent: Int? = nil, dropUnsupported: Bool = false
+    ) {
         self.provider = provider
         self.model = model
         self.weight = weight
         self.maxConcurrent = maxConcurrent
+        self.dropUnsupported = dropUnsupported
         self.id = TargetID(provider: provider.name, model: model)
     }
 }
@@ -56,6 +61,7 @@ public struct ModelCatalog: Sendable {
     private let modelsByName: [String: ModelConfig]
     private let providerTimeouts: [String: Double]
     private let providerConcurrency: [String: Int]
+    private let dropsUnsupported: Set<String>
     private let defaultTimeoutSeconds: Double
     private let maxRetryAfter: Duration
     private let categories: [String: String]
@@ -77,6 +83,7 @@ public struct ModelCatalog: Sendable {
         }
         self.providerTimeouts = timeouts
         self.providerConcurrency = concurrency
+        self.dropsUnsupported = Set(config.providers.filter(\.dropUnsupportedParams).map(\.name))
         self.defaultTimeoutSeconds = config.server.upstreamTimeoutSeconds
         self.maxRetryAfter = .milliseconds(Int64(config.reliability.maxRetryAfterSeconds * 1000))
         self.categories = config.categories
@@ -103,7 +110,10 @@ public struct ModelCatalog: Sendable {
             let targets = model.targets.compactMap { target -> RouteTarget? in
                 guard let provider = providersByName[target.provider] else { return nil }
                 let limits = [model.maxConcurrent, providerConcurrency[target.provider]].compactMap { $0 }
-                return RouteTarget(provider: provider, model: target.model, weight: target.weight, maxConcurrent: limits.min())
+                return RouteTarget(
+                    provider: provider, model: target.model, weight: target.weight, maxConcurrent: limits.min(),
+                    dropUnsupported: dropsUnsupported.contains(target.provider)
+                )
             }
             let seconds = model.timeoutSeconds ?? model.targets.compactMap { providerTimeouts[$0.provider] }.max()
                 ?? defaultTimeoutSeconds
@@ -141,7 +151,12 @@ public struct ModelCatalog: Sendable {
         let seconds = providerTimeouts[provider.name] ?? defaultTimeoutSeconds
         return Route(
             name: name,
-            targets: [RouteTarget(provider: provider, model: model, maxConcurrent: providerConcurrency[provider.name])],
+            targets: [
+                RouteTarget(
+                    provider: provider, model: model, maxConcurrent: providerConcurrency[provider.name],
+                    dropUnsupported: dropsUnsupported.contains(provider.name)
+                )
+            ],
             strategy: .priority,
             fallbacks: [],
             contextWindowFallbacks: [],

@@ -30,6 +30,14 @@ public protocol ProviderAdapter: Sendable {
     /// Opens a stream; returns once the provider has accepted the request (status and headers received).
     func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream
     func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse
+
+    /// Request fields this provider cannot honour (OpenAI names), so the gateway can refuse
+    /// them with a clear 400 — or drop them when the provider is configured to.
+    func unsupportedParameters(in request: ChatRequest) -> [String]
+}
+
+extension ProviderAdapter {
+    public func unsupportedParameters(in request: ChatRequest) -> [String] { [] }
 }
 
 /// A source of streamed chunks; not shared between tasks.
@@ -183,7 +191,8 @@ extension UpstreamError {
         case .invalidResponse:
             return GatewayError(.upstreamError, "Provider `\(provider)` sent an invalid response: \(detail).", provider: provider)
         case .streamInterrupted:
-            return GatewayError(.upstreamError, "Provider `\(provider)` stream broke off: \(detail).", provider: provider)
+            let reported = qualifiers.isEmpty ? "" : " (\(qualifiers.joined(separator: ", ")))"
+            return GatewayError(.upstreamError, "Provider `\(provider)` stream broke off: \(detail)\(reported).", provider: provider)
         case .unsupported:
             return GatewayError(.validationError, "Provider `\(provider)` cannot do this: \(detail).", provider: provider)
         }

@@ -246,3 +246,25 @@ extension ChatRequest: Codable {
         try container.encodeExtras(extra, excluding: Self.known.union(Self.gatewayKeys))
     }
 }
+
+extension ChatRequest {
+    /// The request without the named fields (OpenAI names), for providers that cannot honour them.
+    public func removing(parameters: [String]) -> ChatRequest {
+        var copy = self
+        for name in parameters {
+            switch name {
+            case "n": copy.n = nil
+            case "seed": copy.seed = nil
+            case "stop": copy.stop = nil
+            case "temperature": copy.temperature = nil
+            case "top_p": copy.topP = nil
+            case "response_format": copy.responseFormat = nil
+            case "tools": copy.tools = nil
+            case "tool_choice": copy.toolChoice = nil
+            case "user": copy.user = nil
+            default: copy.extra[name] = nil
+            }
+        }
+        return copy
+    }
+}

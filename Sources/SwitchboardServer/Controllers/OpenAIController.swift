@@ -204,6 +204,9 @@ struct OpenAIController: Sendable {
         headers[.switchboardLatency] = formatMilliseconds(elapsed.milliseconds)
         headers[.switchboardOverhead] = formatMilliseconds(max(0, (elapsed - servedBy.upstreamDuration).milliseconds))
         headers[.switchboardAttempts] = String(servedBy.attempts)
+        if !servedBy.droppedParameters.isEmpty {
+            headers[.switchboardDroppedParams] = servedBy.droppedParameters.joined(separator: ",")
+        }
     }
 
     static func formatMilliseconds(_ value: Double) -> String {

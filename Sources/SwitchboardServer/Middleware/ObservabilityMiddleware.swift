@@ -16,19 +16,20 @@ struct ObservabilityMiddleware: RouterMiddleware {
         let requestID = request.headers[.requestID].flatMap { Self.acceptable($0) } ?? Self.makeRequestID()
         context.requestID = requestID
         var response: Response
+        let format = ErrorFormat.forPath(request.uri.path)
         do {
             response = try await next(request, context)
         } catch let error as GatewayError {
-            response = error.response(format: .openAI, requestID: requestID)
+            response = error.response(format: format, requestID: requestID)
             Counter(label: "errors_total", dimensions: [("code", error.code.rawValue)], factory: metricsFactory).increment()
         } catch let error as HTTPError {
             let gatewayError = Self.translate(error, request: request)
-            response = gatewayError.response(format: .openAI, requestID: requestID)
+            response = gatewayError.response(format: format, requestID: requestID)
             Counter(label: "errors_total", dimensions: [("code", gatewayError.code.rawValue)], factory: metricsFactory).increment()
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             let gatewayError = GatewayError(.internalError, "The gateway failed to handle the request.")
-            response = gatewayError.response(format: .openAI, requestID: requestID)
+            response = gatewayError.response(format: format, requestID: requestID)
             Counter(label: "errors_total", dimensions: [("code", gatewayError.code.rawValue)], factory: metricsFactory).increment()
         }
         response.headers[.requestID] = requestID

@@ -15,6 +15,13 @@ enum ErrorFormat {
     case openAI
     /// `{"error":{"code","message","provider"}}` for the simple `/v1/chat` contract.
     case simple
+    /// `{"type":"error","error":{"type","message"}}` for `/v1/messages`.
+    case anthropic
+
+    /// The shape errors on this path are rendered in.
+    static func forPath(_ path: String) -> ErrorFormat {
+        path.hasSuffix("/messages") || path.hasSuffix("/messages/count_tokens") ? .anthropic : .openAI
+    }
 }
 
 struct OpenAIErrorBody: Encodable {
@@ -87,6 +94,8 @@ extension GatewayError {
                 data = try JSONCoding.encode(
                     SimpleErrorBody(error: .init(code: code.rawValue, message: message, provider: provider))
                 )
+            case .anthropic:
+                data = try JSONCoding.encode(AnthropicErrorRendering.body(self))
             }
         } catch {
             data = Data(#"{"error":{"message":"internal error","type":"server_error","code":"INTERNAL_ERROR"}}"#.utf8)
@@ -109,4 +118,5 @@ extension HTTPField.Name {
     static let switchboardLatency = HTTPField.Name("X-Switchboard-Latency-Ms")!
     static let switchboardOverhead = HTTPField.Name("X-Switchboard-Overhead-Ms")!
     static let switchboardAttempts = HTTPField.Name("X-Switchboard-Attempts")!
+    static let switchboardDroppedParams = HTTPField.Name("X-Switchboard-Dropped-Params")!
 }

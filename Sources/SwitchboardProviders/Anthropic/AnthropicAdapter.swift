@@ -1,0 +1,181 @@
+public import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+public import SwitchboardCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Anthropic's Messages API (`type: anthropic`): `POST {base_url}/v1/messages`, key in `x-api-key`.
+public struct AnthropicAdapter: ProviderAdapter {
+    public let name: String
+    public let type = ProviderType.anthropic
+    public let knownModels: [String]
+    private let baseURL: String
+    private let http: UpstreamHTTP
+    private let headers: HTTPHeaders
+    private let defaultMaxTokens: Int
+
+    public static let defaultBaseURL = "https://api.anthropic.com"
+
+    public init(config: ProviderConfig, client: HTTPClient, defaultMaxTokens: Int) {
+        self.name = config.name
+        self.knownModels = config.models
+        var base = config.baseURL ?? Self.defaultBaseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        if base.hasSuffix("/v1") { base.removeLast(3) }
+        self.baseURL = base
+        self.http = UpstreamHTTP(client: client, provider: config.name)
+        self.defaultMaxTokens = defaultMaxTokens
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "anthropic-version", value: Anthropic.version)
+        if let key = config.apiKey { headers.add(name: "x-api-key", value: key) }
+        for (name, value) in config.headers.sorted(by: { $0.key < $1.key }) {
+            headers.add(name: name, value: value)
+        }
+        self.headers = headers
+    }
+
+    public func unsupportedParameters(in request: ChatRequest) -> [String] {
+        AnthropicTranslation.unsupportedParameters(in: request)
+    }
+
+    public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
+        var wire = try translate(request)
+        wire.stream = nil
+        let (_, buffer) = try await http.sendAndCollect(
+            url: baseURL + "/v1/messages", headers: headers, body: try encode(wire), call: call, errorDecoder: .anthropic
+        )
+        let decoded: Anthropic.Response
+        do {
+            decoded = try JSONDecoder().decode(Anthropic.Response.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not an Anthropic message")
+        }
+        return AnthropicTranslation.response(decoded, created: Int(Date().timeIntervalSince1970))
+    }
+
+    public func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
+        var wire = try translate(request)
+        wire.stream = true
+        var headers = headers
+        headers.add(name: "accept", value: "text/event-stream")
+        let response = try await http.send(
+            url: baseURL + "/v1/messages", headers: headers, body: try encode(wire), call: call, errorDecoder: .anthropic
+        )
+        let body = response.body
+        let provider = name
+        let created = Int(Date().timeIntervalSince1970)
+        return ChatStream {
+            AnthropicChunkSource(iterator: body.makeAsyncIterator(), provider: provider, created: created)
+        }
+    }
+
+    public func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
+        throw UpstreamError(.unsupported, provider: name, detail: "Anthropic has no embeddings API")
+    }
+
+    /// Asks Anthropic to count the prompt's tokens (`/v1/messages/count_tokens`).
+    public func countTokens(_ request: Anthropic.Request, call: UpstreamCall) async throws -> Int {
+        var wire = request
+        wire.maxTokens = nil
+        wire.stream = nil
+        let (_, buffer) = try await http.sendAndCollect(
+            url: baseURL + "/v1/messages/count_tokens", headers: headers, body: try encode(wire), call: call, errorDecoder: .anthropic
+        )
+        struct Count: Decodable { var input_tokens: Int }
+        guard let count = try? JSONDecoder().decode(Count.self, from: Data(buffer.readableBytesView)) else {
+            throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not a token count")
+        }
+        return count.input_tokens
+    }
+
+    private func translate(_ request: ChatRequest) throws -> Anthropic.Request {
+        do {
+            return try AnthropicTranslation.request(from: request, defaultMaxTokens: defaultMaxTokens)
+        } catch {
+            throw UpstreamError(.unsupported, provider: name, detail: error.detail)
+        }
+    }
+
+    private func encode(_ request: Anthropic.Request) throws -> ByteBuffer {
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            return ByteBuffer(bytes: try encoder.encode(request))
+        } catch {
+            throw UpstreamError(.unsupported, provider: name, detail: "the request could not be encoded")
+        }
+    }
+}
+
+extension ErrorBodyDecoder {
+    /// `{"type":"error","error":{"type":"overloaded_error","message":...}}`
+    public static let anthropic = ErrorBodyDecoder { buffer in
+        struct Envelope: Decodable {
+            struct Detail: Decodable { var type: String? }
+            var error: Detail?
+        }
+        let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(buffer.readableBytesView))
+        return (envelope?.error?.type, nil)
+    }
+}
+
+/// Reads Anthropic SSE into core chunks through ``AnthropicStreamTranslator``.
+struct AnthropicChunkSource: ChatChunkSource {
+    var iterator: HTTPClientResponse.Body.AsyncIterator
+    let provider: String
+    private var parser = SSEParser()
+    private var translator: AnthropicStreamTranslator
+    private var ready: [ChatChunk] = []
+    private var readyIndex = 0
+    private var atEnd = false
+    private let decoder = JSONDecoder()
+
+    init(iterator: HTTPClientResponse.Body.AsyncIterator, provider: String, created: Int) {
+        self.iterator = iterator
+        self.provider = provider
+        self.translator = AnthropicStreamTranslator(created: created)
+    }
+
+    mutating func next() async throws -> ChatChunk? {
+        while true {
+            if readyIndex < ready.count {
+                defer { readyIndex += 1 }
+                return ready[readyIndex]
+            }
+            if translator.finished { return nil }
+            guard !atEnd else {
+                throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before message_stop")
+            }
+            let buffer: ByteBuffer?
+            do {
+                buffer = try await iterator.next()
+            } catch {
+                throw UpstreamHTTP.classify(error, provider: provider)
+            }
+            var events: [SSEEvent]
+            if let buffer {
+                events = parser.feed(buffer.readableBytesView)
+            } else {
+                atEnd = true
+                events = parser.finish().map { [$0] } ?? []
+            }
+            ready.removeAll(keepingCapacity: true)
+            readyIndex = 0
+            for event in events {
+                let decoded: AnthropicStreamEvent
+                do {
+                    decoded = try decoder.decode(AnthropicStreamEvent.self, from: Data(event.data.utf8))
+                } catch {
+                    throw UpstreamError(.invalidResponse, provider: provider, detail: "a stream event is not valid JSON")
+                }
+                ready += try translator.translate(decoded, provider: provider)
+            }
+        }
+    }
+}
