@@ -4,7 +4,7 @@ public import SwitchboardCore
 /// Builds the adapter for each configured provider.
 public enum ProviderFactory {
     /// The provider types this build can serve.
-    public static let supportedTypes: Set<ProviderType> = [.openai, .openAICompatible, .mock, .anthropic]
+    public static let supportedTypes: Set<ProviderType> = [.openai, .openAICompatible, .azure, .mock, .anthropic]
 
     public static func makeAdapter(
         _ config: ProviderConfig,
@@ -12,16 +12,16 @@ public enum ProviderFactory {
         defaultMaxTokens: Int = 4096
     ) throws(ConfigError) -> any ProviderAdapter {
         switch config.type {
-        case .openai, .openAICompatible:
+        case .openai, .openAICompatible, .azure:
             return OpenAIAdapter(config: config, client: client)
         case .mock:
             return MockAdapter(config: config)
         case .anthropic:
             return AnthropicAdapter(config: config, client: client, defaultMaxTokens: defaultMaxTokens)
-        case .azure, .gemini, .bedrock:
+        case .gemini, .bedrock:
             throw ConfigError(
                 "provider `\(config.name)` has type `\(config.type.rawValue)`, which this build cannot serve yet"
-                    + " (supported: openai, openai-compatible, anthropic, mock)",
+                    + " (supported: openai, openai-compatible, azure, anthropic, mock)",
                 line: config.line
             )
         }
@@ -32,7 +32,7 @@ public enum ProviderFactory {
         for provider in config.providers where !supportedTypes.contains(provider.type) {
             throw ConfigError(
                 "provider `\(provider.name)` has type `\(provider.type.rawValue)`, which this build cannot serve yet"
-                    + " (supported: openai, openai-compatible, anthropic, mock)",
+                    + " (supported: openai, openai-compatible, azure, anthropic, mock)",
                 line: provider.line
             )
         }

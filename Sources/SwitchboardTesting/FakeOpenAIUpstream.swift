@@ -115,6 +115,34 @@ public struct FakeOpenAIUpstream: Sendable {
                 "usage": ["prompt_tokens": .integer(Int64(inputs.count * 2)), "total_tokens": .integer(Int64(inputs.count * 2))],
             ])
         }
+        // Azure OpenAI: deployment in the path, `api-version` in the query, key in `api-key`;
+        // answers carry content-filter results.
+        router.post("openai/deployments/{deployment}/chat/completions") { request, context -> Response in
+            let body = try await Self.readBody(request)
+            let deployment = context.parameters.get("deployment") ?? ""
+            await recorder.append(.init(
+                path: "/openai/deployments/\(deployment)/chat/completions?api-version=\(request.uri.queryParameters.get("api-version") ?? "")",
+                authorization: request.headers[HTTPField.Name("api-key")!],
+                requestID: request.headers[HTTPField.Name("x-request-id")!],
+                body: body
+            ))
+            guard request.headers[HTTPField.Name("api-key")!] == Self.apiKey, request.uri.queryParameters.get("api-version") != nil else {
+                return Self.error(status: 401, type: "invalid_request_error", code: "401")
+            }
+            if let failure = Self.failure(for: deployment) { return failure }
+            if body["stream"]?.boolValue == true {
+                return Self.stream(body, model: deployment, recorder: recorder, azure: true)
+            }
+            let filters: JSONValue = ["hate": ["filtered": false, "severity": "safe"], "violence": ["filtered": false, "severity": "safe"]]
+            guard case .object(var object) = Self.completionJSON(body, model: deployment) else { return Self.completion(body, model: deployment) }
+            object["prompt_filter_results"] = [["prompt_index": 0, "content_filter_results": filters]]
+            if case .array(var choices)? = object["choices"], case .object(var first)? = choices.first {
+                first["content_filter_results"] = filters
+                choices[0] = .object(first)
+                object["choices"] = .array(choices)
+            }
+            return Self.json(.object(object))
+        }
         router.get("v1/models") { _, _ -> Response in
             Self.json(["object": "list", "data": [["id": "fake-model", "object": "model", "created": 1_700_000_000, "owned_by": "fake"]]])
         }
@@ -190,6 +218,10 @@ public struct FakeOpenAIUpstream: Sendable {
     static let toolArguments = #"{"city":"Paris","units":"celsius","days":[1,2,3]}"#
 
     static func completion(_ body: JSONValue, model: String) -> Response {
+        json(completionJSON(body, model: model))
+    }
+
+    static func completionJSON(_ body: JSONValue, model: String) -> JSONValue {
         let text = "echo: " + lastUserText(body)
         var message: JSONValue = ["role": "assistant", "content": .string(text), "refusal": nil]
         var finish = "stop"
@@ -200,7 +232,7 @@ public struct FakeOpenAIUpstream: Sendable {
             ]
             finish = "tool_calls"
         }
-        return json([
+        return .object([
             "id": "chatcmpl-fake1",
             "object": "chat.completion",
             "created": 1_700_000_000,
@@ -230,7 +262,7 @@ public struct FakeOpenAIUpstream: Sendable {
         return ByteBuffer(string: "data: " + String(decoding: data, as: UTF8.self) + "\n\n")
     }
 
-    static func stream(_ body: JSONValue, model: String, recorder: UpstreamRecorder) -> Response {
+    static func stream(_ body: JSONValue, model: String, recorder: UpstreamRecorder, azure: Bool = false) -> Response {
         let includeUsage = body["stream_options"]?["include_usage"]?.boolValue == true
         let text = "echo: " + lastUserText(body)
         let tool = toolName(body)
@@ -239,6 +271,13 @@ public struct FakeOpenAIUpstream: Sendable {
             headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 do {
+                    if azure {
+                        // Azure opens with a chunk that has no choices, only the prompt's filter results.
+                        try await writer.write(event([
+                            "id": "", "object": "", "created": 0, "model": "", "choices": [],
+                            "prompt_filter_results": [["prompt_index": 0, "content_filter_results": ["hate": ["filtered": false, "severity": "safe"]]]],
+                        ]))
+                    }
                     if model == "slow-first-chunk" { try await Task.sleep(for: .seconds(3)) }
                     try await writer.write(event(chunk(model, delta: ["role": "assistant", "content": "", "refusal": nil], includeUsageField: includeUsage)))
                     switch model {

@@ -70,7 +70,7 @@ public struct GatewayTestContext: Sendable {
 }
 
 /// Config for the harness: `UPSTREAM` in the text is replaced by the fake OpenAI upstream's base
-/// URL (with `/v1`), `ANTHROPIC_BASE` by the fake Anthropic API's root, `DB` by a fresh SQLite file.
+/// URL (with `/v1`), `UPSTREAM_ROOT` by its root (for Azure), `ANTHROPIC_BASE` by the fake Anthropic API's root, `DB` by a fresh SQLite file.
 public func withGateway<Result: Sendable>(
     config: String,
     environment: [String: String] = [:],
@@ -85,6 +85,7 @@ public func withGateway<Result: Sendable>(
         defer { try? FileManager.default.removeItem(at: directory) }
         let text = config
             .replacingOccurrences(of: "ANTHROPIC_BASE", with: "http://127.0.0.1:\(anthropicPort)")
+            .replacingOccurrences(of: "UPSTREAM_ROOT", with: "http://127.0.0.1:\(upstreamPort)")
             .replacingOccurrences(of: "UPSTREAM", with: "http://127.0.0.1:\(upstreamPort)/v1")
             .replacingOccurrences(of: "DB", with: "sqlite://" + directory.appendingPathComponent("switchboard.db").path)
         let path = directory.appendingPathComponent("switchboard.yaml").path

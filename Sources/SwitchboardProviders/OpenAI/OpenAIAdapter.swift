@@ -21,6 +21,8 @@ public struct OpenAIAdapter: ProviderAdapter {
     private let baseURL: String
     private let http: UpstreamHTTP
     private let headers: HTTPHeaders
+    /// Azure OpenAI's `api-version`, when this is an Azure deployment.
+    private let azureAPIVersion: String?
 
     public static let defaultBaseURL = "https://api.openai.com/v1"
 
@@ -32,10 +34,16 @@ public struct OpenAIAdapter: ProviderAdapter {
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
         self.http = UpstreamHTTP(client: client, provider: config.name)
+        self.azureAPIVersion = config.type == .azure ? (config.apiVersion ?? "2024-10-21") : nil
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         if let key = config.apiKey, !key.isEmpty {
-            headers.add(name: "authorization", value: "Bearer \(key)")
+            if config.type == .azure {
+                // Azure takes its key in `api-key`; an Entra ID token goes in `Authorization` via `headers`.
+                headers.add(name: "api-key", value: key)
+            } else {
+                headers.add(name: "authorization", value: "Bearer \(key)")
+            }
         }
         for (name, value) in config.headers.sorted(by: { $0.key < $1.key }) {
             headers.add(name: name, value: value)
@@ -46,7 +54,7 @@ public struct OpenAIAdapter: ProviderAdapter {
     public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
         let body = try encode(request)
         let (_, buffer) = try await http.sendAndCollect(
-            url: baseURL + "/chat/completions",
+            url: url("chat/completions", model: request.model),
             headers: headers(requestID: call.requestID),
             body: body,
             call: call
@@ -62,7 +70,7 @@ public struct OpenAIAdapter: ProviderAdapter {
         let body = try encode(request)
         var headers = headers(requestID: call.requestID)
         headers.add(name: "accept", value: "text/event-stream")
-        let response = try await http.send(url: baseURL + "/chat/completions", headers: headers, body: body, call: call)
+        let response = try await http.send(url: url("chat/completions", model: request.model), headers: headers, body: body, call: call)
         let provider = name
         let responseBody = response.body
         return ChatStream {
@@ -78,7 +86,7 @@ public struct OpenAIAdapter: ProviderAdapter {
             throw UpstreamError(.unsupported, provider: name, detail: "the request could not be encoded")
         }
         let (_, buffer) = try await http.sendAndCollect(
-            url: baseURL + "/embeddings",
+            url: url("embeddings", model: request.model),
             headers: headers(requestID: call.requestID),
             body: body,
             call: call
@@ -88,6 +96,13 @@ public struct OpenAIAdapter: ProviderAdapter {
         } catch {
             throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not an embeddings list")
         }
+    }
+
+    /// `{base}/chat/completions`, or for Azure `{base}/openai/deployments/{deployment}/chat/completions?api-version=...`.
+    private func url(_ operation: String, model: String) -> String {
+        guard let version = azureAPIVersion else { return baseURL + "/" + operation }
+        let deployment = model.addingPercentEncodingForPathSegment()
+        return "\(baseURL)/openai/deployments/\(deployment)/\(operation)?api-version=\(version)"
     }
 
     private func headers(requestID: String) -> HTTPHeaders {
@@ -175,5 +190,22 @@ struct OpenAIChunkSource: ChatChunkSource {
         }
         if chunk.choices.contains(where: { $0.finishReason != nil }) { sawFinishReason = true }
         return chunk
+    }
+}
+
+extension String {
+    /// Percent-encodes everything but RFC 3986 unreserved characters, for one path segment.
+    func addingPercentEncodingForPathSegment() -> String {
+        var result = ""
+        for byte in utf8 {
+            switch byte {
+            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x2D, 0x2E, 0x5F, 0x7E:
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                result += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return result
     }
 }
