@@ -4,7 +4,7 @@ public import SwitchboardCore
 /// Builds the adapter for each configured provider.
 public enum ProviderFactory {
     /// The provider types this build can serve.
-    public static let supportedTypes: Set<ProviderType> = [.openai, .openAICompatible, .azure, .mock, .anthropic]
+    public static let supportedTypes: Set<ProviderType> = [.openai, .openAICompatible, .azure, .mock, .anthropic, .gemini]
 
     public static func makeAdapter(
         _ config: ProviderConfig,
@@ -18,10 +18,12 @@ public enum ProviderFactory {
             return MockAdapter(config: config)
         case .anthropic:
             return AnthropicAdapter(config: config, client: client, defaultMaxTokens: defaultMaxTokens)
-        case .gemini, .bedrock:
+        case .gemini:
+            return GeminiAdapter(config: config, client: client)
+        case .bedrock:
             throw ConfigError(
                 "provider `\(config.name)` has type `\(config.type.rawValue)`, which this build cannot serve yet"
-                    + " (supported: openai, openai-compatible, azure, anthropic, mock)",
+                    + " (supported: openai, openai-compatible, azure, anthropic, gemini, mock)",
                 line: config.line
             )
         }
@@ -32,7 +34,7 @@ public enum ProviderFactory {
         for provider in config.providers where !supportedTypes.contains(provider.type) {
             throw ConfigError(
                 "provider `\(provider.name)` has type `\(provider.type.rawValue)`, which this build cannot serve yet"
-                    + " (supported: openai, openai-compatible, azure, anthropic, mock)",
+                    + " (supported: openai, openai-compatible, azure, anthropic, gemini, mock)",
                 line: provider.line
             )
         }

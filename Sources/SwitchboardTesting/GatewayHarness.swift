@@ -33,6 +33,8 @@ public struct GatewayTestContext: Sendable {
     public let upstreamPort: Int
     /// A fake Anthropic API, reachable from the config as `ANTHROPIC_BASE`.
     public let anthropic: FakeAnthropicUpstream
+    /// A fake Gemini API, reachable from the config as `GEMINI_BASE`.
+    public let gemini: FakeGeminiUpstream
     public let gateway: BuiltGateway
     public let client: HTTPClient
     public let serviceGroup: ServiceGroup
@@ -78,13 +80,16 @@ public func withGateway<Result: Sendable>(
 ) async throws -> Result {
     let upstream = FakeOpenAIUpstream()
     let anthropic = FakeAnthropicUpstream()
-    return try await withLiveServer({ onRunning in anthropic.makeApplication(onRunning: onRunning) }) { anthropicPort, _ in
+    let gemini = FakeGeminiUpstream()
+    return try await withLiveServer({ onRunning in gemini.makeApplication(onRunning: onRunning) }) { geminiPort, _ in
+    try await withLiveServer({ onRunning in anthropic.makeApplication(onRunning: onRunning) }) { anthropicPort, _ in
     try await withLiveServer({ onRunning in upstream.makeApplication(onRunning: onRunning) }) { upstreamPort, _ in
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let text = config
             .replacingOccurrences(of: "ANTHROPIC_BASE", with: "http://127.0.0.1:\(anthropicPort)")
+            .replacingOccurrences(of: "GEMINI_BASE", with: "http://127.0.0.1:\(geminiPort)")
             .replacingOccurrences(of: "UPSTREAM_ROOT", with: "http://127.0.0.1:\(upstreamPort)")
             .replacingOccurrences(of: "UPSTREAM", with: "http://127.0.0.1:\(upstreamPort)/v1")
             .replacingOccurrences(of: "DB", with: "sqlite://" + directory.appendingPathComponent("switchboard.db").path)
@@ -102,7 +107,7 @@ public func withGateway<Result: Sendable>(
                 guard let built = box.get() else { throw LiveServerError.didNotStart }
                 return try await body(
                     GatewayTestContext(
-                        port: port, upstream: upstream, upstreamPort: upstreamPort, anthropic: anthropic, gateway: built,
+                        port: port, upstream: upstream, upstreamPort: upstreamPort, anthropic: anthropic, gemini: gemini, gateway: built,
                         client: client, serviceGroup: group
                     )
                 )
@@ -113,6 +118,7 @@ public func withGateway<Result: Sendable>(
             try? await client.shutdown()
             throw error
         }
+    }
     }
     }
 }

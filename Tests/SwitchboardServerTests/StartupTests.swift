@@ -55,18 +55,18 @@ import Foundation
     }
 
     @Test func providerTypeNotServed() async throws {
-        let error = try await refusal("providers:\n  - name: c\n    type: gemini\n    api_key: k\n")
+        let error = try await refusal("providers:\n  - name: c\n    type: bedrock\n    region: us-east-1\n    access_key_id: a\n    secret_access_key: s\n")
         #expect(error.line == 2)
-        #expect(error.message.contains("gemini"))
+        #expect(error.message.contains("bedrock"))
     }
 
     @Test func zeroConfigKeepsOnlyServedProviders() throws {
         let config = try loadConfig(
-            GatewayArguments(logLevel: .critical, environment: ["GEMINI_API_KEY": "k", "GROQ_API_KEY": "g"])
+            GatewayArguments(logLevel: .critical, environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1", "GROQ_API_KEY": "g"])
         )
         #expect(config.providers.map(\.name) == ["groq", "mock"])
         #expect(config.warnings.count == 1)
-        #expect(config.warnings.first?.contains("gemini") == true)
+        #expect(config.warnings.first?.contains("bedrock") == true)
         #expect(config.server.masterKey == nil)
     }
 }
