@@ -13,6 +13,15 @@ import Testing
             : #"{"model":"\#(model)","messages":[{"role":"user","content":"hi"}]}"#
     }
 
+    /// Waits until the gateway reports a call in flight, so the next request meets a busy target.
+    static func waitForInFlight(_ gateway: GatewayTestContext) async throws {
+        for _ in 0..<500 {
+            if try await gateway.get("/health/detailed").json()["in_flight"] == 1 { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        Issue.record("no call was in flight")
+    }
+
     @Test func flakyTargetIsRetried() async throws {
         let config = standardConfig(extraModels: """
               - name: wobbly
@@ -86,7 +95,7 @@ import Testing
         ) + """
 
             reliability:
-              breaker: { consecutive_failures: 2, cooldown_s: 0.4 }
+              breaker: { consecutive_failures: 2, cooldown_s: 3 }
             """
         try await withGateway(config: config) { gateway in
             for _ in 0..<5 {
@@ -103,7 +112,7 @@ import Testing
             #expect(metrics.contains(#"breaker_state{target="fake/fail-500"} 2"#))
 
             // After the cooldown one probe goes through; it fails, so the breaker opens again.
-            try await Task.sleep(for: .milliseconds(500))
+            try await Task.sleep(for: .milliseconds(3100))
             let probe = try await gateway.post("/v1/chat/completions", Self.body("shaky"), headers: authHeaders)
             #expect(probe.status == 200)
             #expect(probe.header("x-switchboard-attempts") == "2")
@@ -260,7 +269,7 @@ import Testing
             extraProviders: """
                   - name: slowmock
                     type: mock
-                    latency_ms: 400
+                    latency_ms: 1500
                     max_concurrent: 1
                 """,
             extraModels: """
@@ -270,7 +279,7 @@ import Testing
         )
         try await withGateway(config: config) { gateway in
             async let first = gateway.post("/v1/chat/completions", Self.body("narrow"), headers: authHeaders)
-            try await Task.sleep(for: .milliseconds(100))
+            try await Self.waitForInFlight(gateway)
             let second = try await gateway.post("/v1/chat/completions", Self.body("narrow"), headers: authHeaders)
             #expect(second.status == 429)
             #expect(try second.json()["error"]?["code"] == "RATE_LIMIT_EXCEEDED")
@@ -284,7 +293,7 @@ import Testing
         let config = standardConfig(extraProviders: """
               - name: slowmock
                 type: mock
-                latency_ms: 400
+                latency_ms: 1500
             """) + """
 
             reliability:
@@ -292,7 +301,7 @@ import Testing
             """
         try await withGateway(config: config) { gateway in
             async let first = gateway.post("/v1/chat/completions", Self.body("slowmock/a"), headers: authHeaders)
-            try await Task.sleep(for: .milliseconds(100))
+            try await Self.waitForInFlight(gateway)
             let second = try await gateway.post("/v1/chat/completions", Self.body("mock/b"), headers: authHeaders)
             #expect(second.status == 429)
             #expect(try second.json()["error"]?["message"]?.stringValue?.contains("concurrent upstream calls") == true)
