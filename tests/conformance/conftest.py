@@ -29,6 +29,18 @@ providers:
     base_url: http://127.0.0.1:{upstream}/v1
     api_key: {upstream_key}
     models: [fake-model]
+  - name: az
+    type: azure
+    base_url: http://127.0.0.1:{upstream}
+    api_key: {upstream_key}
+  - name: claude
+    type: anthropic
+    base_url: http://127.0.0.1:{upstream}/anthropic
+    api_key: {upstream_key}
+  - name: gem
+    type: gemini
+    base_url: http://127.0.0.1:{upstream}/gemini
+    api_key: {upstream_key}
 models:
   - name: gpt-test
     targets: [{{ provider: fake, model: fake-model }}]

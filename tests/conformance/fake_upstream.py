@@ -108,6 +108,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"ok": True})
         body = self.read_body()
         self.recorder.add(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        if self.path.startswith("/openai/deployments/"):
+            return self.azure(body)
+        if self.path.startswith("/anthropic/"):
+            return self.anthropic(body)
+        if self.path.startswith("/gemini/"):
+            return self.gemini(body)
         if not self.authorized():
             return
         if self.path == "/v1/chat/completions":
@@ -197,6 +203,118 @@ class Handler(BaseHTTPRequestHandler):
                 embedding = vector
             data.append({"object": "embedding", "index": index, "embedding": embedding})
         self.send_json(200, {"object": "list", "data": data, "model": body.get("model"), "usage": {"prompt_tokens": 4, "total_tokens": 4}})
+
+
+    # Azure OpenAI: deployment in the path, api-version in the query, key in `api-key`.
+    def azure(self, body):
+        path, _, query = self.path.partition("?")
+        if self.headers.get("api-key") != API_KEY or "api-version=" not in query:
+            return self.send_json(401, {"error": {"code": "401", "message": "Access denied"}})
+        deployment = path.split("/")[3]
+        body = dict(body, model=deployment)
+        if path.endswith("/embeddings"):
+            return self.embeddings(body)
+        return self.stream(body) if body.get("stream") else self.completion(body)
+
+    # Anthropic Messages API under /anthropic.
+    def anthropic(self, body):
+        if self.headers.get("x-api-key") != API_KEY or self.headers.get("anthropic-version") != "2023-06-01":
+            return self.send_json(401, {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}})
+        text = "echo: " + anthropic_last_user_text(body)
+        tool = None
+        choice = body.get("tool_choice") or {}
+        if body.get("tools") and choice.get("type") in ("any", "tool"):
+            tool = choice.get("name") or body["tools"][0]["name"]
+        blocks = [{"type": "tool_use", "id": "toolu_01", "name": tool, "input": json.loads(TOOL_ARGUMENTS)}] if tool else [{"type": "text", "text": text}]
+        stop = "tool_use" if tool else "end_turn"
+        usage = {"input_tokens": 9, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+        if not body.get("stream"):
+            return self.send_json(200, {"id": "msg_conformance", "type": "message", "role": "assistant", "model": body.get("model"),
+                                        "content": blocks, "stop_reason": stop, "stop_sequence": None, "usage": usage})
+        self.start_sse()
+        self.sse({"type": "message_start", "message": {"id": "msg_conformance", "type": "message", "role": "assistant", "model": body.get("model"),
+                  "content": [], "stop_reason": None, "stop_sequence": None, "usage": dict(usage, output_tokens=1)}}, "message_start")
+        self.sse({"type": "ping"}, "ping")
+        if tool:
+            self.sse({"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_01", "name": tool, "input": {}}}, "content_block_start")
+            for start in range(0, len(TOOL_ARGUMENTS), 5):
+                self.sse({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": TOOL_ARGUMENTS[start:start + 5]}}, "content_block_delta")
+        else:
+            self.sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}, "content_block_start")
+            for index, word in enumerate(text.split(" ")):
+                self.sse({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": word if index == 0 else " " + word}}, "content_block_delta")
+        self.sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+        self.sse({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": 5}}, "message_delta")
+        self.sse({"type": "message_stop"}, "message_stop")
+        self.end_sse()
+
+    # Gemini (AI Studio API) under /gemini.
+    def gemini(self, body):
+        if self.headers.get("x-goog-api-key") != API_KEY:
+            return self.send_json(403, {"error": {"code": 403, "message": "bad key", "status": "PERMISSION_DENIED"}})
+        path, _, _ = self.path.partition("?")
+        model, _, method = path.rsplit("/", 1)[1].partition(":")
+        if method == "batchEmbedContents":
+            return self.send_json(200, {"embeddings": [{"values": [0.5, -0.5, float(i)]} for i, _ in enumerate(body.get("requests", []))]})
+        last = ""
+        for content in reversed(body.get("contents", [])):
+            if content.get("role") == "user":
+                last = "".join(part.get("text", "") for part in content.get("parts", []))
+                if last:
+                    break
+        mode = ((body.get("toolConfig") or {}).get("functionCallingConfig") or {}).get("mode")
+        declarations = (body.get("tools") or [{}])[0].get("functionDeclarations") or []
+        usage = {"promptTokenCount": 9, "candidatesTokenCount": 5, "totalTokenCount": 14}
+        if mode == "ANY" and declarations:
+            parts = [{"functionCall": {"name": declarations[0]["name"], "args": json.loads(TOOL_ARGUMENTS)}}]
+        else:
+            parts = [{"text": "echo: " + last}]
+        answer = {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+                  "usageMetadata": usage, "modelVersion": model, "responseId": "gemini-conformance"}
+        if method == "generateContent":
+            return self.send_json(200, answer)
+        self.start_sse()
+        if "functionCall" in parts[0]:
+            self.sse(answer)
+        else:
+            words = parts[0]["text"].split(" ")
+            for index, word in enumerate(words):
+                final = index == len(words) - 1
+                chunk = {"candidates": [{"content": {"role": "model", "parts": [{"text": word if index == 0 else " " + word}]}, "index": 0}],
+                         "modelVersion": model, "responseId": "gemini-conformance"}
+                if final:
+                    chunk["candidates"][0]["finishReason"] = "STOP"
+                    chunk["usageMetadata"] = usage
+                self.sse(chunk)
+        self.end_sse()
+
+    def start_sse(self):
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+
+    def sse(self, payload, event=None):
+        data = (f"event: {event}\n" if event else "").encode() + b"data: " + json.dumps(payload).encode() + b"\n\n"
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def end_sse(self):
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+def anthropic_last_user_text(body):
+    for message in reversed(body.get("messages", [])):
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return content
+        text = "".join(block.get("text", "") for block in content if block.get("type") == "text")
+        if text:
+            return text
+    return ""
 
 
 def start(port=0):
