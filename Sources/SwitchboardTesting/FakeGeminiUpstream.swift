@@ -40,7 +40,10 @@ public struct FakeGeminiUpstream: Sendable {
             }
             switch model {
             case "fail-400": return Self.error(status: 400, status: "INVALID_ARGUMENT")
+            case "fail-403": return Self.error(status: 403, status: "PERMISSION_DENIED")
             case "fail-429": return Self.error(status: 429, status: "RESOURCE_EXHAUSTED")
+            case "invalid-json":
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "[1,2")))
             case "fail-500": return Self.error(status: 500, status: "INTERNAL")
             default: break
             }
@@ -69,9 +72,13 @@ public struct FakeGeminiUpstream: Sendable {
     }
 
     static func error(status code: Int, status: String) -> Response {
-        var response = FakeOpenAIUpstream.json([
-            "error": ["code": .integer(Int64(code)), "message": .string("Gemini says no \(FakeOpenAIUpstream.secretMarker)"), "status": .string(status)]
-        ])
+        var error: [String: JSONValue] = [
+            "code": .integer(Int64(code)), "message": .string("Gemini says no \(FakeOpenAIUpstream.secretMarker)"), "status": .string(status),
+        ]
+        if code == 429 {
+            error["details"] = [["@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "12s"]]
+        }
+        var response = FakeOpenAIUpstream.json(["error": .object(error)])
         response.status = HTTPResponse.Status(code: code)
         return response
     }

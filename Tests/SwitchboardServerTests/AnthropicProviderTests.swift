@@ -235,6 +235,14 @@ import Testing
         }
     }
 
+    @Test func embeddingsAreRefused() async throws {
+        try await withGateway(config: Self.config()) { gateway in
+            let response = try await gateway.post("/v1/embeddings", #"{"model":"claude/x","input":"hi"}"#, headers: authHeaders)
+            #expect(response.status == 400)
+            #expect(try response.json()["error"]?["message"]?.stringValue?.contains("no embeddings API") == true)
+        }
+    }
+
     @Test func unsupportedParametersAreRefusedOrDropped() async throws {
         let body = #"{"model":"haiku","messages":[{"role":"user","content":"x"}],"n":2,"seed":7,"logprobs":true}"#
         try await withGateway(config: Self.config()) { gateway in

@@ -159,8 +159,10 @@ import Testing
 
     @Test(arguments: [
         Failure(model: "fail-400", status: 400, fragment: "INVALID_ARGUMENT"),
+        Failure(model: "fail-403", status: 502, fragment: "credentials"),
         Failure(model: "fail-429", status: 429, fragment: "RESOURCE_EXHAUSTED"),
         Failure(model: "fail-500", status: 502, fragment: "INTERNAL"),
+        Failure(model: "invalid-json", status: 502, fragment: "invalid response"),
     ])
     func upstreamErrors(_ failure: Failure) async throws {
         try await withGateway(config: Self.config) { gateway in
@@ -170,6 +172,19 @@ import Testing
             #expect(response.status == failure.status)
             #expect(try response.json()["error"]?["message"]?.stringValue?.contains(failure.fragment) == true)
             #expect(!response.body.contains(FakeOpenAIUpstream.secretMarker))
+            // Google's retry hint lives in the error details, not in a header.
+            if failure.model == "fail-429" { #expect(response.header("retry-after") == "12") }
+        }
+    }
+
+    @Test func logprobsAreRefused() async throws {
+        try await withGateway(config: Self.config) { gateway in
+            let response = try await gateway.post(
+                "/v1/chat/completions", #"{"model":"flash","messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":2}"#,
+                headers: authHeaders
+            )
+            #expect(response.status == 400)
+            #expect(try response.json()["error"]?["message"]?.stringValue?.contains("`gemini` (gemini) does not support `logprobs`, `top_logprobs`") == true)
         }
     }
 

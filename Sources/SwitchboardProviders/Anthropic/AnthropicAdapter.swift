@@ -121,7 +121,7 @@ extension ErrorBodyDecoder {
             var error: Detail?
         }
         let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(buffer.readableBytesView))
-        return (envelope?.error?.type, nil)
+        return Info(type: envelope?.error?.type)
     }
 }
 

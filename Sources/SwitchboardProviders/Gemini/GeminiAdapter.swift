@@ -118,14 +118,16 @@ public struct GeminiAdapter: ProviderAdapter {
 }
 
 extension ErrorBodyDecoder {
-    /// `{"error":{"code":429,"message":...,"status":"RESOURCE_EXHAUSTED"}}`
+    /// `{"error":{"code":429,"message":...,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"...RetryInfo","retryDelay":"12s"}]}}`
     public static let google = ErrorBodyDecoder { buffer in
-        struct Envelope: Decodable {
-            struct Detail: Decodable { var status: String? }
-            var error: Detail?
+        guard let body = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)) else { return Info() }
+        var retryAfter: Int?
+        for detail in body["error"]?["details"]?.arrayValue ?? [] {
+            if let delay = detail["retryDelay"]?.stringValue, delay.hasSuffix("s"), let seconds = Double(delay.dropLast()) {
+                retryAfter = Int(seconds.rounded(.up))
+            }
         }
-        let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(buffer.readableBytesView))
-        return (envelope?.error?.status, nil)
+        return Info(type: body["error"]?["status"]?.stringValue, retryAfterSeconds: retryAfter)
     }
 }
 

@@ -116,18 +116,17 @@ public struct UpstreamHTTP: Sendable {
     /// Reads a little of an error body to learn the provider's error type, then drops it.
     private func failure(_ response: HTTPClientResponse, deadline: NIODeadline, decoder: ErrorBodyDecoder) async -> UpstreamError {
         let status = Int(response.status.code)
-        var errorType: String?
-        var errorCode: String?
+        var info = ErrorBodyDecoder.Info()
         if let body = try? await response.body.collect(upTo: 64 * 1024) {
-            (errorType, errorCode) = decoder.decode(body)
+            info = decoder.decode(body)
         }
         return UpstreamError(
             .status(status),
             provider: provider,
             detail: "HTTP \(status)",
-            errorType: errorType,
-            errorCode: errorCode,
-            retryAfterSeconds: Self.retryAfter(response.headers)
+            errorType: info.type,
+            errorCode: info.code,
+            retryAfterSeconds: Self.retryAfter(response.headers) ?? info.retryAfterSeconds
         )
     }
 
@@ -142,11 +141,24 @@ public struct UpstreamHTTP: Sendable {
     }
 }
 
-/// Reads a provider's error type and code from an error body; only short identifiers survive.
+/// Reads a provider's error type, code and retry hint from an error body; only short
+/// identifiers and numbers survive, never the message.
 public struct ErrorBodyDecoder: Sendable {
-    public let decode: @Sendable (ByteBuffer) -> (type: String?, code: String?)
+    public struct Info: Sendable {
+        public var type: String?
+        public var code: String?
+        public var retryAfterSeconds: Int?
 
-    public init(decode: @escaping @Sendable (ByteBuffer) -> (type: String?, code: String?)) {
+        public init(type: String? = nil, code: String? = nil, retryAfterSeconds: Int? = nil) {
+            self.type = type
+            self.code = code
+            self.retryAfterSeconds = retryAfterSeconds
+        }
+    }
+
+    public let decode: @Sendable (ByteBuffer) -> Info
+
+    public init(decode: @escaping @Sendable (ByteBuffer) -> Info) {
         self.decode = decode
     }
 
@@ -160,7 +172,7 @@ public struct ErrorBodyDecoder: Sendable {
             var error: Detail?
         }
         guard let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(buffer.readableBytesView)) else {
-            return (nil, nil)
+            return Info()
         }
         let code: String?
         switch envelope.error?.code {
@@ -168,7 +180,7 @@ public struct ErrorBodyDecoder: Sendable {
         case .integer(let value): code = String(value)
         default: code = nil
         }
-        return (envelope.error?.type, code)
+        return Info(type: envelope.error?.type, code: code)
     }
 }
 
