@@ -89,6 +89,7 @@ let package = Package(
             name: "SwitchboardTesting",
             dependencies: [
                 "SwitchboardCore",
+                "SwitchboardProviders",
                 "SwitchboardServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
