@@ -42,6 +42,7 @@ public actor BedrockRecorder {
 /// `fail-403`, `fail-429`, `fail-500` (AWS error bodies containing ``secretMarker``),
 /// `max-tokens` and `guardrail` (those stop reasons), `corrupt-stream` (a frame with a broken
 /// checksum after the first delta) and `exception-stream` (a `throttlingException` frame mid-stream).
+/// InvokeModel answers Titan and Cohere embedding models.
 public struct FakeBedrockUpstream: Sendable {
     public static let secretMarker = "BEDROCK-SECRET-DETAIL-91c4"
     public static let accessKeyID = "AKIDFAKEBEDROCK01"
@@ -79,11 +80,12 @@ public struct FakeBedrockUpstream: Sendable {
                 return refusal
             }
             let parts = rawPath.split(separator: "?", maxSplits: 1)[0].split(separator: "/")
-            guard parts.count == 3, parts[0] == "model", parts[2] == "converse" || parts[2] == "converse-stream" else {
+            guard parts.count == 3, parts[0] == "model", ["converse", "converse-stream", "invoke"].contains(parts[2]) else {
                 return Self.error(status: 404, type: "UnknownOperationException")
             }
             let model = String(decoding: Self.percentDecode(parts[1]), as: UTF8.self)
             if let failure = Self.failure(for: model) { return failure }
+            if parts[2] == "invoke" { return Self.invoke(json, model: model) }
             let reply = Self.reply(to: json, model: model)
             return parts[2] == "converse" ? Self.converse(reply) : Self.stream(reply, model: model)
         }
@@ -212,6 +214,32 @@ public struct FakeBedrockUpstream: Sendable {
         if let name = HTTPField.Name("x-amzn-ErrorType") {
             response.headers[name] = "\(type):http://internal.amazon.com/coral/com.amazon.bedrock/"
         }
+        return response
+    }
+
+    /// InvokeModel for embedding models: a Titan vector is `[length of the text, 0.5, -0.25]`,
+    /// a Cohere one `[length, index, 1]`.
+    static func invoke(_ body: JSONValue, model: String) -> Response {
+        let answer: JSONValue
+        let tokens: Int
+        if model.contains("titan-embed"), let text = body["inputText"]?.stringValue {
+            tokens = text.count
+            answer = ["embedding": [.double(Double(text.count)), 0.5, -0.25], "inputTextTokenCount": .integer(Int64(tokens))]
+        } else if model.contains("cohere.embed"), let texts = body["texts"]?.arrayValue?.compactMap(\.stringValue) {
+            tokens = texts.reduce(0) { $0 + $1.count }
+            let vectors = texts.enumerated().map { index, text -> JSONValue in
+                [.double(Double(text.count)), .double(Double(index)), 1.0]
+            }
+            answer = ["id": "emb-1", "response_type": "embeddings_floats", "embeddings": .array(vectors), "texts": body["texts"] ?? []]
+        } else {
+            return error(status: 400, type: "ValidationException")
+        }
+        var response = Response(
+            status: .ok,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: EventStreamEncoder.json(answer)))
+        )
+        if let name = HTTPField.Name("x-amzn-bedrock-input-token-count") { response.headers[name] = String(tokens) }
         return response
     }
 

@@ -32,6 +32,11 @@ func withBedrockGateway<Result: Sendable>(
     }
 }
 
+/// The embedding vectors of an embeddings response, as numbers (JSON `3.0` reads back as an integer).
+func vectors(_ json: JSONValue) -> [[Double]] {
+    (json["data"]?.arrayValue ?? []).map { ($0["embedding"]?.arrayValue ?? []).compactMap(\.doubleValue) }
+}
+
 let weatherTool = """
     "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather for a city",
       "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}]
@@ -330,11 +335,46 @@ let weatherTool = """
         }
     }
 
-    @Test func embeddingsAreRefused() async throws {
+    @Test func embeddingsOfOtherModelsAreRefused() async throws {
         try await withBedrockGateway { gateway, _ in
             let response = try await gateway.post("/v1/embeddings", #"{"model":"aws/plain","input":"x"}"#, headers: authHeaders)
             #expect(response.status == 400)
-            #expect(try response.json()["error"]?["message"]?.stringValue?.contains("embeddings") == true)
+            #expect(try response.json()["error"]?["message"]?.stringValue?.contains("Titan") == true)
+        }
+    }
+
+    @Test func titanEmbeddingsOneCallPerInput() async throws {
+        try await withBedrockGateway { gateway, fake in
+            let response = try await gateway.post(
+                "/v1/embeddings",
+                #"{"model":"aws/amazon.titan-embed-text-v2:0","input":["abc","de"],"dimensions":256}"#,
+                headers: authHeaders
+            )
+            #expect(response.status == 200, "body: \(response.body)")
+            let json = try response.json()
+            #expect(vectors(json) == [[3, 0.5, -0.25], [2, 0.5, -0.25]])
+            #expect(json["data"]?.arrayValue?.map { $0["index"] } == [0, 1])
+            #expect(json["usage"]?["prompt_tokens"] == 5)
+            let requests = await fake.recorder.requests
+            #expect(requests.count == 2)
+            #expect(requests.first?.rawPath == "/model/amazon.titan-embed-text-v2%3A0/invoke")
+            #expect(requests.first?.body == ["inputText": "abc", "dimensions": 256])
+            #expect(await fake.recorder.rejectedSignatures == 0)
+        }
+    }
+
+    @Test func cohereEmbeddingsInOneCall() async throws {
+        try await withBedrockGateway { gateway, fake in
+            let response = try await gateway.post(
+                "/v1/embeddings",
+                #"{"model":"aws/cohere.embed-english-v3","input":["abc","de"],"input_type":"search_query"}"#,
+                headers: authHeaders
+            )
+            #expect(response.status == 200, "body: \(response.body)")
+            let json = try response.json()
+            #expect(vectors(json) == [[3, 0, 1], [2, 1, 1]])
+            #expect(json["usage"]?["prompt_tokens"] == 5)
+            #expect(await fake.recorder.last?.body == ["texts": ["abc", "de"], "input_type": "search_query"])
         }
     }
 }

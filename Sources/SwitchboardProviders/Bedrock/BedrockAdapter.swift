@@ -12,7 +12,8 @@ public import Foundation
 /// Amazon Bedrock through the Converse and ConverseStream APIs, signed with SigV4.
 ///
 /// Requests go to `{base_url or https://bedrock-runtime.{region}.amazonaws.com}/model/{model id}/converse`
-/// (`/converse-stream` for streams, answered as `application/vnd.amazon.eventstream`).
+/// (`/converse-stream` for streams, answered as `application/vnd.amazon.eventstream`;
+/// `/invoke` for Titan and Cohere embeddings).
 public struct BedrockAdapter: ProviderAdapter {
     public let name: String
     public let type: ProviderType
@@ -84,16 +85,15 @@ public struct BedrockAdapter: ProviderAdapter {
     }
 
     public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
-        let deadline = ContinuousClock.now + call.timeout
         let body = try encode(request)
-        let response = try await send(path: path(model: request.model, operation: "converse"), body: body, accept: "application/json", call: call)
-        let buffer = try await collect(response, deadline: deadline, timeout: call.timeout)
-        let converse: Bedrock.ConverseResponse
-        do {
-            converse = try JSONDecoder().decode(Bedrock.ConverseResponse.self, from: Data(buffer.readableBytesView))
-        } catch {
-            throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not a Converse response")
-        }
+        let (response, buffer) = try await sendAndCollect(
+            path: path(model: request.model, operation: "converse"),
+            body: body,
+            accept: "application/json",
+            deadline: .now() + .init(call.timeout),
+            call: call
+        )
+        let converse = try decodeJSON(Bedrock.ConverseResponse.self, buffer, what: "a Converse response")
         return BedrockTranslation.chatResponse(
             converse,
             id: "chatcmpl-" + (response.headers.first(name: "x-amzn-requestid") ?? call.requestID),
@@ -108,6 +108,7 @@ public struct BedrockAdapter: ProviderAdapter {
             path: path(model: request.model, operation: "converse-stream"),
             body: body,
             accept: "application/vnd.amazon.eventstream",
+            deadline: .now() + .init(call.timeout),
             call: call
         )
         let translator = BedrockStreamTranslator(
@@ -122,8 +123,81 @@ public struct BedrockAdapter: ProviderAdapter {
         }
     }
 
+    /// Titan Text Embeddings (one InvokeModel call per input, in order) or Cohere Embed (one call).
     public func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
-        throw UpstreamError(.unsupported, provider: name, detail: "embeddings through Bedrock are not supported yet")
+        guard let family = BedrockEmbeddings.family(of: request.model) else {
+            throw UpstreamError(
+                .unsupported,
+                provider: name,
+                detail: "embeddings through Bedrock need a Titan (amazon.titan-embed-*) or Cohere (cohere.embed-*) model"
+            )
+        }
+        guard let texts = request.input.texts else {
+            throw UpstreamError(.unsupported, provider: name, detail: "Bedrock embedding models take text, not token arrays")
+        }
+        let deadline = NIODeadline.now() + .init(call.timeout)
+        let path = path(model: request.model, operation: "invoke")
+        var vectors: [[Double]] = []
+        var tokens = 0
+        switch family {
+        case .titan:
+            for text in texts {
+                let body = try encodeJSON(BedrockEmbeddings.TitanRequest(inputText: text, dimensions: request.dimensions))
+                let (response, buffer) = try await sendAndCollect(path: path, body: body, accept: "application/json", deadline: deadline, call: call)
+                let decoded = try decodeJSON(BedrockEmbeddings.TitanResponse.self, buffer, what: "a Titan embedding")
+                vectors.append(decoded.embedding)
+                tokens += decoded.inputTextTokenCount ?? Self.inputTokenCount(response.headers) ?? 0
+            }
+        case .cohere:
+            let inputType = request.extra["input_type"]?.stringValue ?? "search_document"
+            let body = try encodeJSON(BedrockEmbeddings.CohereRequest(texts: texts, inputType: inputType))
+            let (response, buffer) = try await sendAndCollect(path: path, body: body, accept: "application/json", deadline: deadline, call: call)
+            vectors = try decodeJSON(BedrockEmbeddings.CohereResponse.self, buffer, what: "a Cohere embedding list").embeddings
+            guard vectors.count == texts.count else {
+                throw UpstreamError(.invalidResponse, provider: name, detail: "\(vectors.count) embeddings for \(texts.count) inputs")
+            }
+            tokens = Self.inputTokenCount(response.headers) ?? 0
+        }
+        let base64 = request.encodingFormat == "base64"
+        let items = vectors.enumerated().map { index, vector in
+            EmbeddingsResponse.Item(index: index, embedding: base64 ? .base64(MockAdapter.base64Float32(vector)) : .floats(vector))
+        }
+        return EmbeddingsResponse(
+            data: items,
+            model: request.model,
+            usage: .init(promptTokens: tokens, totalTokens: tokens)
+        )
+    }
+
+    static func inputTokenCount(_ headers: HTTPHeaders) -> Int? {
+        headers.first(name: "x-amzn-bedrock-input-token-count").flatMap { Int($0) }
+    }
+
+    private func encodeJSON(_ value: some Encodable) throws -> [UInt8] {
+        do {
+            return Array(try JSONCoding.encode(value))
+        } catch {
+            throw UpstreamError(.unsupported, provider: name, detail: "the request could not be encoded")
+        }
+    }
+
+    private func decodeJSON<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer, what: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
+        } catch {
+            throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not \(what)")
+        }
+    }
+
+    private func sendAndCollect(
+        path: String,
+        body: [UInt8],
+        accept: String,
+        deadline: NIODeadline,
+        call: UpstreamCall
+    ) async throws -> (HTTPClientResponse, ByteBuffer) {
+        let response = try await send(path: path, body: body, accept: accept, deadline: deadline, call: call)
+        return (response, try await collect(response, deadline: deadline))
     }
 
     private func encode(_ request: ChatRequest) throws -> [UInt8] {
@@ -141,7 +215,7 @@ public struct BedrockAdapter: ProviderAdapter {
     }
 
     /// Signs and sends one POST; returns once a 2xx head is in, and throws for anything else.
-    private func send(path: String, body: [UInt8], accept: String, call: UpstreamCall) async throws -> HTTPClientResponse {
+    private func send(path: String, body: [UInt8], accept: String, deadline: NIODeadline, call: UpstreamCall) async throws -> HTTPClientResponse {
         var headers: [(name: String, value: String)] = [
             ("host", endpoint.host), ("content-type", "application/json"), ("accept", accept),
         ]
@@ -152,7 +226,7 @@ public struct BedrockAdapter: ProviderAdapter {
         request.body = .bytes(ByteBuffer(bytes: body))
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, deadline: .now() + .init(call.timeout), logger: call.logger)
+            response = try await client.execute(request, deadline: deadline, logger: call.logger)
         } catch {
             throw UpstreamHTTP.classify(error, provider: name)
         }
@@ -187,7 +261,8 @@ public struct BedrockAdapter: ProviderAdapter {
         return String(value)
     }
 
-    private func collect(_ response: HTTPClientResponse, deadline: ContinuousClock.Instant, timeout: Duration) async throws -> ByteBuffer {
+    /// Collects a 2xx body, failing with `.timeout` if it is not complete by the deadline.
+    private func collect(_ response: HTTPClientResponse, deadline: NIODeadline) async throws -> ByteBuffer {
         let limit = maxResponseBytes
         let provider = name
         return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
@@ -201,12 +276,13 @@ public struct BedrockAdapter: ProviderAdapter {
                 }
             }
             group.addTask {
-                try await Task.sleep(until: deadline)
+                let remaining = deadline - .now()
+                try await Task.sleep(for: .nanoseconds(max(0, remaining.nanoseconds)))
                 return nil
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let buffer = first else {
-                throw UpstreamError(.timeout, provider: provider, detail: "no complete response within \(timeout)")
+                throw UpstreamError(.timeout, provider: provider, detail: "no complete response within the timeout")
             }
             return buffer
         }
