@@ -3,8 +3,8 @@ public import SwitchboardCore
 
 /// Builds the adapter for each configured provider.
 public enum ProviderFactory {
-    /// The provider types this build can serve.
-    public static let supportedTypes: Set<ProviderType> = [.openai, .openAICompatible, .azure, .mock, .anthropic, .gemini]
+    /// The provider types this build can serve: all of them.
+    public static let supportedTypes = Set(ProviderType.allCases)
 
     public static func makeAdapter(
         _ config: ProviderConfig,
@@ -14,27 +14,22 @@ public enum ProviderFactory {
         switch config.type {
         case .openai, .openAICompatible, .azure:
             return OpenAIAdapter(config: config, client: client)
+        case .bedrock:
+            return try BedrockAdapter(config: config, client: client)
         case .mock:
             return MockAdapter(config: config)
         case .anthropic:
             return AnthropicAdapter(config: config, client: client, defaultMaxTokens: defaultMaxTokens)
         case .gemini:
             return GeminiAdapter(config: config, client: client)
-        case .bedrock:
-            throw ConfigError(
-                "provider `\(config.name)` has type `\(config.type.rawValue)`, which this build cannot serve yet"
-                    + " (supported: openai, openai-compatible, azure, anthropic, gemini, mock)",
-                line: config.line
-            )
         }
     }
 
-    /// Checks every provider can be built, without an HTTP client (for `check-config`).
+    /// Checks every provider can be served, without an HTTP client (for `check-config`).
     public static func validate(_ config: GatewayConfig) throws(ConfigError) {
         for provider in config.providers where !supportedTypes.contains(provider.type) {
             throw ConfigError(
-                "provider `\(provider.name)` has type `\(provider.type.rawValue)`, which this build cannot serve yet"
-                    + " (supported: openai, openai-compatible, azure, anthropic, gemini, mock)",
+                "provider `\(provider.name)` has type `\(provider.type.rawValue)`, which this build cannot serve",
                 line: provider.line
             )
         }

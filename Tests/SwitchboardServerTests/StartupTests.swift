@@ -54,19 +54,18 @@ import Foundation
         #expect(error.message.contains("invalid YAML"))
     }
 
-    @Test func providerTypeNotServed() async throws {
-        let error = try await refusal("providers:\n  - name: c\n    type: bedrock\n    region: us-east-1\n    access_key_id: a\n    secret_access_key: s\n")
-        #expect(error.line == 2)
-        #expect(error.message.contains("bedrock"))
-    }
-
-    @Test func zeroConfigKeepsOnlyServedProviders() throws {
+    @Test func zeroConfigRegistersEveryProviderItFindsKeysFor() throws {
         let config = try loadConfig(
-            GatewayArguments(logLevel: .critical, environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1", "GROQ_API_KEY": "g"])
+            GatewayArguments(
+                logLevel: .critical,
+                environment: [
+                    "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "us-east-1", "GROQ_API_KEY": "g",
+                    "ANTHROPIC_API_KEY": "k", "GEMINI_API_KEY": "k", "AZURE_OPENAI_API_KEY": "k", "AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com",
+                ]
+            )
         )
-        #expect(config.providers.map(\.name) == ["groq", "mock"])
-        #expect(config.warnings.count == 1)
-        #expect(config.warnings.first?.contains("bedrock") == true)
+        #expect(config.providers.map(\.name) == ["anthropic", "gemini", "bedrock", "azure", "groq", "mock"])
+        #expect(config.warnings.isEmpty)
         #expect(config.server.masterKey == nil)
     }
 }

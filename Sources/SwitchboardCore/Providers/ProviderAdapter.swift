@@ -153,7 +153,7 @@ extension UpstreamError {
             case 401, 403:
                 return GatewayError(
                     .upstreamError,
-                    "Provider `\(provider)` rejected the gateway's credentials (HTTP \(status)\(suffix)); check its api_key.",
+                    "Provider `\(provider)` rejected the gateway's credentials (HTTP \(status)\(suffix)); check the provider's key or credentials in the config.",
                     provider: provider
                 )
             case 404:

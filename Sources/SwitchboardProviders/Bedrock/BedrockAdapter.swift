@@ -1,0 +1,362 @@
+public import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+public import SwitchboardCore
+
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// Amazon Bedrock through the Converse and ConverseStream APIs, signed with SigV4.
+///
+/// Requests go to `{base_url or https://bedrock-runtime.{region}.amazonaws.com}/model/{model id}/converse`
+/// (`/converse-stream` for streams, answered as `application/vnd.amazon.eventstream`;
+/// `/invoke` for Titan and Cohere embeddings).
+public struct BedrockAdapter: ProviderAdapter {
+    public let name: String
+    public let type: ProviderType
+    public let knownModels: [String]
+    private let endpoint: Endpoint
+    private let signer: SigV4Signer
+    private let client: HTTPClient
+    private let now: @Sendable () -> Date
+    /// Largest non-streamed response accepted.
+    var maxResponseBytes = 64 * 1024 * 1024
+
+    /// The signing service name of Bedrock Runtime.
+    static let signingService = "bedrock"
+
+    /// Where requests go, split the way signing needs it.
+    struct Endpoint: Sendable {
+        /// `scheme://host[:port]`
+        var origin: String
+        /// The `host` header: the host, with the port when one was given.
+        var host: String
+        /// Path prefix from `base_url`, without a trailing slash (usually empty).
+        var basePath: String
+    }
+
+    /// - Parameters:
+    ///   - now: the clock requests are signed with; tests pin it.
+    public init(config: ProviderConfig, client: HTTPClient, now: @escaping @Sendable () -> Date = { Date() }) throws(ConfigError) {
+        guard let region = config.region, !region.isEmpty else {
+            throw ConfigError("provider `\(config.name)` (type bedrock) has no `region`", line: config.line)
+        }
+        guard let accessKeyID = config.accessKeyID, !accessKeyID.isEmpty,
+            let secret = config.secretAccessKey, !secret.isEmpty
+        else {
+            throw ConfigError(
+                "provider `\(config.name)` (type bedrock) needs `access_key_id` and `secret_access_key`",
+                line: config.line
+            )
+        }
+        let base = config.baseURL ?? "https://bedrock-runtime.\(region).amazonaws.com"
+        guard let endpoint = Self.endpoint(base) else {
+            throw ConfigError("provider `\(config.name)` has a `base_url` that is not an http(s) URL", line: config.line)
+        }
+        self.name = config.name
+        self.type = config.type
+        self.knownModels = config.models
+        self.endpoint = endpoint
+        self.signer = SigV4Signer(
+            credentials: SigV4Credentials(accessKeyID: accessKeyID, secretAccessKey: secret, sessionToken: config.sessionToken),
+            region: region,
+            service: Self.signingService
+        )
+        self.client = client
+        self.now = now
+    }
+
+    static func endpoint(_ base: String) -> Endpoint? {
+        guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = url.host, !host.isEmpty
+        else { return nil }
+        let hostHeader = url.port.map { "\(host):\($0)" } ?? host
+        var path = url.path
+        while path.hasSuffix("/") { path.removeLast() }
+        return Endpoint(origin: "\(scheme)://\(hostHeader)", host: hostHeader, basePath: path)
+    }
+
+    /// `/model/{id}/{operation}` with the id fully percent-encoded, so `:` and `/` of ARNs survive.
+    func path(model: String, operation: String) -> String {
+        endpoint.basePath + "/model/" + SigV4Signer.uriEncode(model) + "/" + operation
+    }
+
+    public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
+        let body = try encode(request)
+        let (response, buffer) = try await sendAndCollect(
+            path: path(model: request.model, operation: "converse"),
+            body: body,
+            accept: "application/json",
+            deadline: .now() + .init(call.timeout),
+            call: call
+        )
+        let converse = try decodeJSON(Bedrock.ConverseResponse.self, buffer, what: "a Converse response")
+        return BedrockTranslation.chatResponse(
+            converse,
+            id: "chatcmpl-" + (response.headers.first(name: "x-amzn-requestid") ?? call.requestID),
+            model: request.model,
+            created: Int(now().timeIntervalSince1970)
+        )
+    }
+
+    public func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
+        let body = try encode(request)
+        let response = try await send(
+            path: path(model: request.model, operation: "converse-stream"),
+            body: body,
+            accept: "application/vnd.amazon.eventstream",
+            deadline: .now() + .init(call.timeout),
+            call: call
+        )
+        let translator = BedrockStreamTranslator(
+            id: "chatcmpl-" + (response.headers.first(name: "x-amzn-requestid") ?? call.requestID),
+            model: request.model,
+            created: Int(now().timeIntervalSince1970)
+        )
+        let provider = name
+        let responseBody = response.body
+        return ChatStream {
+            BedrockChunkSource(iterator: responseBody.makeAsyncIterator(), provider: provider, translator: translator)
+        }
+    }
+
+    /// Titan Text Embeddings (one InvokeModel call per input, in order) or Cohere Embed (one call).
+    public func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
+        guard let family = BedrockEmbeddings.family(of: request.model) else {
+            throw UpstreamError(
+                .unsupported,
+                provider: name,
+                detail: "embeddings through Bedrock need a Titan (amazon.titan-embed-*) or Cohere (cohere.embed-*) model"
+            )
+        }
+        guard let texts = request.input.texts else {
+            throw UpstreamError(.unsupported, provider: name, detail: "Bedrock embedding models take text, not token arrays")
+        }
+        let deadline = NIODeadline.now() + .init(call.timeout)
+        let path = path(model: request.model, operation: "invoke")
+        var vectors: [[Double]] = []
+        var tokens = 0
+        switch family {
+        case .titan:
+            for text in texts {
+                let body = try encodeJSON(BedrockEmbeddings.TitanRequest(inputText: text, dimensions: request.dimensions))
+                let (response, buffer) = try await sendAndCollect(path: path, body: body, accept: "application/json", deadline: deadline, call: call)
+                let decoded = try decodeJSON(BedrockEmbeddings.TitanResponse.self, buffer, what: "a Titan embedding")
+                vectors.append(decoded.embedding)
+                tokens += decoded.inputTextTokenCount ?? Self.inputTokenCount(response.headers) ?? 0
+            }
+        case .cohere:
+            let inputType = request.extra["input_type"]?.stringValue ?? "search_document"
+            let body = try encodeJSON(BedrockEmbeddings.CohereRequest(texts: texts, inputType: inputType))
+            let (response, buffer) = try await sendAndCollect(path: path, body: body, accept: "application/json", deadline: deadline, call: call)
+            vectors = try decodeJSON(BedrockEmbeddings.CohereResponse.self, buffer, what: "a Cohere embedding list").embeddings
+            guard vectors.count == texts.count else {
+                throw UpstreamError(.invalidResponse, provider: name, detail: "\(vectors.count) embeddings for \(texts.count) inputs")
+            }
+            tokens = Self.inputTokenCount(response.headers) ?? 0
+        }
+        let base64 = request.encodingFormat == "base64"
+        let items = vectors.enumerated().map { index, vector in
+            EmbeddingsResponse.Item(index: index, embedding: base64 ? .base64(MockAdapter.base64Float32(vector)) : .floats(vector))
+        }
+        return EmbeddingsResponse(
+            data: items,
+            model: request.model,
+            usage: .init(promptTokens: tokens, totalTokens: tokens)
+        )
+    }
+
+    static func inputTokenCount(_ headers: HTTPHeaders) -> Int? {
+        headers.first(name: "x-amzn-bedrock-input-token-count").flatMap { Int($0) }
+    }
+
+    private func encodeJSON(_ value: some Encodable) throws -> [UInt8] {
+        do {
+            return Array(try JSONCoding.encode(value))
+        } catch {
+            throw UpstreamError(.unsupported, provider: name, detail: "the request could not be encoded")
+        }
+    }
+
+    private func decodeJSON<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer, what: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
+        } catch {
+            throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not \(what)")
+        }
+    }
+
+    private func sendAndCollect(
+        path: String,
+        body: [UInt8],
+        accept: String,
+        deadline: NIODeadline,
+        call: UpstreamCall
+    ) async throws -> (HTTPClientResponse, ByteBuffer) {
+        let response = try await send(path: path, body: body, accept: accept, deadline: deadline, call: call)
+        return (response, try await collect(response, deadline: deadline))
+    }
+
+    private func encode(_ request: ChatRequest) throws -> [UInt8] {
+        let converse: Bedrock.ConverseRequest
+        do {
+            converse = try BedrockTranslation.converseRequest(request)
+        } catch {
+            throw UpstreamError(.unsupported, provider: name, detail: error.detail)
+        }
+        do {
+            return Array(try JSONCoding.encode(converse))
+        } catch {
+            throw UpstreamError(.unsupported, provider: name, detail: "the request could not be encoded")
+        }
+    }
+
+    /// Signs and sends one POST; returns once a 2xx head is in, and throws for anything else.
+    private func send(path: String, body: [UInt8], accept: String, deadline: NIODeadline, call: UpstreamCall) async throws -> HTTPClientResponse {
+        var headers: [(name: String, value: String)] = [
+            ("host", endpoint.host), ("content-type", "application/json"), ("accept", accept),
+        ]
+        headers += signer.authorizationHeaders(for: SigV4Request(method: "POST", path: path, headers: headers, body: body), at: now())
+        var request = HTTPClientRequest(url: endpoint.origin + path)
+        request.method = .POST
+        for header in headers { request.headers.add(name: header.name, value: header.value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: deadline, logger: call.logger)
+        } catch {
+            throw UpstreamHTTP.classify(error, provider: name)
+        }
+        guard (200..<300).contains(response.status.code) else {
+            throw await failure(response)
+        }
+        return response
+    }
+
+    /// Learns the AWS error type from `x-amzn-errortype` or the body's `__type`; the message is never kept.
+    private func failure(_ response: HTTPClientResponse) async -> UpstreamError {
+        let status = Int(response.status.code)
+        var errorType = response.headers.first(name: "x-amzn-errortype").map(Self.shortErrorType)
+        let body = try? await response.body.collect(upTo: 64 * 1024)
+        if errorType == nil, let body, let decoded = try? JSONDecoder().decode(Bedrock.ErrorBody.self, from: Data(body.readableBytesView)) {
+            errorType = decoded.type.map(Self.shortErrorType)
+        }
+        return UpstreamError(
+            .status(status),
+            provider: name,
+            detail: "HTTP \(status)",
+            errorType: errorType,
+            retryAfterSeconds: UpstreamHTTP.retryAfter(response.headers)
+        )
+    }
+
+    /// `ValidationException:http://internal...` or `com.amazon.coral#ValidationException` → `ValidationException`.
+    static func shortErrorType(_ raw: String) -> String {
+        var value = Substring(raw)
+        if let hash = value.lastIndex(of: "#") { value = value[value.index(after: hash)...] }
+        if let colon = value.firstIndex(of: ":") { value = value[..<colon] }
+        return String(value)
+    }
+
+    /// Collects a 2xx body, failing with `.timeout` if it is not complete by the deadline.
+    private func collect(_ response: HTTPClientResponse, deadline: NIODeadline) async throws -> ByteBuffer {
+        let limit = maxResponseBytes
+        let provider = name
+        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                do {
+                    return try await response.body.collect(upTo: limit)
+                } catch is NIOTooManyBytesError {
+                    throw UpstreamError(.invalidResponse, provider: provider, detail: "response larger than \(limit) bytes")
+                } catch {
+                    throw UpstreamHTTP.classify(error, provider: provider)
+                }
+            }
+            group.addTask {
+                let remaining = deadline - .now()
+                try await Task.sleep(for: .nanoseconds(max(0, remaining.nanoseconds)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else {
+                throw UpstreamError(.timeout, provider: provider, detail: "no complete response within the timeout")
+            }
+            return buffer
+        }
+    }
+}
+
+/// Reads a ConverseStream body: event-stream bytes → messages → core chunks.
+struct BedrockChunkSource: ChatChunkSource {
+    var iterator: HTTPClientResponse.Body.AsyncIterator
+    let provider: String
+    var translator: BedrockStreamTranslator
+    private var decoder = EventStreamDecoder()
+    private var pending: [ChatChunk] = []
+    private var pendingIndex = 0
+    private var atEnd = false
+    private var deferred: UpstreamError?
+
+    init(iterator: HTTPClientResponse.Body.AsyncIterator, provider: String, translator: BedrockStreamTranslator) {
+        self.iterator = iterator
+        self.provider = provider
+        self.translator = translator
+    }
+
+    mutating func next() async throws -> ChatChunk? {
+        while true {
+            if pendingIndex < pending.count {
+                pendingIndex += 1
+                return pending[pendingIndex - 1]
+            }
+            if atEnd { return nil }
+            if let deferred { throw deferred }
+            if let failure = decoder.failure { throw corrupt(failure) }
+            let buffer: ByteBuffer?
+            do {
+                buffer = try await iterator.next()
+            } catch {
+                throw UpstreamHTTP.classify(error, provider: provider)
+            }
+            guard let buffer else {
+                atEnd = true
+                do {
+                    try decoder.finish()
+                } catch {
+                    throw corrupt(error)
+                }
+                guard translator.sawMessageStop else {
+                    throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before messageStop")
+                }
+                return nil
+            }
+            let messages: [EventStreamMessage]
+            do {
+                messages = try decoder.feed(buffer.readableBytesView)
+            } catch {
+                throw corrupt(error)
+            }
+            pending = []
+            pendingIndex = 0
+            for message in messages {
+                do {
+                    if let chunk = try translator.translate(message) { pending.append(chunk) }
+                } catch {
+                    // Chunks decoded before the failure still go out first.
+                    deferred = UpstreamError(error.kind, provider: provider, detail: error.detail, errorType: error.errorType)
+                    break
+                }
+            }
+        }
+    }
+
+    private func corrupt(_ error: EventStreamError) -> UpstreamError {
+        if error.kind == .truncated {
+            return UpstreamError(.streamInterrupted, provider: provider, detail: "the event stream ended inside a message")
+        }
+        return UpstreamError(.invalidResponse, provider: provider, detail: "the event stream is corrupt (\(error.detail))")
+    }
+}
