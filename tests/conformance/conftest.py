@@ -41,6 +41,12 @@ providers:
     type: gemini
     base_url: http://127.0.0.1:{upstream}/gemini
     api_key: {upstream_key}
+  - name: aws
+    type: bedrock
+    region: us-east-1
+    base_url: http://127.0.0.1:{upstream}/bedrock
+    access_key_id: AKIDEXAMPLE
+    secret_access_key: conformance-secret
 models:
   - name: gpt-test
     targets: [{{ provider: fake, model: fake-model }}]

@@ -10,6 +10,7 @@ import base64
 import json
 import struct
 import threading
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 API_KEY = "upstream-secret"
@@ -114,6 +115,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.anthropic(body)
         if self.path.startswith("/gemini/"):
             return self.gemini(body)
+        if self.path.startswith("/bedrock/"):
+            return self.bedrock(body)
         if not self.authorized():
             return
         if self.path == "/v1/chat/completions":
@@ -288,6 +291,53 @@ class Handler(BaseHTTPRequestHandler):
                 self.sse(chunk)
         self.end_sse()
 
+    # AWS Bedrock Converse under /bedrock (signatures are checked by the Swift tests; here only
+    # their presence), streams as application/vnd.amazon.eventstream frames with real CRCs.
+    def bedrock(self, body):
+        if not (self.headers.get("authorization") or "").startswith("AWS4-HMAC-SHA256 Credential="):
+            return self.send_json(403, {"message": "missing signature"})
+        last = ""
+        for message in reversed(body.get("messages", [])):
+            if message.get("role") == "user":
+                last = "".join(block.get("text", "") for block in message.get("content", []))
+                if last:
+                    break
+        choice = (body.get("toolConfig") or {}).get("toolChoice") or {}
+        tools = (body.get("toolConfig") or {}).get("tools") or []
+        tool = None
+        if tools and ("any" in choice or "tool" in choice):
+            tool = (choice.get("tool") or {}).get("name") or tools[0]["toolSpec"]["name"]
+        usage = {"inputTokens": 9, "outputTokens": 5, "totalTokens": 14}
+        text = "echo: " + last
+        if self.path.endswith("/converse"):
+            content = [{"toolUse": {"toolUseId": "tooluse_1", "name": tool, "input": json.loads(TOOL_ARGUMENTS)}}] if tool else [{"text": text}]
+            return self.send_json(200, {"output": {"message": {"role": "assistant", "content": content}},
+                                        "stopReason": "tool_use" if tool else "end_turn", "usage": usage, "metrics": {"latencyMs": 5}})
+        self.send_response(200)
+        self.send_header("content-type", "application/vnd.amazon.eventstream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+
+        def frame(event_type, payload):
+            self.write_chunk(eventstream_frame(event_type, payload))
+
+        frame("messageStart", {"role": "assistant"})
+        if tool:
+            frame("contentBlockStart", {"contentBlockIndex": 0, "start": {"toolUse": {"toolUseId": "tooluse_1", "name": tool}}})
+            for start in range(0, len(TOOL_ARGUMENTS), 6):
+                frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"toolUse": {"input": TOOL_ARGUMENTS[start:start + 6]}}})
+        else:
+            for index, word in enumerate(text.split(" ")):
+                frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": word if index == 0 else " " + word}})
+        frame("contentBlockStop", {"contentBlockIndex": 0})
+        frame("messageStop", {"stopReason": "tool_use" if tool else "end_turn"})
+        frame("metadata", {"usage": usage, "metrics": {"latencyMs": 5}})
+        self.end_sse()
+
+    def write_chunk(self, data):
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
     def start_sse(self):
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
@@ -302,6 +352,20 @@ class Handler(BaseHTTPRequestHandler):
     def end_sse(self):
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+
+def eventstream_frame(event_type, payload):
+    """One event-stream message: prelude, CRC, string headers, JSON payload, message CRC."""
+    headers = b""
+    for name, value in ((":event-type", event_type), (":content-type", "application/json"), (":message-type", "event")):
+        encoded = value.encode()
+        headers += bytes([len(name)]) + name.encode() + bytes([7]) + struct.pack(">H", len(encoded)) + encoded
+    body = json.dumps(payload).encode()
+    total = 12 + len(headers) + len(body) + 4
+    prelude = struct.pack(">II", total, len(headers))
+    prelude += struct.pack(">I", zlib.crc32(prelude) & 0xFFFFFFFF)
+    message = prelude + headers + body
+    return message + struct.pack(">I", zlib.crc32(message) & 0xFFFFFFFF)
 
 
 def anthropic_last_user_text(body):

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import MASTER_KEY
 
-MODELS = ["fake/fake-model", "az/my-deployment", "claude/claude-test", "gem/gemini-test"]
+MODELS = ["fake/fake-model", "az/my-deployment", "claude/claude-test", "gem/gemini-test", "aws/anthropic.claude-3-haiku-20240307-v1:0"]
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
 
 
@@ -20,6 +20,11 @@ def test_chat(client, model):
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage.completion_tokens == 5
     assert raw.headers["x-switchboard-provider"] == model.split("/")[0]
+
+
+def test_bedrock_path_keeps_the_model_id_encoded(client, upstream):
+    client.chat.completions.create(model="aws/arn:aws:bedrock:us-east-1:123:inference-profile/us.x", messages=[{"role": "user", "content": "x"}])
+    assert upstream.last()["path"] == "/bedrock/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123%3Ainference-profile%2Fus.x/converse"
 
 
 @pytest.mark.parametrize("model", MODELS)
