@@ -40,6 +40,15 @@ import Foundation
         #expect(throws: BedrockTranslation.Unsupported.self) { try BedrockTranslation.converseRequest(several) }
     }
 
+    @Test func unknownFieldsAreNotSent() throws {
+        var request = ChatRequest(model: "m", messages: [ChatMessage(role: .user, content: .text("hi"))])
+        request.extra["x_custom_field"] = "secret-sauce"
+        let converse = try BedrockTranslation.converseRequest(request)
+        let text = String(decoding: try JSONCoding.encode(converse), as: UTF8.self)
+        #expect(!text.contains("x_custom_field"))
+        #expect(text.contains("hi"))
+    }
+
     @Test func emptyArgumentsBecomeAnEmptyObjectAndEmptyTextIsDropped() throws {
         let request = ChatRequest(model: "m", messages: [
             ChatMessage(role: .user, content: .text("hi")),

@@ -378,3 +378,18 @@ let weatherTool = """
         }
     }
 }
+
+@Suite struct BedrockUnsupportedParameterTests {
+    @Test func seedAndResponseFormatAreRefused() async throws {
+        try await withBedrockGateway { gateway, fake in
+            let response = try await gateway.post(
+                "/v1/chat/completions",
+                #"{"model":"claude","messages":[{"role":"user","content":"x"}],"seed":1,"response_format":{"type":"json_object"}}"#,
+                headers: authHeaders
+            )
+            #expect(response.status == 400)
+            let message = try #require(try response.json()["error"]?["message"]?.stringValue)
+            #expect(message.contains("`aws` (bedrock) does not support `seed`, `response_format`"))
+        }
+    }
+}
