@@ -248,6 +248,21 @@ extension ChatRequest: Codable {
 }
 
 extension ChatRequest {
+    /// Which of the named fields (OpenAI names) this request actually uses: `n` only above 1,
+    /// `response_format` only other than text, `logprobs` only when true.
+    public func parametersSet(among names: [String]) -> [String] {
+        names.filter { name in
+            switch name {
+            case "n": return (n ?? 1) > 1
+            case "seed": return seed != nil
+            case "stop": return stop != nil
+            case "response_format": return responseFormat.map { $0["type"]?.stringValue != "text" } ?? false
+            case "logprobs": return extra[name] != nil && extra[name] != .bool(false)
+            default: return extra[name] != nil
+            }
+        }
+    }
+
     /// The request without the named fields (OpenAI names), for providers that cannot honour them.
     public func removing(parameters: [String]) -> ChatRequest {
         var copy = self

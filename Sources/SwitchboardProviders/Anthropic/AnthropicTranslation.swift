@@ -13,15 +13,9 @@ import Foundation
 public enum AnthropicTranslation {
     /// Request fields Anthropic cannot honour, by their OpenAI names.
     public static func unsupportedParameters(in request: ChatRequest) -> [String] {
-        var names: [String] = []
-        if let n = request.n, n > 1 { names.append("n") }
-        if request.seed != nil { names.append("seed") }
-        if let format = request.responseFormat, format["type"]?.stringValue != "text" { names.append("response_format") }
-        for key in ["logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty"] where request.extra[key] != nil {
-            if key == "logprobs", request.extra[key] == .bool(false) { continue }
-            names.append(key)
-        }
-        return names
+        request.parametersSet(among: [
+            "n", "seed", "response_format", "logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty",
+        ])
     }
 
     // MARK: Outbound: core → Anthropic

@@ -86,15 +86,9 @@ public struct BedrockAdapter: ProviderAdapter {
 
     /// Fields Converse has no place for; refused with a 400 or dropped (`drop_unsupported_params`).
     public func unsupportedParameters(in request: ChatRequest) -> [String] {
-        var names: [String] = []
-        if let n = request.n, n > 1 { names.append("n") }
-        if request.seed != nil { names.append("seed") }
-        if let format = request.responseFormat, format["type"]?.stringValue != "text" { names.append("response_format") }
-        for key in ["logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty"] where request.extra[key] != nil {
-            if key == "logprobs", request.extra[key] == .bool(false) { continue }
-            names.append(key)
-        }
-        return names
+        request.parametersSet(among: [
+            "n", "seed", "response_format", "logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty",
+        ])
     }
 
     public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {

@@ -13,12 +13,7 @@ public enum GeminiTranslation {
     static let signatureMarker = "__thought__"
 
     public static func unsupportedParameters(in request: ChatRequest) -> [String] {
-        var names: [String] = []
-        for key in ["logprobs", "top_logprobs", "logit_bias"] where request.extra[key] != nil {
-            if key == "logprobs", request.extra[key] == .bool(false) { continue }
-            names.append(key)
-        }
-        return names
+        request.parametersSet(among: ["logprobs", "top_logprobs", "logit_bias"])
     }
 
     public static func request(from core: ChatRequest) throws(UpstreamError) -> JSONValue {

@@ -196,16 +196,6 @@ struct OpenAIChunkSource: ChatChunkSource {
 extension String {
     /// Percent-encodes everything but RFC 3986 unreserved characters, for one path segment.
     func addingPercentEncodingForPathSegment() -> String {
-        var result = ""
-        for byte in utf8 {
-            switch byte {
-            case 0x41...0x5A, 0x61...0x7A, 0x30...0x39, 0x2D, 0x2E, 0x5F, 0x7E:
-                result.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                result += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return result
+        SigV4Signer.uriEncode(self)
     }
 }

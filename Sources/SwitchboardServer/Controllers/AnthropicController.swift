@@ -29,12 +29,11 @@ struct AnthropicController: Sendable {
     @Sendable func messages(request: Request, context: Context) async throws -> Response {
         let wire = try await bodyReader.decode(Anthropic.Request.self, from: request)
         var chat = AnthropicTranslation.coreRequest(from: wire)
-        let principal = context.principal ?? .anonymous
         do {
             try validate(wire, chat)
             if chat.maxTokens == nil { chat.maxTokens = defaultMaxTokens }
             if chat.stream {
-                return try await stream(chat, principal: principal, context: context)
+                return try await stream(chat, context: context)
             }
             let result = try await gateway.chat(chat, requestID: context.requestID, logger: context.logger)
             let answer = AnthropicTranslation.anthropicResponse(from: result.response, usage: result.usage, fallbackID: context.requestID)
@@ -42,39 +41,14 @@ struct AnthropicController: Sendable {
             let elapsed = ContinuousClock.now - context.start
             OpenAIController.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
             gateway.complete(
-                RequestRecord(
-                    requestID: context.requestID,
-                    timestamp: Date().timeIntervalSince1970,
-                    principal: principal.id,
-                    endpoint: "chat",
-                    modelRequested: chat.model,
-                    provider: result.servedBy.provider,
-                    modelServed: result.servedBy.model,
-                    status: 200,
-                    promptTokens: result.usage.promptTokens,
-                    completionTokens: result.usage.completionTokens,
-                    usageEstimated: result.usageEstimated,
-                    latencyMilliseconds: elapsed.milliseconds,
-                    upstreamMilliseconds: result.servedBy.upstreamDuration.milliseconds,
-                    attempts: result.servedBy.attempts
+                context.servedRecord(
+                    endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
+                    estimated: result.usageEstimated, elapsed: elapsed
                 )
             )
             return response
         } catch let error as GatewayError {
-            gateway.complete(
-                RequestRecord(
-                    requestID: context.requestID,
-                    timestamp: Date().timeIntervalSince1970,
-                    principal: principal.id,
-                    endpoint: "chat",
-                    modelRequested: chat.model,
-                    provider: error.provider,
-                    status: error.status,
-                    errorCode: error.code.rawValue,
-                    latencyMilliseconds: (ContinuousClock.now - context.start).milliseconds,
-                    stream: chat.stream
-                )
-            )
+            gateway.complete(context.failedRecord(error, endpoint: "chat", model: chat.model, stream: chat.stream))
             throw error
         }
     }
@@ -100,18 +74,13 @@ struct AnthropicController: Sendable {
         }
     }
 
-    private func stream(_ chat: ChatRequest, principal: Principal, context: Context) async throws -> Response {
+    private func stream(_ chat: ChatRequest, context: Context) async throws -> Response {
         let result = try await gateway.streamChat(chat, requestID: context.requestID, logger: context.logger)
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         OpenAIController.addRoutingHeaders(&headers, servedBy: result.servedBy, elapsed: ContinuousClock.now - context.start)
         let relay = AnthropicStreamRelay(
-            gateway: gateway,
             stream: result.stream,
-            servedBy: result.servedBy,
-            request: chat,
-            requestID: context.requestID,
-            principal: principal.id,
-            start: context.start,
+            ledger: StreamLedger(gateway: gateway, servedBy: result.servedBy, request: chat, context: context),
             logger: context.logger
         )
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
@@ -154,48 +123,26 @@ struct AnthropicController: Sendable {
 
 /// Forwards a core chunk stream as Anthropic's SSE events, and accounts for it like ``StreamRelay``.
 struct AnthropicStreamRelay: Sendable {
-    let gateway: Gateway
     let stream: ChatStream
-    let servedBy: ServedBy
-    let request: ChatRequest
-    let requestID: String
-    let principal: String
-    let start: ContinuousClock.Instant
+    let ledger: StreamLedger
     let logger: Logger
+
+    private var gateway: Gateway { ledger.gateway }
 
     func run(_ writer: inout any ResponseBodyWriter) async throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         var events = AnthropicEventEncoder(
-            id: "msg_" + requestID, model: servedBy.model, inputEstimate: TokenEstimator.estimatePrompt(request.messages)
+            id: "msg_" + ledger.requestID, model: ledger.servedBy.model,
+            inputEstimate: TokenEstimator.estimatePrompt(ledger.request.messages)
         )
-        var tally = StreamTally(request: request)
+        var tally = StreamTally(request: ledger.request)
         var status = 499
         var code: String?
         gateway.metrics.streamOpened()
         defer {
             gateway.metrics.streamClosed()
-            let usage = tally.usage
-            gateway.complete(
-                RequestRecord(
-                    requestID: requestID,
-                    timestamp: Date().timeIntervalSince1970,
-                    principal: principal,
-                    endpoint: "chat",
-                    modelRequested: request.model,
-                    provider: servedBy.provider,
-                    modelServed: servedBy.model,
-                    status: status,
-                    errorCode: code,
-                    promptTokens: usage.promptTokens,
-                    completionTokens: usage.completionTokens,
-                    usageEstimated: tally.reportedUsage == nil,
-                    latencyMilliseconds: (ContinuousClock.now - start).milliseconds,
-                    upstreamMilliseconds: servedBy.upstreamDuration.milliseconds,
-                    attempts: servedBy.attempts,
-                    stream: true
-                )
-            )
+            ledger.record(status: status, errorCode: code, tally: tally)
         }
         var iterator = stream.makeAsyncIterator()
         while true {

@@ -27,14 +27,13 @@ struct OpenAIController: Sendable {
 
     @Sendable func chatCompletions(request: Request, context: Context) async throws -> Response {
         var chat = try await bodyReader.decode(ChatRequest.self, from: request)
-        let principal = context.principal ?? .anonymous
         do {
             try ChatValidation.validate(chat)
             if chat.model.isEmpty {
                 chat.model = try Self.modelForCategory(of: chat, request: request, catalog: gateway.catalog)
             }
             if chat.stream {
-                return try await stream(chat, principal: principal, context: context)
+                return try await stream(chat, context: context)
             }
             let result = try await gateway.chat(chat, requestID: context.requestID, logger: context.logger)
             let data = try Self.encode(result.response)
@@ -46,31 +45,19 @@ struct OpenAIController: Sendable {
             let elapsed = ContinuousClock.now - context.start
             Self.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
             gateway.complete(
-                RequestRecord(
-                    requestID: context.requestID,
-                    timestamp: Date().timeIntervalSince1970,
-                    principal: principal.id,
-                    endpoint: "chat",
-                    modelRequested: chat.model,
-                    provider: result.servedBy.provider,
-                    modelServed: result.servedBy.model,
-                    status: 200,
-                    promptTokens: result.usage.promptTokens,
-                    completionTokens: result.usage.completionTokens,
-                    usageEstimated: result.usageEstimated,
-                    latencyMilliseconds: elapsed.milliseconds,
-                    upstreamMilliseconds: result.servedBy.upstreamDuration.milliseconds,
-                    attempts: result.servedBy.attempts
+                context.servedRecord(
+                    endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
+                    estimated: result.usageEstimated, elapsed: elapsed
                 )
             )
             return response
         } catch let error as GatewayError {
-            recordFailure(error, endpoint: "chat", model: chat.model, stream: chat.stream, principal: principal, context: context)
+            recordFailure(error, endpoint: "chat", model: chat.model, stream: chat.stream, context: context)
             throw error
         }
     }
 
-    private func stream(_ chat: ChatRequest, principal: Principal, context: Context) async throws -> Response {
+    private func stream(_ chat: ChatRequest, context: Context) async throws -> Response {
         let result = try await gateway.streamChat(chat, requestID: context.requestID, logger: context.logger)
         let accepted = ContinuousClock.now - context.start
         var headers: HTTPFields = [
@@ -80,13 +67,8 @@ struct OpenAIController: Sendable {
         ]
         Self.addRoutingHeaders(&headers, servedBy: result.servedBy, elapsed: accepted)
         let relay = StreamRelay(
-            gateway: gateway,
             stream: result.stream,
-            servedBy: result.servedBy,
-            request: chat,
-            requestID: context.requestID,
-            principal: principal.id,
-            start: context.start,
+            ledger: StreamLedger(gateway: gateway, servedBy: result.servedBy, request: chat, context: context),
             logger: context.logger
         )
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
@@ -96,7 +78,6 @@ struct OpenAIController: Sendable {
 
     @Sendable func embeddings(request: Request, context: Context) async throws -> Response {
         let embeddings = try await bodyReader.decode(EmbeddingsRequest.self, from: request)
-        let principal = context.principal ?? .anonymous
         do {
             if embeddings.input.count == 0 {
                 throw GatewayError.validation("`input` must not be empty.", param: "input")
@@ -112,24 +93,14 @@ struct OpenAIController: Sendable {
             Self.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
             let tokens = result.response.usage?.promptTokens ?? 0
             gateway.complete(
-                RequestRecord(
-                    requestID: context.requestID,
-                    timestamp: Date().timeIntervalSince1970,
-                    principal: principal.id,
-                    endpoint: "embeddings",
-                    modelRequested: embeddings.model,
-                    provider: result.servedBy.provider,
-                    modelServed: result.servedBy.model,
-                    status: 200,
-                    promptTokens: tokens,
-                    latencyMilliseconds: elapsed.milliseconds,
-                    upstreamMilliseconds: result.servedBy.upstreamDuration.milliseconds,
-                    attempts: result.servedBy.attempts
+                context.servedRecord(
+                    endpoint: "embeddings", model: embeddings.model, servedBy: result.servedBy,
+                    usage: Usage(promptTokens: tokens, completionTokens: 0), estimated: result.response.usage == nil, elapsed: elapsed
                 )
             )
             return response
         } catch let error as GatewayError {
-            recordFailure(error, endpoint: "embeddings", model: embeddings.model, stream: false, principal: principal, context: context)
+            recordFailure(error, endpoint: "embeddings", model: embeddings.model, stream: false, context: context)
             throw error
         }
     }
@@ -152,28 +123,8 @@ struct OpenAIController: Sendable {
         return try Self.json(info)
     }
 
-    private func recordFailure(
-        _ error: GatewayError,
-        endpoint: String,
-        model: String,
-        stream: Bool,
-        principal: Principal,
-        context: Context
-    ) {
-        gateway.complete(
-            RequestRecord(
-                requestID: context.requestID,
-                timestamp: Date().timeIntervalSince1970,
-                principal: principal.id,
-                endpoint: endpoint,
-                modelRequested: model,
-                provider: error.provider,
-                status: error.status,
-                errorCode: error.code.rawValue,
-                latencyMilliseconds: (ContinuousClock.now - context.start).milliseconds,
-                stream: stream
-            )
-        )
+    private func recordFailure(_ error: GatewayError, endpoint: String, model: String, stream: Bool, context: Context) {
+        gateway.complete(context.failedRecord(error, endpoint: endpoint, model: model, stream: stream))
     }
 
     static func category(of chat: ChatRequest, request: Request) -> String? {

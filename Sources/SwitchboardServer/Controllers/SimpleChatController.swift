@@ -87,21 +87,9 @@ struct SimpleChatController: Sendable {
             var response = try OpenAIController.json(body)
             OpenAIController.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
             gateway.complete(
-                RequestRecord(
-                    requestID: context.requestID,
-                    timestamp: Date().timeIntervalSince1970,
-                    principal: (context.principal ?? .anonymous).id,
-                    endpoint: "chat",
-                    modelRequested: chat.model,
-                    provider: result.servedBy.provider,
-                    modelServed: result.servedBy.model,
-                    status: 200,
-                    promptTokens: result.usage.promptTokens,
-                    completionTokens: result.usage.completionTokens,
-                    usageEstimated: result.usageEstimated,
-                    latencyMilliseconds: elapsed.milliseconds,
-                    upstreamMilliseconds: result.servedBy.upstreamDuration.milliseconds,
-                    attempts: result.servedBy.attempts
+                context.servedRecord(
+                    endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
+                    estimated: result.usageEstimated, elapsed: elapsed
                 )
             )
             return response
@@ -110,19 +98,7 @@ struct SimpleChatController: Sendable {
             if error.provider == nil { error.provider = provider }
             gateway.metrics.error(code: error.code.rawValue)
             if !model.isEmpty {
-                gateway.complete(
-                    RequestRecord(
-                        requestID: context.requestID,
-                        timestamp: Date().timeIntervalSince1970,
-                        principal: (context.principal ?? .anonymous).id,
-                        endpoint: "chat",
-                        modelRequested: model,
-                        provider: error.provider,
-                        status: error.status,
-                        errorCode: error.code.rawValue,
-                        latencyMilliseconds: (ContinuousClock.now - context.start).milliseconds
-                    )
-                )
+                gateway.complete(context.failedRecord(error, endpoint: "chat", model: model, stream: false))
             }
             return error.response(format: .simple, requestID: context.requestID)
         }

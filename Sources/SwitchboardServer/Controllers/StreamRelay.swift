@@ -17,14 +17,11 @@ import Foundation
 /// - A client that goes away makes the next write fail; leaving the loop drops the upstream
 ///   iterator, which cancels the upstream request. The record is written either way.
 struct StreamRelay: Sendable {
-    let gateway: Gateway
     let stream: ChatStream
-    let servedBy: ServedBy
-    let request: ChatRequest
-    let requestID: String
-    let principal: String
-    let start: ContinuousClock.Instant
+    let ledger: StreamLedger
     let logger: Logger
+
+    private var gateway: Gateway { ledger.gateway }
 
     private enum Outcome {
         case completed
@@ -33,10 +30,10 @@ struct StreamRelay: Sendable {
     }
 
     func run(_ writer: inout any ResponseBodyWriter) async throws {
-        let clientWantsUsage = request.streamOptions?.includeUsage == true
+        let clientWantsUsage = ledger.request.streamOptions?.includeUsage == true
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        var tally = StreamTally(request: request)
+        var tally = StreamTally(request: ledger.request)
         var outcome = Outcome.clientGone
         gateway.metrics.streamOpened()
         defer {
@@ -53,7 +50,7 @@ struct StreamRelay: Sendable {
                 outcome = .upstreamFailed(failure)
                 gateway.metrics.error(code: failure.code.rawValue)
                 logger.warning("stream failed mid-way", metadata: ["error": "\(failure.message)"])
-                try await writer.write(Self.errorEvent(failure, requestID: requestID, encoder: encoder))
+                try await writer.write(Self.errorEvent(failure, requestID: ledger.requestID, encoder: encoder))
                 try await writer.finish(nil)
                 return
             }
@@ -71,41 +68,12 @@ struct StreamRelay: Sendable {
     }
 
     private func finish(_ outcome: Outcome, tally: StreamTally) {
-        let status: Int
-        let code: String?
         switch outcome {
-        case .completed:
-            status = 200
-            code = nil
-        case .upstreamFailed(let error):
-            status = error.status
-            code = error.code.rawValue
-        case .clientGone:
-            // 499: the client closed the connection before the answer was complete.
-            status = 499
-            code = nil
+        case .completed: ledger.record(status: 200, errorCode: nil, tally: tally)
+        case .upstreamFailed(let error): ledger.record(status: error.status, errorCode: error.code.rawValue, tally: tally)
+        // 499: the client closed the connection before the answer was complete.
+        case .clientGone: ledger.record(status: 499, errorCode: nil, tally: tally)
         }
-        let usage = tally.usage
-        gateway.complete(
-            RequestRecord(
-                requestID: requestID,
-                timestamp: Date().timeIntervalSince1970,
-                principal: principal,
-                endpoint: "chat",
-                modelRequested: request.model,
-                provider: servedBy.provider,
-                modelServed: servedBy.model,
-                status: status,
-                errorCode: code,
-                promptTokens: usage.promptTokens,
-                completionTokens: usage.completionTokens,
-                usageEstimated: tally.reportedUsage == nil,
-                latencyMilliseconds: (ContinuousClock.now - start).milliseconds,
-                upstreamMilliseconds: servedBy.upstreamDuration.milliseconds,
-                attempts: servedBy.attempts,
-                stream: true
-            )
-        )
     }
 
     static func event(_ chunk: ChatChunk, encoder: JSONEncoder) throws -> ByteBuffer {

@@ -1,0 +1,96 @@
+import SwitchboardCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension GatewayRequestContext {
+    /// The ledger row of a request a provider served.
+    func servedRecord(
+        endpoint: String,
+        model: String,
+        servedBy: ServedBy,
+        usage: Usage,
+        estimated: Bool,
+        elapsed: Duration
+    ) -> RequestRecord {
+        RequestRecord(
+            requestID: requestID,
+            timestamp: Date().timeIntervalSince1970,
+            principal: (principal ?? .anonymous).id,
+            endpoint: endpoint,
+            modelRequested: model,
+            provider: servedBy.provider,
+            modelServed: servedBy.model,
+            status: 200,
+            promptTokens: usage.promptTokens,
+            completionTokens: usage.completionTokens,
+            usageEstimated: estimated,
+            latencyMilliseconds: elapsed.milliseconds,
+            upstreamMilliseconds: servedBy.upstreamDuration.milliseconds,
+            attempts: servedBy.attempts
+        )
+    }
+
+    /// The ledger row of a request that failed before any answer started.
+    func failedRecord(_ error: GatewayError, endpoint: String, model: String, stream: Bool) -> RequestRecord {
+        RequestRecord(
+            requestID: requestID,
+            timestamp: Date().timeIntervalSince1970,
+            principal: (principal ?? .anonymous).id,
+            endpoint: endpoint,
+            modelRequested: model,
+            provider: error.provider,
+            status: error.status,
+            errorCode: error.code.rawValue,
+            latencyMilliseconds: (ContinuousClock.now - start).milliseconds,
+            stream: stream
+        )
+    }
+}
+
+/// Accounts for one streamed answer, whichever wire format it is written in.
+struct StreamLedger: Sendable {
+    let gateway: Gateway
+    let servedBy: ServedBy
+    let request: ChatRequest
+    let requestID: String
+    let principal: String
+    let start: ContinuousClock.Instant
+
+    init(gateway: Gateway, servedBy: ServedBy, request: ChatRequest, context: GatewayRequestContext) {
+        self.gateway = gateway
+        self.servedBy = servedBy
+        self.request = request
+        self.requestID = context.requestID
+        self.principal = (context.principal ?? .anonymous).id
+        self.start = context.start
+    }
+
+    /// Writes the stream's row: 200, the upstream's error status, or 499 when the client left.
+    func record(status: Int, errorCode: String?, tally: StreamTally) {
+        let usage = tally.usage
+        gateway.complete(
+            RequestRecord(
+                requestID: requestID,
+                timestamp: Date().timeIntervalSince1970,
+                principal: principal,
+                endpoint: "chat",
+                modelRequested: request.model,
+                provider: servedBy.provider,
+                modelServed: servedBy.model,
+                status: status,
+                errorCode: errorCode,
+                promptTokens: usage.promptTokens,
+                completionTokens: usage.completionTokens,
+                usageEstimated: tally.reportedUsage == nil,
+                latencyMilliseconds: (ContinuousClock.now - start).milliseconds,
+                upstreamMilliseconds: servedBy.upstreamDuration.milliseconds,
+                attempts: servedBy.attempts,
+                stream: true
+            )
+        )
+    }
+}
