@@ -1,11 +1,12 @@
 import AsyncHTTPClient
 public import Hummingbird
-import Logging
+public import Logging
 import Metrics
 import NIOCore
 import NIOPosix
 import Prometheus
-import ServiceLifecycle
+import SQLKit
+public import ServiceLifecycle
 public import SwitchboardCore
 import SwitchboardProviders
 public import SwitchboardStorage
@@ -79,22 +80,9 @@ public func buildGateway(
     }()
     let config = try loadConfig(arguments)
 
-    let store: any RequestLogStore
-    let closeStore: @Sendable () async throws -> Void
-    if config.storage.url.hasPrefix("sqlite:") {
-        let sqlite = try await SQLiteDatabase.open(url: config.storage.url, logger: logger)
-        let sqlStore = SQLRequestLogStore(database: sqlite.database)
-        do {
-            try await sqlStore.migrate()
-        } catch {
-            try? await sqlite.close()
-            throw ConfigError("the SQLite database at \(config.storage.url) could not be prepared: \(error)")
-        }
-        store = sqlStore
-        closeStore = { try await sqlite.close() }
-    } else {
-        throw ConfigError("`storage.url` \(Redacted.url(config.storage.url)) is PostgreSQL, which this build cannot use yet; use sqlite://PATH")
-    }
+    let storage = try await openStorage(config.storage.url, logger: logger)
+    let store = storage.store
+    let closeStore = storage.close
 
     let registry = PrometheusCollectorRegistry()
     let metricsFactory = PrometheusMetricsFactory(registry: registry)
@@ -166,7 +154,9 @@ public func buildGateway(
     let application = Application(
         router: router,
         configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
-        services: [
+        // Services stop in reverse order: the server drains, the writer flushes, then the
+        // HTTP client and the database go.
+        services: storage.services + [
             ShutdownHook(action: closeStore),
             HTTPClientService(client: client),
             writer,
@@ -179,6 +169,59 @@ public func buildGateway(
         logger: logger
     )
     return BuiltGateway(application: application, config: config, store: store, writer: writer)
+}
+
+/// The request-log store named by a storage URL, migrated, with what it needs to run and close.
+public struct OpenedStorage: Sendable {
+    public let store: any RequestLogStore
+    /// Services the store needs running (PostgreSQL's connection pool).
+    public let services: [any Service]
+    public let close: @Sendable () async throws -> Void
+}
+
+/// Opens `sqlite:` or `postgres://` storage and runs the migrations.
+///
+/// For PostgreSQL a short-lived pool runs the migrations (a client runs once); the returned
+/// service is a fresh pool the application runs.
+public func openStorage(_ url: String, logger: Logger) async throws -> OpenedStorage {
+    if url.hasPrefix("sqlite:") {
+        let sqlite = try await SQLiteDatabase.open(url: url, logger: logger)
+        let store = SQLRequestLogStore(provider: sqlite)
+        do {
+            try await store.migrate()
+        } catch {
+            try? await sqlite.close()
+            throw ConfigError("the SQLite database at \(url) could not be prepared: \(error)")
+        }
+        return OpenedStorage(store: store, services: [], close: { try await sqlite.close() })
+    }
+    let migrator: PostgresStorage
+    let postgres: PostgresStorage
+    do {
+        migrator = try PostgresStorage(url: url, logger: logger)
+        postgres = try PostgresStorage(url: url, logger: logger)
+    } catch {
+        throw ConfigError("`storage.url` \(Redacted.url(url)) is not a usable PostgreSQL URL: \(error)")
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await migrator.client.run() }
+        group.addTask {
+            do {
+                try await SQLRequestLogStore(provider: migrator).migrate()
+            } catch {
+                throw ConfigError("the PostgreSQL database at \(Redacted.url(url)) could not be prepared: \(String(reflecting: error))")
+            }
+        }
+        group.addTask {
+            // postgres-nio keeps retrying a connection it cannot make; don't wait for it forever.
+            try await Task.sleep(for: .seconds(20))
+            throw ConfigError("the PostgreSQL database at \(Redacted.url(url)) could not be reached within 20 s")
+        }
+        defer { group.cancelAll() }
+        // The migration finishing (or any task failing) decides; the pool and timer are then cancelled.
+        _ = try await group.next()
+    }
+    return OpenedStorage(store: SQLRequestLogStore(provider: postgres), services: [postgres], close: {})
 }
 
 /// Runs the gateway until SIGTERM/SIGINT, then lets in-flight requests finish within the grace period.

@@ -1,4 +1,4 @@
-public import SQLKit
+import SQLKit
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -9,13 +9,17 @@ public import SwitchboardCore
 
 /// The request log on any SQL database SQLKit speaks (SQLite today; PostgreSQL drops in).
 public struct SQLRequestLogStore: RequestLogStore {
-    private let database: any SQLDatabase
+    private let provider: any SQLDatabaseProvider
 
-    public init(database: any SQLDatabase) {
-        self.database = database
+    public init(provider: any SQLDatabaseProvider) {
+        self.provider = provider
     }
 
     public func migrate() async throws {
+        try await provider.withDatabase { database in try await Self.migrate(database) }
+    }
+
+    static func migrate(_ database: any SQLDatabase) async throws {
         try await database.raw(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -26,8 +30,13 @@ public struct SQLRequestLogStore: RequestLogStore {
         ).run()
         let rows = try await database.raw("SELECT version FROM schema_migrations").all()
         let applied = Set(try rows.map { try $0.decode(column: "version", as: Int.self) })
+        let postgres = database.dialect.name == "postgresql"
         for migration in Self.migrations where !applied.contains(migration.version) {
             for statement in migration.statements {
+                // The one dialect difference so far: how an auto-numbered key is spelled.
+                let statement = postgres
+                    ? statement.replacingOccurrences(of: "INTEGER PRIMARY KEY AUTOINCREMENT", with: "BIGSERIAL PRIMARY KEY")
+                    : statement
                 try await database.raw(SQLQueryString(statement)).run()
             }
             try await database.raw(
@@ -36,30 +45,30 @@ public struct SQLRequestLogStore: RequestLogStore {
         }
     }
 
+    /// One multi-row INSERT per batch: a single statement, so all of it lands or none of it does,
+    /// on SQLite and PostgreSQL alike (batches stay under both databases' bind-parameter limits).
     public func insert(_ records: [RequestRecord]) async throws {
-        guard !records.isEmpty else { return }
-        try await database.raw("BEGIN").run()
-        do {
-            // One multi-row INSERT per slice keeps the statement under SQLite's bind limit.
-            for slice in stride(from: 0, to: records.count, by: 50) {
-                let batch = records[slice..<min(slice + 50, records.count)]
+        for start in stride(from: 0, to: records.count, by: Self.maxRowsPerStatement) {
+            let batch = Array(records[start..<min(start + Self.maxRowsPerStatement, records.count)])
+            try await provider.withDatabase { database in
                 let insert = database.insert(into: "request_log").columns(Self.columns)
                 for record in batch {
                     insert.values(Self.values(record))
                 }
                 try await insert.run()
             }
-            try await database.raw("COMMIT").run()
-        } catch {
-            try? await database.raw("ROLLBACK").run()
-            throw error
         }
     }
 
+    /// 17 columns × 1000 rows stays under SQLite's 32766 and PostgreSQL's 65535 parameters.
+    static let maxRowsPerStatement = 1000
+
     public func recent(limit: Int) async throws -> [RequestRecord] {
-        let rows = try await database.raw(
-            "SELECT * FROM request_log ORDER BY timestamp DESC, id DESC LIMIT \(bind: max(0, limit))"
-        ).all()
+        let rows = try await provider.withDatabase { database in
+            try await database.raw(
+                "SELECT * FROM request_log ORDER BY timestamp DESC, id DESC LIMIT \(bind: max(0, limit))"
+            ).all()
+        }
         return try rows.map { row in
             RequestRecord(
                 requestID: try row.decode(column: "request_id", as: String.self),
@@ -83,7 +92,9 @@ public struct SQLRequestLogStore: RequestLogStore {
     }
 
     public func ping() async throws {
-        _ = try await database.raw("SELECT 1 AS ok").first()
+        try await provider.withDatabase { database in
+            _ = try await database.raw("SELECT 1 AS ok").first()
+        }
     }
 
     static let columns = [

@@ -4,7 +4,7 @@ public import SQLiteKit
 import NIOCore
 
 /// Opens the embedded SQLite database named by a `sqlite://` URL, in WAL mode.
-public struct SQLiteDatabase: Sendable {
+public struct SQLiteDatabase: SQLDatabaseProvider {
     public let connection: SQLiteConnection
     public let database: any SQLDatabase
 
@@ -29,6 +29,10 @@ public struct SQLiteDatabase: Sendable {
         }
         try await database.raw("PRAGMA busy_timeout=5000").run()
         return SQLiteDatabase(connection: connection, database: database)
+    }
+
+    public func withDatabase<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+        try await body(database)
     }
 
     public func close() async throws {

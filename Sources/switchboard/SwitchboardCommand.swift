@@ -11,7 +11,7 @@ struct SwitchboardCommand: AsyncParsableCommand {
         commandName: "switchboard",
         abstract: "A self-hosted LLM gateway: one OpenAI-compatible API in front of every provider.",
         version: SwitchboardVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Version.self],
+        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Version.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -63,6 +63,28 @@ struct CheckConfig: ParsableCommand {
             print("\(file): OK — \(config.providers.count) provider(s), \(config.models.count) model(s)")
         } catch let error as ConfigError {
             printError("\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or upgrade the database schema (SQLite or PostgreSQL) and exit; `serve` also does this at start."
+    )
+
+    @Option(name: .shortAndLong, help: "YAML config file; without one, SWITCHBOARD_DATABASE_URL or ./switchboard.db.")
+    var config: String?
+
+    func run() async throws {
+        let arguments = GatewayArguments(configPath: config, environment: ProcessEnvironment.current)
+        do {
+            let loaded = try loadConfig(arguments)
+            let storage = try await openStorage(loaded.storage.url, logger: Logger(label: "switchboard.migrate"))
+            try await storage.close()
+            print("migrated \(loaded.storage.url.hasPrefix("sqlite:") ? loaded.storage.url : "PostgreSQL storage")")
+        } catch let error as ConfigError {
+            printError("switchboard: \(error)")
             throw ExitCode(1)
         }
     }

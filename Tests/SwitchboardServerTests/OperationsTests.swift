@@ -121,7 +121,7 @@ import Testing
             #expect(refused)
             // The stream's record was written before the writer stopped: read the file afresh.
             let database = try await SQLiteDatabase.open(url: gateway.gateway.config.storage.url, logger: Logger(label: "test"))
-            let records = try await SQLRequestLogStore(database: database.database).recent(limit: 5)
+            let records = try await SQLRequestLogStore(provider: database).recent(limit: 5)
             try await database.close()
             #expect(records.contains { $0.stream && $0.status == 200 })
         }
