@@ -82,6 +82,21 @@ struct IdleProvider: ProviderAdapter {
         }
     }
 
+    @Test(arguments: RoutingStrategy.allCases)
+    func everyStrategyCopesWithOneOrNoAvailableTarget(_ strategy: RoutingStrategy) {
+        let board = HealthBoard(policy: .init(consecutiveFailures: 1, cooldown: .seconds(60)))
+        for name in ["a", "b"] {
+            let id = TargetID(provider: name, model: "m")
+            _ = board.admit(id, maxConcurrent: nil, now: .now)
+            board.finish(id, success: false, latency: .zero, now: .now)
+        }
+        #expect(order(strategy, board: board) == ["c", "a", "b"])
+        let c = TargetID(provider: "c", model: "m")
+        _ = board.admit(c, maxConcurrent: nil, now: .now)
+        board.finish(c, success: false, latency: .zero, now: .now)
+        #expect(order(strategy, board: board) == ["a", "b", "c"])
+    }
+
     @Test func concurrencyBoundIsEnforced() {
         let board = HealthBoard()
         let id = TargetID(provider: "a", model: "m")

@@ -283,7 +283,7 @@ import Testing
             let second = try await gateway.post("/v1/chat/completions", Self.body("narrow"), headers: authHeaders)
             #expect(second.status == 429)
             #expect(try second.json()["error"]?["code"] == "RATE_LIMIT_EXCEEDED")
-            #expect(try second.json()["error"]?["message"]?.stringValue?.contains("concurrency limit") == true)
+            #expect(try second.json()["error"]?["message"]?.stringValue?.contains("concurrent calls") == true)
             #expect(second.header("retry-after") == "1")
             #expect(try await first.status == 200)
         }
@@ -436,6 +436,62 @@ import Testing
             let message = try #require(try response.json()["error"]?["message"]?.stringValue)
             #expect(message.contains("All 2 attempts"))
             #expect(try response.json()["error"]?["code"] == "UPSTREAM_TIMEOUT")
+        }
+    }
+}
+
+@Suite struct TargetSpecificFailureTests {
+    @Test func rejectedCredentialsOrUnknownModelMoveToTheNextTarget() async throws {
+        let config = standardConfig(extraModels: """
+              - name: keyed
+                targets: [{ provider: fake, model: fail-401 }, { provider: fake, model: fail-404 }, { provider: fake, model: fake-model }]
+                retries: 2
+            """)
+        try await withGateway(config: config) { gateway in
+            let response = try await gateway.post("/v1/chat/completions", ReliabilityTests.body("keyed"), headers: authHeaders)
+            #expect(response.status == 200)
+            #expect(response.header("x-switchboard-attempts") == "3")
+            // Never retried on the same target.
+            #expect(await gateway.upstream.recorder.calls(model: "fail-401") == 1)
+            #expect(await gateway.upstream.recorder.calls(model: "fail-404") == 1)
+        }
+    }
+
+    @Test func aTargetThatCannotHonourAFieldIsSkipped() async throws {
+        let config = AnthropicProviderTests.config() + """
+
+            """
+        let withFallback = config.replacingOccurrences(
+            of: "targets: [{ provider: claude, model: claude-3-5-haiku-latest }]",
+            with: "targets: [{ provider: claude, model: claude-3-5-haiku-latest }, { provider: fake, model: fake-model }]"
+        )
+        try await withGateway(config: withFallback) { gateway in
+            let served = try await gateway.post(
+                "/v1/chat/completions", #"{"model":"haiku","messages":[{"role":"user","content":"x"}],"n":2}"#, headers: authHeaders
+            )
+            #expect(served.status == 200)
+            #expect(served.header("x-switchboard-provider") == "fake")
+            #expect(await gateway.anthropic.recorder.requests.isEmpty)
+            // With no target that accepts it, the 400 names the field and the provider.
+            let refused = try await gateway.post(
+                "/v1/chat/completions", #"{"model":"claude/x","messages":[{"role":"user","content":"x"}],"n":2}"#, headers: authHeaders
+            )
+            #expect(refused.status == 400)
+            #expect(try refused.json()["error"]?["message"]?.stringValue?.contains("`claude` (anthropic) does not support `n`") == true)
+        }
+    }
+
+    @Test func coolingDownTargetsAnswer429WithTheRemainingWait() async throws {
+        try await withGateway(config: standardConfig()) { gateway in
+            let first = try await gateway.post("/v1/chat/completions", ReliabilityTests.body("fake/fail-429"), headers: authHeaders)
+            #expect(first.status == 429)
+            #expect(first.header("retry-after") == "7")
+            let second = try await gateway.post("/v1/chat/completions", ReliabilityTests.body("fake/fail-429"), headers: authHeaders)
+            #expect(second.status == 429)
+            #expect(try second.json()["error"]?["code"] == "RATE_LIMIT_EXCEEDED")
+            #expect((Int(second.header("retry-after") ?? "") ?? 0) >= 5)
+            // The cooling target was not called again.
+            #expect(await gateway.upstream.recorder.calls(model: "fail-429") == 1)
         }
     }
 }

@@ -78,7 +78,10 @@ class Upstream:
             return json.load(response)
 
     def last(self):
-        return self.requests()[-1]
+        """The last POST the upstream got (a GET such as a model listing is recorded too, but skipped here)."""
+        posts = [request for request in self.requests() if request.get("method", "POST") == "POST"]
+        assert posts, "the fake upstream received no POST request"
+        return posts[-1]
 
     def reset(self):
         urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{self.port}/_reset", method="POST", data=b"")).read()
@@ -89,6 +92,30 @@ def upstream():
     server, port = fake_upstream.start()
     yield Upstream(port)
     server.shutdown()
+    server.server_close()
+
+
+GATEWAY_LOG = {"path": None}
+
+
+def gateway_log_tail(limit=200):
+    path = GATEWAY_LOG["path"]
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, errors="replace") as handle:
+        lines = handle.readlines()
+    return "".join(lines[-limit:])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test that used the gateway shows the tail of the gateway's log with its report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and "gateway_url" in getattr(item, "fixturenames", ()):
+        tail = gateway_log_tail()
+        if tail:
+            report.sections.append(("gateway log (last 200 lines)", tail))
 
 
 @pytest.fixture(scope="session")
@@ -102,14 +129,17 @@ def gateway_url(upstream):
             upstream=upstream.port, upstream_key=fake_upstream.API_KEY,
         ))
     log_path = os.path.join(workdir, "gateway.log")
+    GATEWAY_LOG["path"] = log_path
     log = open(log_path, "w")
-    process = subprocess.Popen([binary_path(), "serve", "--config", config_path], stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [binary_path(), "serve", "--config", config_path], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
         if process.poll() is not None:
             log.close()
-            pytest.fail("the gateway exited at start:\n" + open(log_path).read())
+            pytest.fail(f"the gateway exited at start with status {process.returncode}:\n" + open(log_path).read())
         try:
             with urllib.request.urlopen(base + "/health", timeout=1) as response:
                 if response.status == 200:
@@ -118,15 +148,23 @@ def gateway_url(upstream):
             pass
         if time.time() > deadline:
             process.kill()
+            process.wait()
+            log.close()
             pytest.fail("the gateway did not answer /health within 60 s:\n" + open(log_path).read())
         time.sleep(0.1)
     yield base
+    crashed = process.poll()
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
+        crashed = "did not stop within 30 s of SIGTERM"
     log.close()
+    if crashed is not None:
+        print(f"\nthe gateway exited during the run ({crashed}); its log:\n" + gateway_log_tail())
+    GATEWAY_LOG["path"] = None
     shutil.rmtree(workdir, ignore_errors=True)
 
 

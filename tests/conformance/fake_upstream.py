@@ -1,20 +1,31 @@
 """A fake OpenAI API on loopback, speaking the real wire format, for the conformance suite.
 
-Stdlib only. It checks the bearer key, records every request body (GET /_requests, POST /_reset),
-echoes the last user message, answers tool calls when a tool is required or named, streams
-SSE chunks (splitting tool-call arguments across many deltas) and sends the usage chunk only
-when the request asked for it.
+Stdlib only. Under /v1 it serves POST /chat/completions, POST /embeddings, GET /models and
+GET /models/{id}; it checks `Authorization: Bearer upstream-secret` (401 in OpenAI's error shape
+otherwise) and records every request it gets (method, path, headers, JSON body), readable as
+GET /_requests and cleared by POST /_reset. Chat echoes the last user message ("echo: <text>"),
+answers with a tool call when tools are given and tool_choice is "required" or names a function,
+honours `n`, streams SSE chunks (tool-call arguments split across many deltas) and sends the
+usage-only chunk only when the request asked for it with stream_options.include_usage.
+Embeddings come as float lists or, with encoding_format "base64" (the openai SDK's default),
+as base64 little-endian float32. Every shape is checked against the official SDK's types in
+test_fake_upstream.py. Other provider types live under /openai/deployments (Azure),
+/anthropic, /gemini and /bedrock.
+
+Run alone: python fake_upstream.py --port 9999
 """
 
 import base64
 import json
 import struct
 import threading
+import urllib.parse
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 API_KEY = "upstream-secret"
 TOOL_ARGUMENTS = '{"city": "Paris", "unit": "celsius"}'
+MODEL = {"id": "fake-model", "object": "model", "created": 1700000000, "owned_by": "fake"}
 
 
 class Recorder:
@@ -22,9 +33,12 @@ class Recorder:
         self.lock = threading.Lock()
         self.requests = []
 
-    def add(self, path, headers, body):
+    def add(self, method, path, headers, body):
         with self.lock:
-            self.requests.append({"path": path, "authorization": headers.get("authorization"), "body": body})
+            self.requests.append({
+                "method": method, "path": path, "authorization": headers.get("authorization"),
+                "headers": headers, "body": body,
+            })
 
     def all(self):
         with self.lock:
@@ -83,10 +97,22 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def read_body(self):
+    def read_raw_body(self):
+        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+            raw = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return raw
+                raw += self.rfile.read(size)
+                self.rfile.readline()
         length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        return json.loads(raw) if raw else {}
+        return self.rfile.read(length) if length else b""
+
+    def send_error_json(self, status, message, code=None):
+        self.send_json(status, {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}})
 
     def authorized(self):
         if self.headers.get("authorization") != f"Bearer {API_KEY}":
@@ -97,18 +123,33 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/_requests":
             return self.send_json(200, self.recorder.all())
+        self.recorder.add("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, None)
         if self.path == "/v1/models":
             if not self.authorized():
                 return
-            return self.send_json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model", "created": 1700000000, "owned_by": "fake"}]})
-        self.send_json(404, {"error": {"message": "not found", "type": "invalid_request_error", "param": None, "code": None}})
+            return self.send_json(200, {"object": "list", "data": [MODEL]})
+        if self.path.startswith("/v1/models/"):
+            if not self.authorized():
+                return
+            if urllib.parse.unquote(self.path[len("/v1/models/"):]) == MODEL["id"]:
+                return self.send_json(200, MODEL)
+            return self.send_error_json(404, "The model does not exist or you do not have access to it.", "model_not_found")
+        self.send_error_json(404, "not found")
 
     def do_POST(self):
         if self.path == "/_reset":
+            self.read_raw_body()
             self.recorder.reset()
             return self.send_json(200, {"ok": True})
-        body = self.read_body()
-        self.recorder.add(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        raw = self.read_raw_body()
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            self.recorder.add("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, raw.decode(errors="replace"))
+            return self.send_error_json(400, "We could not parse the JSON body of your request.")
+        self.recorder.add("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        if not isinstance(body, dict):
+            return self.send_error_json(400, "The request body must be a JSON object.")
         if self.path.startswith("/openai/deployments/"):
             return self.azure(body)
         if self.path.startswith("/anthropic/"):
@@ -123,7 +164,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.stream(body) if body.get("stream") else self.completion(body)
         if self.path == "/v1/embeddings":
             return self.embeddings(body)
-        self.send_json(404, {"error": {"message": "not found", "type": "invalid_request_error", "param": None, "code": None}})
+        self.send_error_json(404, "not found")
 
     def completion(self, body):
         tool = tool_to_call(body)
@@ -164,28 +205,37 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             self.wfile.flush()
 
-        def chunk(delta, finish=None):
+        def chunk(delta, finish=None, index=0):
             payload = {
                 "id": "chatcmpl-conformance", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
                 "system_fingerprint": "fp_conformance",
-                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+                "choices": [{"index": index, "delta": delta, "logprobs": None, "finish_reason": finish}],
             }
             if include_usage:
                 payload["usage"] = None
             return payload
 
-        send(chunk({"role": "assistant", "content": "", "refusal": None}))
+        # With n > 1 the choices' chunks interleave, as OpenAI's do: one chunk per choice per step.
+        choices = range(body.get("n") or 1)
         tool = tool_to_call(body)
+        for index in choices:
+            send(chunk({"role": "assistant", "content": "", "refusal": None}, index=index))
         if tool:
-            send(chunk({"tool_calls": [{"index": 0, "id": "call_0", "type": "function", "function": {"name": tool, "arguments": ""}}]}))
+            for index in choices:
+                send(chunk({"tool_calls": [{"index": 0, "id": f"call_{index}", "type": "function",
+                                            "function": {"name": tool, "arguments": ""}}]}, index=index))
             for start in range(0, len(TOOL_ARGUMENTS), 4):
-                send(chunk({"tool_calls": [{"index": 0, "function": {"arguments": TOOL_ARGUMENTS[start:start + 4]}}]}))
-            send(chunk({}, "tool_calls"))
+                for index in choices:
+                    send(chunk({"tool_calls": [{"index": 0, "function": {"arguments": TOOL_ARGUMENTS[start:start + 4]}}]}, index=index))
+            for index in choices:
+                send(chunk({}, "tool_calls", index=index))
         else:
             words = ("echo: " + last_user_text(body)).split(" ")
-            for index, word in enumerate(words):
-                send(chunk({"content": word if index == 0 else " " + word}))
-            send(chunk({}, "stop"))
+            for position, word in enumerate(words):
+                for index in choices:
+                    send(chunk({"content": word if position == 0 else " " + word}, index=index))
+            for index in choices:
+                send(chunk({}, "stop", index=index))
         if include_usage:
             send({"id": "chatcmpl-conformance", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
                   "system_fingerprint": "fp_conformance", "choices": [], "usage": usage()})
@@ -390,3 +440,19 @@ def start(port=0):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server, server.server_address[1]
+
+
+if __name__ == "__main__":
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description="Run the fake OpenAI upstream on loopback.")
+    parser.add_argument("--port", type=int, default=0)
+    arguments = parser.parse_args()
+    running, bound = start(arguments.port)
+    print(f"fake upstream on http://127.0.0.1:{bound}/v1 (key {API_KEY})", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        running.shutdown()

@@ -69,8 +69,9 @@ public struct Gateway: Sendable {
         request.streamOptions = nil
         let slot = try acquireSlot()
         defer { slot.release() }
-        let (response, servedBy) = try await execute(request.model, requestID: requestID, logger: logger) {
-            target, call, attempt in
+        let (response, servedBy) = try await execute(
+            request.model, requestID: requestID, logger: logger, refuse: { Attempt.refusal(request, for: $0) }
+        ) { target, call, attempt in
             let upstream = try attempt.prepare(request, for: target)
             return try await target.provider.chat(upstream, call: call)
         }
@@ -95,8 +96,9 @@ public struct Gateway: Sendable {
         options.includeUsage = true
         request.streamOptions = options
         let slot = try acquireSlot()
-        let (stream, servedBy) = try await execute(request.model, requestID: requestID, logger: logger) {
-            target, call, attempt in
+        let (stream, servedBy) = try await execute(
+            request.model, requestID: requestID, logger: logger, refuse: { Attempt.refusal(request, for: $0) }
+        ) { target, call, attempt in
             let upstream = try attempt.prepare(request, for: target)
             let started = ContinuousClock.now
             let deadline = started + attempt.timeouts.total
@@ -165,23 +167,30 @@ public struct Gateway: Sendable {
         private let transferred = LockedValue(false)
         private let dropped = LockedValue<[String]>([])
 
-        /// The request as this target gets it: its model id, and no field it cannot honour —
-        /// refused with a 400 naming them, or dropped when the provider is configured so.
+        /// Why this target cannot take the request at all: fields it cannot honour, unless its
+        /// provider drops them. Such a target is skipped; the 400 comes only when no target can.
+        static func refusal(_ request: ChatRequest, for target: RouteTarget) -> GatewayError? {
+            guard !target.dropUnsupported else { return nil }
+            let unsupported = target.provider.unsupportedParameters(in: request)
+            guard !unsupported.isEmpty else { return nil }
+            let names = unsupported.map { "`\($0)`" }.joined(separator: ", ")
+            return GatewayError(
+                .validationError,
+                "Provider `\(target.provider.name)` (\(target.provider.type.rawValue)) does not support \(names);"
+                    + " remove \(unsupported.count == 1 ? "it" : "them") or set drop_unsupported_params: true on the provider.",
+                param: unsupported[0],
+                provider: target.provider.name
+            )
+        }
+
+        /// The request as this target gets it: its model id, and without the fields it cannot
+        /// honour when its provider is configured to drop them.
         func prepare(_ request: ChatRequest, for target: RouteTarget) throws(GatewayError) -> ChatRequest {
             var upstream = request
             upstream.model = target.model
             let unsupported = target.provider.unsupportedParameters(in: upstream)
             guard !unsupported.isEmpty else { return upstream }
-            guard target.dropUnsupported else {
-                let names = unsupported.map { "`\($0)`" }.joined(separator: ", ")
-                throw GatewayError(
-                    .validationError,
-                    "Provider `\(target.provider.name)` (\(target.provider.type.rawValue)) does not support \(names);"
-                        + " remove \(unsupported.count == 1 ? "it" : "them") or set drop_unsupported_params: true on the provider.",
-                    param: unsupported[0],
-                    provider: target.provider.name
-                )
-            }
+            if let refusal = Self.refusal(upstream, for: target) { throw refusal }
             dropped.withLock { $0 = unsupported }
             return upstream.removing(parameters: unsupported)
         }
@@ -211,6 +220,7 @@ public struct Gateway: Sendable {
         _ modelName: String,
         requestID: String,
         logger: Logger,
+        refuse: (RouteTarget) -> GatewayError? = { _ in nil },
         _ attempt: (RouteTarget, UpstreamCall, Attempt) async throws -> Result
     ) async throws(GatewayError) -> (Result, ServedBy) {
         let clock = ContinuousClock()
@@ -221,6 +231,9 @@ public struct Gateway: Sendable {
         var upstreamTime = Duration.zero
         var failures: [UpstreamError] = []
         var skipped: [String] = []
+        var refusals: [GatewayError] = []
+        /// The latest moment a skipped target's 429 cooldown ends, for the client's Retry-After.
+        var coolingUntil: ContinuousClock.Instant?
         var generator = SystemRandomNumberGenerator()
         var index = 0
         while index < routes.count {
@@ -235,12 +248,18 @@ public struct Gateway: Sendable {
                 prices: { catalog.prices.price(for: $0.model) }, now: clock.now, using: &generator
             )
             targets: for target in ordered {
+                if let refusal = refuse(target) {
+                    refusals.append(refusal)
+                    skipped.append("\(target.id): does not support \(refusal.param.map { "`\($0)`" } ?? "the request")")
+                    continue targets
+                }
                 var retry = 0
                 while true {
                     let admission = board.admit(target.id, maxConcurrent: target.maxConcurrent, now: clock.now)
                     guard case .admitted(let probe) = admission else {
                         skipped.append(describe(target: target, admission: admission))
                         if case .saturated = admission { metrics.overloaded(scope: "target") }
+                        if case .coolingDown(let until) = admission { coolingUntil = max(coolingUntil ?? until, until) }
                         continue targets
                     }
                     attempts += 1
@@ -265,8 +284,10 @@ public struct Gateway: Sendable {
                         )
                     } catch let error as UpstreamError {
                         upstreamTime += clock.now - start
+                        // A 429 without Retry-After cools the target for a second; a retry waits that long.
                         let retryAfter = error.retryAfterSeconds.map { Duration.seconds($0) }
-                        let cooldown: Duration? = error.kind == .status(429) ? (retryAfter ?? .seconds(1)) : nil
+                            ?? (error.kind == .status(429) ? .seconds(1) : nil)
+                        let cooldown: Duration? = error.kind == .status(429) ? retryAfter : nil
                         lease.fail(error, cooldown: cooldown)
                         failures.append(error)
                         logger.warning(
@@ -280,6 +301,7 @@ public struct Gateway: Sendable {
                             contextWindowExceeded = true
                             break targets
                         }
+                        if error.isTargetSpecific { continue targets }
                         guard error.isRetryable else { throw error.gatewayError }
                         retry += 1
                         guard retry <= route.retry.retries,
@@ -311,7 +333,7 @@ public struct Gateway: Sendable {
                 if let resolved = try? catalog.resolve(fallback) { routes.append(resolved) }
             }
         }
-        throw summarize(failures, skipped: skipped, model: modelName)
+        throw summarize(failures, skipped: skipped, refusals: refusals, coolingUntil: coolingUntil, now: clock.now, model: modelName)
     }
 
     private func describe(target: RouteTarget, admission: HealthBoard.Admission) -> String {
@@ -324,13 +346,29 @@ public struct Gateway: Sendable {
     }
 
     /// One error for a request every target failed: the last failure's kind, every attempt named.
-    private func summarize(_ failures: [UpstreamError], skipped: [String], model: String) -> GatewayError {
+    private func summarize(
+        _ failures: [UpstreamError],
+        skipped: [String],
+        refusals: [GatewayError],
+        coolingUntil: ContinuousClock.Instant?,
+        now: ContinuousClock.Instant,
+        model: String
+    ) -> GatewayError {
         guard let last = failures.last else {
-            if !skipped.isEmpty, skipped.allSatisfy({ $0.hasSuffix("concurrent calls") }) {
+            // Only refusals: no target accepts these fields, so it is the request that must change.
+            if let refusal = refusals.first, refusals.count == skipped.count {
+                return refusal
+            }
+            let busy = skipped.allSatisfy { $0.hasSuffix("concurrent calls") || $0.hasSuffix("after a 429") }
+            if !skipped.isEmpty, busy {
+                let wait = coolingUntil.map { until -> Int in
+                    let remaining = until - now
+                    return max(1, Int(remaining.components.seconds) + (remaining.components.attoseconds > 0 ? 1 : 0))
+                } ?? 1
                 return GatewayError(
                     .rateLimitExceeded,
-                    "Every target of `\(model)` is at its concurrency limit (\(skipped.joined(separator: "; "))); retry shortly.",
-                    retryAfterSeconds: 1
+                    "Every target of `\(model)` is busy (\(skipped.joined(separator: "; "))); retry in \(wait) s.",
+                    retryAfterSeconds: wait
                 )
             }
             if !skipped.isEmpty {

@@ -122,6 +122,13 @@ public struct UpstreamError: Error, Sendable, Hashable {
         }
     }
 
+    /// The target itself cannot serve this (credentials rejected, model unknown there): another
+    /// target may, but retrying this one will not help.
+    public var isTargetSpecific: Bool {
+        guard case .status(let status) = kind else { return false }
+        return status == 401 || status == 403 || status == 404
+    }
+
     /// The provider said the prompt does not fit the model's context window.
     public var isContextWindowExceeded: Bool {
         guard case .status(let status) = kind, status == 400 || status == 413 else { return false }

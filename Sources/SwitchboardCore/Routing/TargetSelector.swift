@@ -54,6 +54,7 @@ public struct TargetSelector: Sendable {
 
     /// Random order, each position drawn with probability proportional to weight.
     func weightedShuffle<Generator: RandomNumberGenerator>(_ targets: [RouteTarget], using generator: inout Generator) -> [RouteTarget] {
+        guard targets.count > 1 else { return targets }
         var remaining = targets
         var ordered: [RouteTarget] = []
         ordered.reserveCapacity(targets.count)
@@ -82,6 +83,7 @@ public struct TargetSelector: Sendable {
         board: HealthBoard,
         using generator: inout Generator
     ) -> [RouteTarget] {
+        guard targets.count > 1 else { return targets }
         let latency = targets.map { board.snapshot($0.id).latencyEWMAMilliseconds ?? 0 }
         let first = Int.random(in: 0..<targets.count, using: &generator)
         var second = Int.random(in: 0..<(targets.count - 1), using: &generator)

@@ -247,7 +247,7 @@ public struct BedrockAdapter: ProviderAdapter {
     private func failure(_ response: HTTPClientResponse) async -> UpstreamError {
         let status = Int(response.status.code)
         var errorType = response.headers.first(name: "x-amzn-errortype").map(Self.shortErrorType)
-        let body = try? await response.body.collect(upTo: 64 * 1024)
+        let body = await UpstreamHTTP.errorBody(response)
         if errorType == nil, let body, let decoded = try? JSONDecoder().decode(Bedrock.ErrorBody.self, from: Data(body.readableBytesView)) {
             errorType = decoded.type.map(Self.shortErrorType)
         }

@@ -43,7 +43,7 @@ public struct UpstreamHTTP: Sendable {
             throw classify(error)
         }
         guard (200..<300).contains(response.status.code) else {
-            throw await failure(response, deadline: .now() + .init(call.timeout), decoder: errorDecoder)
+            throw await failure(response, decoder: errorDecoder)
         }
         return response
     }
@@ -114,10 +114,10 @@ public struct UpstreamHTTP: Sendable {
     }
 
     /// Reads a little of an error body to learn the provider's error type, then drops it.
-    private func failure(_ response: HTTPClientResponse, deadline: NIODeadline, decoder: ErrorBodyDecoder) async -> UpstreamError {
+    private func failure(_ response: HTTPClientResponse, decoder: ErrorBodyDecoder) async -> UpstreamError {
         let status = Int(response.status.code)
         var info = ErrorBodyDecoder.Info()
-        if let body = try? await response.body.collect(upTo: 64 * 1024) {
+        if let body = await Self.errorBody(response) {
             info = decoder.decode(body)
         }
         return UpstreamError(
@@ -130,7 +130,21 @@ public struct UpstreamHTTP: Sendable {
         )
     }
 
-    static func retryAfter(_ headers: HTTPHeaders) -> Int? {
+    /// The first 64 KiB of an error body, or nothing if it does not arrive within a few seconds:
+    /// a provider that sends an error status and then stalls must not hold the request.
+    public static func errorBody(_ response: HTTPClientResponse, within limit: Duration = .seconds(5)) async -> ByteBuffer? {
+        await withTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try? await response.body.collect(upTo: 64 * 1024) }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return await group.next() ?? nil
+        }
+    }
+
+    public static func retryAfter(_ headers: HTTPHeaders) -> Int? {
         if let value = headers.first(name: "retry-after"), let seconds = Double(value) {
             return max(0, Int(seconds.rounded(.up)))
         }
