@@ -45,6 +45,13 @@ public struct FakeAnthropicUpstream: Sendable {
                 return response
             case "fail-500": return Self.error(status: 500, type: "api_error")
             case "fail-529": return Self.error(status: 529, type: "overloaded_error")
+            case "too-long":
+                var response = FakeOpenAIUpstream.json([
+                    "type": "error",
+                    "error": ["type": "invalid_request_error", "message": "prompt is too long: 250000 tokens > 200000 maximum"],
+                ])
+                response.status = .badRequest
+                return response
             case "invalid-json":
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"nope\":")))
             default: break
@@ -107,6 +114,9 @@ public struct FakeAnthropicUpstream: Sendable {
         if model == "thinker" {
             blocks.append(["type": "thinking", "thinking": "Let me think.", "signature": .string(signature)])
         }
+        if model == "redactor" {
+            blocks.append(["type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"])
+        }
         let choice = body["tool_choice"]
         if case .array(let tools) = body["tools"], let first = tools.first?["name"]?.stringValue,
             choice?["type"] == "any" || choice?["type"] == "tool"
@@ -149,6 +159,8 @@ public struct FakeAnthropicUpstream: Sendable {
                 for (index, block) in blocks.enumerated() {
                     let position = JSONValue.integer(Int64(index))
                     switch block["type"]?.stringValue {
+                    case "redacted_thinking":
+                        try await writer.write(event("content_block_start", ["type": "content_block_start", "index": position, "content_block": block]))
                     case "thinking":
                         try await writer.write(event("content_block_start", ["type": "content_block_start", "index": position, "content_block": ["type": "thinking", "thinking": "", "signature": ""]]))
                         try await writer.write(event("content_block_delta", ["type": "content_block_delta", "index": position, "delta": ["type": "thinking_delta", "thinking": block["thinking"] ?? ""]]))

@@ -45,6 +45,8 @@ public struct FakeGeminiUpstream: Sendable {
             case "invalid-json":
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "[1,2")))
             case "fail-500": return Self.error(status: 500, status: "INTERNAL")
+            case "blocked":
+                return FakeOpenAIUpstream.json(["promptFeedback": ["blockReason": "SAFETY"], "usageMetadata": ["promptTokenCount": 3, "totalTokenCount": 3]])
             default: break
             }
             switch method {

@@ -40,6 +40,23 @@ import Foundation
         #expect(throws: BedrockTranslation.Unsupported.self) { try BedrockTranslation.converseRequest(several) }
     }
 
+    @Test func toolConfigStaysWhenTheHistoryHasToolCalls() throws {
+        let tools = [Tool(function: .init(name: "f", parameters: ["type": "object"]))]
+        var request = ChatRequest(
+            model: "m",
+            messages: [
+                ChatMessage(role: .user, content: .text("hi")),
+                ChatMessage(role: .assistant, content: nil, toolCalls: [ToolCall(id: "t", function: .init(name: "f", arguments: "{}"))]),
+                ChatMessage(role: .tool, content: .text("done"), toolCallID: "t"),
+            ],
+            tools: tools,
+            toolChoice: ToolChoice.none
+        )
+        #expect(try BedrockTranslation.converseRequest(request).toolConfig != nil)
+        request.messages = [ChatMessage(role: .user, content: .text("hi"))]
+        #expect(try BedrockTranslation.converseRequest(request).toolConfig == nil)
+    }
+
     @Test func unknownFieldsAreNotSent() throws {
         var request = ChatRequest(model: "m", messages: [ChatMessage(role: .user, content: .text("hi"))])
         request.extra["x_custom_field"] = "secret-sauce"

@@ -273,3 +273,62 @@ enum JSONEncoderForTests {
         Array(try JSONCoding.encode(value))
     }
 }
+
+@Suite struct AnthropicEdgeCaseTests {
+    @Test func redactedThinkingSurvivesStreaming() async throws {
+        try await withGateway(config: AnthropicProviderTests.config()) { gateway in
+            let response = try await gateway.post(
+                "/v1/chat/completions", #"{"model":"claude/redactor","stream":true,"messages":[{"role":"user","content":"x"}]}"#, headers: authHeaders
+            )
+            let chunks = try sseEvents(response.body).dropLast().map(decode)
+            let block = chunks.compactMap { $0["choices"]?.arrayValue?.first?["delta"]?["thinking_blocks"]?.arrayValue?.first }.first
+            #expect(block == ["type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"])
+            // And through the Anthropic door the block comes back as Anthropic wrote it.
+            let door = try await gateway.post(
+                "/v1/messages", #"{"model":"claude/redactor","max_tokens":20,"stream":true,"messages":[{"role":"user","content":"x"}]}"#,
+                headers: AnthropicFrontDoorTests.anthropicHeaders
+            )
+            let payloads = try sseEvents(door.body).map { try decode(String($0.drop { $0 != "|" }.dropFirst())) }
+            #expect(payloads.contains { $0["content_block"] == ["type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"] })
+        }
+    }
+
+    @Test func promptTooLongGoesToTheContextWindowFallback() async throws {
+        let config = AnthropicProviderTests.config().replacingOccurrences(
+            of: "targets: [{ provider: claude, model: claude-3-5-haiku-latest }]",
+            with: "targets: [{ provider: claude, model: too-long }]\n    context_window_fallbacks: [gpt-test]"
+        )
+        try await withGateway(config: config) { gateway in
+            let response = try await gateway.post(
+                "/v1/chat/completions", #"{"model":"haiku","messages":[{"role":"user","content":"long"}]}"#, headers: authHeaders
+            )
+            #expect(response.status == 200)
+            #expect(response.header("x-switchboard-provider") == "fake")
+        }
+    }
+
+    @Test func anthropicFieldsStayAwayFromOpenAIUpstreams() async throws {
+        try await withGateway(config: AnthropicProviderTests.config()) { gateway in
+            let response = try await gateway.post(
+                "/v1/chat/completions",
+                #"{"model":"gpt-test","messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b","thinking_blocks":[{"type":"thinking","thinking":"t","signature":"s"}]},{"role":"user","content":"c"}]}"#,
+                headers: authHeaders
+            )
+            #expect(response.status == 200)
+            let messages = try #require(await gateway.upstream.recorder.last?.body["messages"]?.arrayValue)
+            #expect(messages[1]["thinking_blocks"] == nil)
+            #expect(messages[1]["content"] == "b")
+        }
+    }
+
+    @Test func simpleContractErrorsKeepTheirShapeBeforeTheController() async throws {
+        try await withGateway(config: AnthropicProviderTests.config()) { gateway in
+            let response = try await gateway.post("/v1/chat", #"{"model":"gpt-test","messages":[]}"#, headers: [("content-type", "application/json")])
+            #expect(response.status == 401)
+            let error = try #require(try response.json()["error"])
+            #expect(error["code"] == "AUTHENTICATION_ERROR")
+            #expect(error["provider"] == .null)
+            #expect(error["type"] == nil)
+        }
+    }
+}

@@ -177,6 +177,17 @@ import Testing
         }
     }
 
+    @Test func blockedPromptIsA400() async throws {
+        try await withGateway(config: Self.config) { gateway in
+            let response = try await gateway.post(
+                "/v1/chat/completions", #"{"model":"gemini/blocked","messages":[{"role":"user","content":"x"}]}"#, headers: authHeaders
+            )
+            #expect(response.status == 400)
+            #expect(try response.json()["error"]?["message"]?.stringValue?.contains("PROMPT_BLOCKED") == true)
+            #expect(try response.json()["error"]?["message"]?.stringValue?.contains("SAFETY") == true)
+        }
+    }
+
     @Test func logprobsAreRefused() async throws {
         try await withGateway(config: Self.config) { gateway in
             let response = try await gateway.post(

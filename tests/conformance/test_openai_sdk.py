@@ -5,8 +5,11 @@ import json
 import openai
 import pytest
 from openai import OpenAI
+from openai.types import CreateEmbeddingResponse, Model
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from conftest import MASTER_KEY
+from wire import request, strict
 
 TOOLS = [{
     "type": "function",
@@ -115,6 +118,20 @@ def test_pass_through_of_parameters(client, upstream):
     assert body["x_custom_field"] == {"keep": [1, 2]}
 
 
+def test_pass_through_of_a_scalar_extra_field_and_stream_flags(client, upstream):
+    list(client.chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": "x"}], stream=True, seed=7, stop="END",
+        extra_body={"x_custom_field": 1},
+    ))
+    body = upstream.last()["body"]
+    assert body["model"] == "fake-model"
+    assert body["stream"] is True
+    assert body["seed"] == 7
+    assert body["stop"] == "END"
+    assert body["x_custom_field"] == 1
+    assert body["messages"] == [{"role": "user", "content": "x"}]
+
+
 def test_n_choices(client):
     completion = client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "x"}], n=2)
     assert [choice.index for choice in completion.choices] == [0, 1]
@@ -140,12 +157,27 @@ def test_models(client):
     assert model.object == "model"
 
 
+def test_retrieve_provider_model(client, gateway_url):
+    # The SDK percent-encodes the slash of a provider/model id: GET /v1/models/fake%2Ffake-model.
+    assert client.models.retrieve("fake/fake-model").id == "fake/fake-model"
+    # A client that sends the slash as it is gets the same model.
+    reply = request("GET", gateway_url + "/v1/models/fake/fake-model", key=MASTER_KEY)
+    assert reply.status == 200
+    assert strict(Model, reply.json()).id == "fake/fake-model"
+
+
 @pytest.mark.parametrize("prefix", ["/api/v1", "/openai/v1"])
 def test_aliases(gateway_url, prefix):
     aliased = OpenAI(base_url=gateway_url + prefix, api_key=MASTER_KEY, max_retries=0)
     completion = aliased.chat.completions.create(model="fake/fake-model", messages=[{"role": "user", "content": "hi"}])
     assert completion.choices[0].message.content == "echo: hi"
+    streamed = aliased.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "a b"}], stream=True)
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in streamed if chunk.choices) == "echo: a b"
+    assert aliased.embeddings.create(model="gpt-test", input="abc", encoding_format="float").data[0].embedding == [0.1, -0.5, 3.0]
     assert "gpt-test" in [model.id for model in aliased.models.list()]
+    assert aliased.models.retrieve("gpt-test").id == "gpt-test"
+    with pytest.raises(openai.AuthenticationError):
+        OpenAI(base_url=gateway_url + prefix, api_key="sk-wrong", max_retries=0).models.list()
 
 
 def test_unknown_model(client):
@@ -156,11 +188,98 @@ def test_unknown_model(client):
     assert "gpt-test" in raised.value.message
 
 
+def test_unknown_model_error_body(gateway_url):
+    for path, body in (
+        ("/v1/chat/completions", {"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}),
+        ("/v1/chat/completions", {"model": "no-such-model", "messages": [{"role": "user", "content": "x"}], "stream": True}),
+        ("/v1/embeddings", {"model": "no-such-model", "input": "x"}),
+    ):
+        reply = request("POST", gateway_url + path, body, key=MASTER_KEY)
+        assert reply.status == 404, path
+        assert reply.headers["content-type"].startswith("application/json")
+        error = reply.json()["error"]
+        assert set(error) >= {"message", "type", "code", "param", "request_id"}
+        assert error["code"] == "MODEL_NOT_FOUND"
+        assert error["request_id"] == reply.headers["x-request-id"]
+    reply = request("GET", gateway_url + "/v1/models/no-such-model", key=MASTER_KEY)
+    assert reply.status == 404
+    assert reply.json()["error"]["code"] == "MODEL_NOT_FOUND"
+
+
 def test_wrong_key(gateway_url):
     wrong = OpenAI(base_url=gateway_url + "/v1", api_key="sk-wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError) as raised:
         wrong.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "x"}])
     assert raised.value.code == "AUTHENTICATION_ERROR"
+    with pytest.raises(openai.AuthenticationError):
+        wrong.embeddings.create(model="gpt-test", input="x")
+    with pytest.raises(openai.AuthenticationError):
+        wrong.models.list()
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/chat/completions", {"model": "gpt-test", "messages": [{"role": "user", "content": "x"}]}),
+    ("/v1/embeddings", {"model": "gpt-test", "input": "x"}),
+    ("/v1/models", None),
+])
+def test_missing_key(gateway_url, upstream, path, body):
+    upstream.reset()
+    reply = request("GET" if body is None else "POST", gateway_url + path, body)
+    assert reply.status == 401
+    error = reply.json()["error"]
+    assert error["code"] == "AUTHENTICATION_ERROR"
+    assert set(error) >= {"message", "type", "code", "param", "request_id"}
+    assert reply.headers["x-request-id"]
+    if body is not None:
+        assert upstream.requests() == [], "a request without a key never reaches the upstream"
+
+
+def test_wire_format_non_stream(gateway_url):
+    reply = request("POST", gateway_url + "/v1/chat/completions", {"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]}, key=MASTER_KEY)
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("application/json")
+    completion = strict(ChatCompletion, reply.json())
+    assert completion.choices[0].message.content == "echo: hi"
+    assert reply.headers["x-switchboard-provider"] == "fake"
+    assert reply.headers["x-switchboard-model"] == "fake-model"
+    assert reply.headers["x-request-id"]
+
+    embeddings = request("POST", gateway_url + "/v1/embeddings", {"model": "gpt-test", "input": ["a"], "encoding_format": "float"}, key=MASTER_KEY)
+    assert embeddings.status == 200
+    assert strict(CreateEmbeddingResponse, embeddings.json()).data[0].embedding == [0.1, -0.5, 1.0]
+    assert embeddings.headers["x-switchboard-provider"] == "fake"
+    assert embeddings.headers["x-switchboard-model"] == "fake-model"
+
+    listing = request("GET", gateway_url + "/v1/models", key=MASTER_KEY).json()
+    assert listing["object"] == "list"
+    for item in listing["data"]:
+        strict(Model, item)
+
+
+@pytest.mark.parametrize("include_usage", [False, True])
+def test_wire_format_stream(gateway_url, include_usage):
+    body = {"model": "gpt-test", "messages": [{"role": "user", "content": "one two"}], "stream": True}
+    if include_usage:
+        body["stream_options"] = {"include_usage": True}
+    reply = request("POST", gateway_url + "/v1/chat/completions", body, key=MASTER_KEY)
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("text/event-stream")
+    assert reply.headers["x-request-id"]
+    assert reply.headers["x-switchboard-provider"] == "fake"
+    assert reply.headers["x-switchboard-model"] == "fake-model"
+    data = reply.sse_data()
+    assert data[-1] == "[DONE]"
+    assert data.count("[DONE]") == 1
+    chunks = [strict(ChatCompletionChunk, json.loads(item)) for item in data[:-1]]
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices) == "echo: one two"
+    usage_chunks = [chunk for chunk in chunks if chunk.usage is not None]
+    if include_usage:
+        assert usage_chunks == [chunks[-1]]
+        assert chunks[-1].choices == []
+        assert chunks[-1].usage.total_tokens == 14
+    else:
+        assert usage_chunks == []
+        assert all(chunk.choices for chunk in chunks)
 
 
 def test_validation_error(client):

@@ -132,7 +132,7 @@ public struct UpstreamError: Error, Sendable, Hashable {
     /// The provider said the prompt does not fit the model's context window.
     public var isContextWindowExceeded: Bool {
         guard case .status(let status) = kind, status == 400 || status == 413 else { return false }
-        let markers = ["context_length_exceeded", "context_window_exceeded", "string_above_max_length"]
+        let markers = ["context_length_exceeded", "context_window_exceeded", "string_above_max_length", "prompt_too_long"]
         return markers.contains(errorCode ?? "") || markers.contains(errorType ?? "")
     }
 

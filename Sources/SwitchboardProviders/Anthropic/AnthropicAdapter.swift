@@ -35,7 +35,7 @@ public struct AnthropicAdapter: ProviderAdapter {
         headers.add(name: "anthropic-version", value: Anthropic.version)
         if let key = config.apiKey { headers.add(name: "x-api-key", value: key) }
         for (name, value) in config.headers.sorted(by: { $0.key < $1.key }) {
-            headers.add(name: name, value: value)
+            headers.replaceOrAdd(name: name, value: value)
         }
         self.headers = headers
     }
@@ -117,11 +117,16 @@ extension ErrorBodyDecoder {
     /// `{"type":"error","error":{"type":"overloaded_error","message":...}}`
     public static let anthropic = ErrorBodyDecoder { buffer in
         struct Envelope: Decodable {
-            struct Detail: Decodable { var type: String? }
+            struct Detail: Decodable {
+                var type: String?
+                var message: String?
+            }
             var error: Detail?
         }
         let envelope = try? JSONDecoder().decode(Envelope.self, from: Data(buffer.readableBytesView))
-        return Info(type: envelope?.error?.type)
+        // The message is read only to recognise a context-window error; it is never kept.
+        let tooLong = envelope?.error?.message?.lowercased().contains("prompt is too long") == true
+        return Info(type: envelope?.error?.type, code: tooLong ? "prompt_too_long" : nil)
     }
 }
 

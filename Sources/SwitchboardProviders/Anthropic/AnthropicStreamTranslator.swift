@@ -105,6 +105,9 @@ public struct AnthropicStreamTranslator: Sendable {
             case .thinking(let text, let signature):
                 thinking[index] = (text, signature)
                 return []
+            case .redactedThinking(let data):
+                // Anthropic needs redacted blocks back unchanged on the next turn.
+                return [chunk(ChatDelta(extra: ["thinking_blocks": [["type": "redacted_thinking", "data": .string(data)]]]))]
             case .text(let text, _) where !text.isEmpty:
                 return [chunk(ChatDelta(content: text))]
             default:

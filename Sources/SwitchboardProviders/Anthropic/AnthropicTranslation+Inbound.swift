@@ -193,6 +193,7 @@ public struct AnthropicEventEncoder: Sendable {
     private enum Block: Equatable {
         case text
         case thinking
+        case redacted
         case tool(Int)
     }
 
@@ -256,6 +257,11 @@ public struct AnthropicEventEncoder: Sendable {
             }
             if case .array(let blocks)? = choice.delta.extra["thinking_blocks"] {
                 for block in blocks {
+                    if block["type"] == "redacted_thinking" {
+                        events += openBlock(.redacted, content: block)
+                        events += closeBlock()
+                        continue
+                    }
                     guard let signature = block["signature"]?.stringValue, !signature.isEmpty else { continue }
                     if open != .thinking {
                         events += openBlock(.thinking, content: ["type": "thinking", "thinking": "", "signature": ""])

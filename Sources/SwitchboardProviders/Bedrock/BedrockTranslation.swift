@@ -82,9 +82,14 @@ enum BedrockTranslation {
 
     static func toolConfig(_ request: ChatRequest) -> Bedrock.ToolConfig? {
         guard let tools = request.tools, !tools.isEmpty else { return nil }
+        // Converse insists on a toolConfig whenever the history holds tool calls or results, and
+        // has no "none" choice: with history the tools stay (auto); without, they are left out.
+        let historyHasTools = request.messages.contains { ($0.toolCalls?.isEmpty == false) || $0.role == .tool }
         let choice: Bedrock.ToolChoice?
         switch request.toolChoice {
-        case .some(.none): return nil
+        case .some(.none):
+            guard historyHasTools else { return nil }
+            choice = nil
         case nil: choice = nil
         case .some(.auto): choice = .auto
         case .some(.required): choice = .any

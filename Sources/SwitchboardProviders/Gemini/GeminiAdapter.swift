@@ -33,7 +33,7 @@ public struct GeminiAdapter: ProviderAdapter {
         headers.add(name: "content-type", value: "application/json")
         if let key = config.apiKey { headers.add(name: "x-goog-api-key", value: key) }
         for (name, value) in config.headers.sorted(by: { $0.key < $1.key }) {
-            headers.add(name: name, value: value)
+            headers.replaceOrAdd(name: name, value: value)
         }
         self.headers = headers
     }
@@ -51,7 +51,14 @@ public struct GeminiAdapter: ProviderAdapter {
         let (_, buffer) = try await http.sendAndCollect(
             url: url(request.model, "generateContent"), headers: headers, body: try encode(request), call: call, errorDecoder: .google
         )
-        guard let body = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)), body["candidates"] != nil else {
+        guard let body = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)), body.objectValue != nil else {
+            throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not a generateContent response")
+        }
+        if body["candidates"] == nil, let reason = body["promptFeedback"]?["blockReason"]?.stringValue {
+            // A prompt Gemini refuses is the request's problem, not the target's.
+            throw UpstreamError(.status(400), provider: name, detail: "the prompt was blocked", errorType: "PROMPT_BLOCKED", errorCode: reason)
+        }
+        guard body["candidates"] != nil else {
             throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not a generateContent response")
         }
         return GeminiTranslation.response(body, model: request.model, created: Int(Date().timeIntervalSince1970))
@@ -127,7 +134,10 @@ extension ErrorBodyDecoder {
                 retryAfter = Int(seconds.rounded(.up))
             }
         }
-        return Info(type: body["error"]?["status"]?.stringValue, retryAfterSeconds: retryAfter)
+        // The message is read only to recognise a context-window error; it is never kept.
+        let message = body["error"]?["message"]?.stringValue?.lowercased() ?? ""
+        let tooLong = message.contains("exceeds the maximum number of tokens") || message.contains("input token count")
+        return Info(type: body["error"]?["status"]?.stringValue, code: tooLong ? "prompt_too_long" : nil, retryAfterSeconds: retryAfter)
     }
 }
 
@@ -187,6 +197,9 @@ struct GeminiChunkSource: ChatChunkSource {
                 }
                 if let error = body["error"] {
                     throw UpstreamError(.streamInterrupted, provider: provider, detail: "the provider reported an error mid-stream", errorType: error["status"]?.stringValue)
+                }
+                if body["candidates"] == nil, let reason = body["promptFeedback"]?["blockReason"]?.stringValue {
+                    throw UpstreamError(.status(400), provider: provider, detail: "the prompt was blocked", errorType: "PROMPT_BLOCKED", errorCode: reason)
                 }
                 translate(body)
             }

@@ -130,13 +130,23 @@ public enum GeminiTranslation {
                         let mime = url[url.index(url.startIndex, offsetBy: 5)..<comma].dropLast(";base64".count)
                         return ["inlineData": ["mimeType": .string(String(mime)), "data": .string(String(url[url.index(after: comma)...]))]]
                     }
-                    return ["fileData": ["mimeType": "image/*", "fileUri": .string(url)]]
+                    return ["fileData": ["mimeType": .string(mimeType(ofImageURL: url)), "fileUri": .string(url)]]
                 case .other(let raw):
                     if raw["type"] == "text", let text = raw["text"]?.stringValue { return ["text": .string(text)] }
                     return nil
                 }
             }
         }
+    }
+
+    /// Gemini wants a concrete MIME type for file data; guessed from the URL's extension.
+    static func mimeType(ofImageURL url: String) -> String {
+        let path = url.split(separator: "?").first.map(String.init)?.lowercased() ?? ""
+        for (suffix, type) in [(".png", "image/png"), (".webp", "image/webp"), (".gif", "image/gif"), (".heic", "image/heic"), (".heif", "image/heif")]
+        where path.hasSuffix(suffix) {
+            return type
+        }
+        return "image/jpeg"
     }
 
     public static func finishReason(_ reason: String?, hasToolCalls: Bool) -> String? {

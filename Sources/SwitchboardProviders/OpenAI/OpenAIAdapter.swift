@@ -46,7 +46,7 @@ public struct OpenAIAdapter: ProviderAdapter {
             }
         }
         for (name, value) in config.headers.sorted(by: { $0.key < $1.key }) {
-            headers.add(name: name, value: value)
+            headers.replaceOrAdd(name: name, value: value)
         }
         self.headers = headers
     }
@@ -111,7 +111,15 @@ public struct OpenAIAdapter: ProviderAdapter {
         return headers
     }
 
+    /// Message fields other providers' answers carry (`thinking_blocks` from Anthropic) that
+    /// OpenAI-type APIs reject as unknown; they stay at the gateway.
+    static let foreignMessageFields = ["thinking_blocks"]
+
     private func encode(_ request: ChatRequest) throws -> ByteBuffer {
+        var request = request
+        for index in request.messages.indices {
+            for field in Self.foreignMessageFields { request.messages[index].extra[field] = nil }
+        }
         do {
             return ByteBuffer(bytes: try JSONCoding.encode(request))
         } catch {

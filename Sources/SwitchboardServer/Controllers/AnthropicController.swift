@@ -116,7 +116,7 @@ struct AnthropicController: Sendable {
             estimate += TokenEstimator.estimate(tool.function.name) + TokenEstimator.estimate(AnthropicTranslation.jsonText(tool.function.parameters ?? [:]))
         }
         var response = try OpenAIController.json(TokenCount(input_tokens: estimate))
-        response.headers[HTTPField.Name("X-Switchboard-Token-Count")!] = "estimated"
+        response.headers[.switchboardTokenCount] = "estimated"
         return response
     }
 }

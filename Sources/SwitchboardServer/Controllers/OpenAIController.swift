@@ -63,7 +63,7 @@ struct OpenAIController: Sendable {
         var headers: HTTPFields = [
             .contentType: "text/event-stream",
             .cacheControl: "no-cache",
-            HTTPField.Name("X-Accel-Buffering")!: "no",
+            .accelBuffering: "no",
         ]
         Self.addRoutingHeaders(&headers, servedBy: result.servedBy, elapsed: accepted)
         let relay = StreamRelay(
@@ -128,7 +128,7 @@ struct OpenAIController: Sendable {
     }
 
     static func category(of chat: ChatRequest, request: Request) -> String? {
-        if let header = request.headers[HTTPField.Name("X-Switchboard-Category")!] { return header }
+        if let header = request.headers[.switchboardCategory] { return header }
         return chat.gatewayExtensions["metadata"]?["category"]?.stringValue
     }
 

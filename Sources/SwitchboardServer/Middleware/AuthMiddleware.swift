@@ -35,12 +35,8 @@ struct AuthMiddleware: RouterMiddleware {
             if parts.count == 2, parts[0].lowercased() == "bearer" {
                 return parts[1].trimmingCharacters(in: " ")
             }
-            return nil
         }
-        if let key = request.headers[HTTPField.Name("x-api-key")!] {
-            return key
-        }
-        return nil
+        return request.headers[.apiKey]
     }
 
     /// Compares without an early exit, so timing reveals nothing about how much matched.

@@ -20,7 +20,9 @@ enum ErrorFormat {
 
     /// The shape errors on this path are rendered in.
     static func forPath(_ path: String) -> ErrorFormat {
-        path.hasSuffix("/messages") || path.hasSuffix("/messages/count_tokens") ? .anthropic : .openAI
+        if path.hasSuffix("/messages") || path.hasSuffix("/messages/count_tokens") { return .anthropic }
+        if path.hasSuffix("/v1/chat") { return .simple }
+        return .openAI
     }
 }
 
@@ -119,4 +121,8 @@ extension HTTPField.Name {
     static let switchboardOverhead = HTTPField.Name("X-Switchboard-Overhead-Ms")!
     static let switchboardAttempts = HTTPField.Name("X-Switchboard-Attempts")!
     static let switchboardDroppedParams = HTTPField.Name("X-Switchboard-Dropped-Params")!
+    static let switchboardCategory = HTTPField.Name("X-Switchboard-Category")!
+    static let switchboardTokenCount = HTTPField.Name("X-Switchboard-Token-Count")!
+    static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
+    static let apiKey = HTTPField.Name("x-api-key")!
 }
