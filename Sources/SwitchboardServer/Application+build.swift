@@ -153,6 +153,9 @@ public func buildGateway(
     let host = config.server.host
     let application = Application(
         router: router,
+        // A connection with no traffic either way this long is closed: it bounds clients that
+        // stop reading a stream (their blocked writes count as no traffic) as well as idle keep-alives.
+        server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.server.idleTimeoutSeconds * 1000)))),
         configuration: .init(address: .hostname(host, port: config.server.port), serverName: nil),
         // Services stop in reverse order: the server drains, the writer flushes, then the
         // HTTP client and the database go.

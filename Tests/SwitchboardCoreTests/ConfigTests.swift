@@ -94,6 +94,22 @@ import Testing
         #expect(result == "a: value\nb: fallback\nc: \nd: x\ne: $HOME\nf: value")
     }
 
+    @Test func secretsWithYAMLCharactersArriveIntact() throws {
+        let text = """
+            server:
+              master_key: ${KEY}
+            providers:
+              - name: o
+                type: openai
+                api_key: ${OPENAI}
+                headers: { X-Token: "${TOKEN:-none}" }
+            """
+        let config = try ConfigLoader(environment: ["KEY": "s3cr3t #x9", "OPENAI": "*alias: {x}", "TOKEN": "t#1"]).load(yaml: text)
+        #expect(config.server.masterKey == "s3cr3t #x9")
+        #expect(config.providers[0].apiKey == "*alias: {x}")
+        #expect(config.providers[0].headers["X-Token"] == "t#1")
+    }
+
     @Test func typoNamesTheKeyAndLine() {
         let text = """
             server:

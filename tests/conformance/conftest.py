@@ -120,6 +120,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def gateway_url(upstream):
+    binary = binary_path()
     workdir = tempfile.mkdtemp(prefix="switchboard-conformance-")
     port = free_port()
     config_path = os.path.join(workdir, "switchboard.yaml")
@@ -132,14 +133,16 @@ def gateway_url(upstream):
     GATEWAY_LOG["path"] = log_path
     log = open(log_path, "w")
     process = subprocess.Popen(
-        [binary_path(), "serve", "--config", config_path], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        [binary, "serve", "--config", config_path], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
         if process.poll() is not None:
             log.close()
-            pytest.fail(f"the gateway exited at start with status {process.returncode}:\n" + open(log_path).read())
+            output = open(log_path, errors="replace").read()
+            shutil.rmtree(workdir, ignore_errors=True)
+            pytest.fail(f"the gateway exited at start with status {process.returncode}:\n" + output)
         try:
             with urllib.request.urlopen(base + "/health", timeout=1) as response:
                 if response.status == 200:
@@ -150,7 +153,9 @@ def gateway_url(upstream):
             process.kill()
             process.wait()
             log.close()
-            pytest.fail("the gateway did not answer /health within 60 s:\n" + open(log_path).read())
+            output = open(log_path, errors="replace").read()
+            shutil.rmtree(workdir, ignore_errors=True)
+            pytest.fail("the gateway did not answer /health within 60 s:\n" + output)
         time.sleep(0.1)
     yield base
     crashed = process.poll()

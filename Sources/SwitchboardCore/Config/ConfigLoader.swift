@@ -16,10 +16,11 @@ public struct ConfigLoader: Sendable {
     ///   - text: the file's contents, before `${VAR}` interpolation.
     ///   - file: the name used in error messages.
     public func load(yaml text: String, file: String? = nil) throws(ConfigError) -> GatewayConfig {
-        let interpolated = EnvironmentInterpolation.interpolate(text, environment: environment)
+        // `${VAR}` is replaced inside each scalar after parsing, so a value holding `#`, `:` or a
+        // leading `*` is taken as it is instead of changing the YAML around it.
         let root: Node?
         do {
-            root = try Yams.compose(yaml: interpolated)
+            root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
             throw Self.describe(error, file: file)
         } catch {
@@ -29,7 +30,7 @@ public struct ConfigLoader: Sendable {
             throw ConfigError("the file is empty", line: 1, file: file)
         }
         do {
-            var config = try ConfigParser().parse(root)
+            var config = try ConfigParser(environment: environment).parse(root)
             config.source = file ?? "yaml"
             if config.storage.url == StorageConfig().url, let url = environment["SWITCHBOARD_DATABASE_URL"], !url.isEmpty {
                 config.storage.url = url

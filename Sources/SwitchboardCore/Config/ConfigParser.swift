@@ -2,14 +2,30 @@ import Yams
 
 /// Walks the YAML tree into ``GatewayConfig``, rejecting unknown keys and wrong types with their line.
 struct ConfigParser {
+    let environment: [String: String]
+
+    /// A mapping section whose scalars are read with `${VAR}` replaced.
+    func section(_ node: Node, path: String, allowed: [String]) throws(ConfigError) -> Section {
+        try Section(node, path: path, allowed: allowed, environment: environment)
+    }
+
+    /// A scalar's text with `${VAR}` replaced.
+    func text(_ node: Node) -> String? {
+        node.scalar.map { EnvironmentInterpolation.interpolate($0.string, environment: environment) }
+    }
+
+    func stringMap(_ node: Node, path: String) throws(ConfigError) -> [String: String] {
+        try Section.stringMap(node, path: path).mapValues { EnvironmentInterpolation.interpolate($0, environment: environment) }
+    }
+
     func parse(_ root: Node) throws(ConfigError) -> GatewayConfig {
-        let top = try Section(root, path: "the top level", allowed: [
+        let top = try self.section(root, path: "the top level", allowed: [
             "server", "storage", "providers", "models", "limits", "auth", "request_log", "routing", "reliability",
         ])
         var config = GatewayConfig()
         if let node = top["server"] { config.server = try parseServer(node) }
         if let node = top["storage"] {
-            let section = try Section(node, path: "storage", allowed: ["url"])
+            let section = try self.section(node, path: "storage", allowed: ["url"])
             if let url = try section.string("url") { config.storage.url = url }
         }
         if let node = top["providers"] {
@@ -23,7 +39,7 @@ struct ConfigParser {
             }
         }
         if let node = top["limits"] {
-            let section = try Section(node, path: "limits", allowed: ["default_rpm", "default_tpm", "default_max_tokens"])
+            let section = try self.section(node, path: "limits", allowed: ["default_rpm", "default_tpm", "default_max_tokens"])
             config.limits.defaultRPM = try section.int("default_rpm", minimum: 0)
             config.limits.defaultTPM = try section.int("default_tpm", minimum: 0)
             if let value = try section.int("default_max_tokens", minimum: 1) { config.limits.defaultMaxTokens = value }
@@ -32,9 +48,9 @@ struct ConfigParser {
             config.reliability = try parseReliability(node)
         }
         if let node = top["auth"] {
-            let section = try Section(node, path: "auth", allowed: ["jwt"])
+            let section = try self.section(node, path: "auth", allowed: ["jwt"])
             if let jwtNode = section["jwt"] {
-                let jwt = try Section(jwtNode, path: "auth.jwt", allowed: [
+                let jwt = try self.section(jwtNode, path: "auth.jwt", allowed: [
                     "hs256_secret", "jwks_url", "issuer", "audience", "role_claim",
                 ])
                 config.jwt = JWTConfig(
@@ -47,23 +63,23 @@ struct ConfigParser {
             }
         }
         if let node = top["request_log"] {
-            let section = try Section(node, path: "request_log", allowed: ["mode", "preview_chars", "retention_days"])
+            let section = try self.section(node, path: "request_log", allowed: ["mode", "preview_chars", "retention_days"])
             if let mode = try section.enumeration("mode", RequestLogConfig.Mode.self) { config.requestLog.mode = mode }
             if let value = try section.int("preview_chars", minimum: 0) { config.requestLog.previewChars = value }
             if let value = try section.int("retention_days", minimum: 0) { config.requestLog.retentionDays = value }
         }
         if let node = top["routing"] {
-            let section = try Section(node, path: "routing", allowed: ["categories"])
+            let section = try self.section(node, path: "routing", allowed: ["categories"])
             if let categories = section["categories"] {
-                config.categories = try Section.stringMap(categories, path: "routing.categories")
+                config.categories = try stringMap(categories, path: "routing.categories")
             }
         }
         return config
     }
 
     private func parseServer(_ node: Node) throws(ConfigError) -> ServerConfig {
-        let section = try Section(node, path: "server", allowed: [
-            "host", "port", "master_key", "max_body_bytes", "shutdown_grace_s", "upstream_timeout_s",
+        let section = try self.section(node, path: "server", allowed: [
+            "host", "port", "master_key", "max_body_bytes", "shutdown_grace_s", "upstream_timeout_s", "idle_timeout_s",
         ])
         var server = ServerConfig()
         if let host = try section.string("host") { server.host = host }
@@ -72,11 +88,12 @@ struct ConfigParser {
         if let value = try section.int("max_body_bytes", minimum: 1) { server.maxBodyBytes = value }
         if let value = try section.double("shutdown_grace_s", minimum: 0) { server.shutdownGraceSeconds = value }
         if let value = try section.double("upstream_timeout_s", minimum: 0.001) { server.upstreamTimeoutSeconds = value }
+        if let value = try section.double("idle_timeout_s", minimum: 1) { server.idleTimeoutSeconds = value }
         return server
     }
 
     private func parseReliability(_ node: Node) throws(ConfigError) -> ReliabilityConfig {
-        let section = try Section(node, path: "reliability", allowed: [
+        let section = try self.section(node, path: "reliability", allowed: [
             "max_concurrent_upstream", "max_retry_after_s", "connect_timeout_s", "breaker",
         ])
         var reliability = ReliabilityConfig()
@@ -84,7 +101,7 @@ struct ConfigParser {
         if let value = try section.double("max_retry_after_s", minimum: 0) { reliability.maxRetryAfterSeconds = value }
         if let value = try section.double("connect_timeout_s", minimum: 0.001) { reliability.connectTimeoutSeconds = value }
         if let breakerNode = section["breaker"] {
-            let breaker = try Section(breakerNode, path: "reliability.breaker", allowed: [
+            let breaker = try self.section(breakerNode, path: "reliability.breaker", allowed: [
                 "consecutive_failures", "error_rate", "min_requests", "window_s", "cooldown_s",
             ])
             var policy = CircuitBreaker.Policy()
@@ -104,7 +121,7 @@ struct ConfigParser {
     }
 
     private func parseProvider(_ node: Node) throws(ConfigError) -> ProviderConfig {
-        let section = try Section(node, path: "providers[]", allowed: [
+        let section = try self.section(node, path: "providers[]", allowed: [
             "name", "type", "api_key", "base_url", "region", "access_key_id", "secret_access_key", "session_token",
             "api_version", "headers", "models", "timeout_s", "max_concurrent", "drop_unsupported_params", "reply", "latency_ms", "chunks",
             "chunk_delay_ms", "failure_rate", "failure_status",
@@ -122,11 +139,11 @@ struct ConfigParser {
         provider.sessionToken = try section.string("session_token")
         provider.apiVersion = try section.string("api_version")
         if let headers = section["headers"] {
-            provider.headers = try Section.stringMap(headers, path: "providers[\(name)].headers")
+            provider.headers = try stringMap(headers, path: "providers[\(name)].headers")
         }
         if let models = section["models"] {
             provider.models = try Section.list(models, path: "providers[\(name)].models").map { node throws(ConfigError) in
-                guard let string = node.scalar?.string else {
+                guard let string = text(node) else {
                     throw ConfigError("`models` of provider `\(name)` must be a list of strings", line: node.mark?.line)
                 }
                 return string
@@ -155,7 +172,7 @@ struct ConfigParser {
     }
 
     private func parseModel(_ node: Node) throws(ConfigError) -> ModelConfig {
-        let section = try Section(node, path: "models[]", allowed: [
+        let section = try self.section(node, path: "models[]", allowed: [
             "name", "targets", "strategy", "fallbacks", "context_window_fallbacks", "timeout_s", "first_byte_timeout_s",
             "idle_timeout_s", "retries", "backoff_ms", "max_backoff_ms", "max_concurrent", "price",
         ])
@@ -165,7 +182,7 @@ struct ConfigParser {
         }
         let targets = try Section.list(targetsNode, path: "models[\(name)].targets").map {
             node throws(ConfigError) -> ModelConfig.Target in
-            let target = try Section(node, path: "a target of model `\(name)`", allowed: ["provider", "model", "weight"])
+            let target = try self.section(node, path: "a target of model `\(name)`", allowed: ["provider", "model", "weight"])
             return ModelConfig.Target(
                 provider: try target.requiredString("provider"),
                 model: try target.requiredString("model"),
@@ -176,7 +193,7 @@ struct ConfigParser {
         if let strategy = try section.enumeration("strategy", RoutingStrategy.self) { model.strategy = strategy }
         if let fallbacks = section["fallbacks"] {
             model.fallbacks = try Section.list(fallbacks, path: "models[\(name)].fallbacks").map { node throws(ConfigError) in
-                guard let string = node.scalar?.string else {
+                guard let string = text(node) else {
                     throw ConfigError("`fallbacks` of model `\(name)` must be a list of model names", line: node.mark?.line)
                 }
                 return string
@@ -185,7 +202,7 @@ struct ConfigParser {
         if let fallbacks = section["context_window_fallbacks"] {
             model.contextWindowFallbacks = try Section.list(fallbacks, path: "models[\(name)].context_window_fallbacks").map {
                 node throws(ConfigError) in
-                guard let string = node.scalar?.string else {
+                guard let string = text(node) else {
                     throw ConfigError("`context_window_fallbacks` of model `\(name)` must be a list of model names", line: node.mark?.line)
                 }
                 return string
@@ -199,7 +216,7 @@ struct ConfigParser {
         model.maxConcurrent = try section.int("max_concurrent", minimum: 1)
         if let retries = try section.int("retries", minimum: 0, maximum: 10) { model.retries = retries }
         if let priceNode = section["price"] {
-            let price = try Section(priceNode, path: "models[\(name)].price", allowed: ["input_per_mtok", "output_per_mtok"])
+            let price = try self.section(priceNode, path: "models[\(name)].price", allowed: ["input_per_mtok", "output_per_mtok"])
             model.price = ModelPrice(
                 inputPerMillionTokens: try price.double("input_per_mtok", minimum: 0) ?? 0,
                 outputPerMillionTokens: try price.double("output_per_mtok", minimum: 0) ?? 0
@@ -213,11 +230,13 @@ struct ConfigParser {
 struct Section {
     let path: String
     let line: Int?
+    let environment: [String: String]
     private var values: [String: Node] = [:]
 
-    init(_ node: Node, path: String, allowed: [String]) throws(ConfigError) {
+    init(_ node: Node, path: String, allowed: [String], environment: [String: String] = [:]) throws(ConfigError) {
         self.path = path
         self.line = node.mark?.line
+        self.environment = environment
         guard let mapping = node.mapping else {
             throw ConfigError("`\(path)` must be a mapping of keys to values", line: node.mark?.line)
         }
@@ -249,7 +268,8 @@ struct Section {
         guard let scalar = node.scalar else {
             throw ConfigError("`\(key)` in \(path) must be a single value", line: node.mark?.line)
         }
-        return scalar.string.isEmpty ? nil : scalar.string
+        let value = EnvironmentInterpolation.interpolate(scalar.string, environment: environment)
+        return value.isEmpty ? nil : value
     }
 
     func requiredString(_ key: String) throws(ConfigError) -> String {
@@ -261,7 +281,7 @@ struct Section {
 
     func int(_ key: String, minimum: Int? = nil, maximum: Int? = nil) throws(ConfigError) -> Int? {
         guard let node = self[key] else { return nil }
-        guard let text = node.scalar?.string, let value = Int(text) else {
+        guard let text = try string(key), let value = Int(text) else {
             throw ConfigError("`\(key)` in \(path) must be a whole number", line: node.mark?.line)
         }
         if let minimum, value < minimum {
@@ -275,7 +295,7 @@ struct Section {
 
     func double(_ key: String, minimum: Double? = nil) throws(ConfigError) -> Double? {
         guard let node = self[key] else { return nil }
-        guard let text = node.scalar?.string, let value = Double(text), value.isFinite else {
+        guard let text = try string(key), let value = Double(text), value.isFinite else {
             throw ConfigError("`\(key)` in \(path) must be a number", line: node.mark?.line)
         }
         if let minimum, value < minimum {

@@ -190,6 +190,8 @@ public struct ServerConfig: Sendable, Hashable {
     public var shutdownGraceSeconds: Double
     /// Upstream timeout when a model sets none.
     public var upstreamTimeoutSeconds: Double
+    /// A client connection with no traffic either way this long is closed.
+    public var idleTimeoutSeconds: Double = 300
 
     public init(
         host: String = "127.0.0.1",

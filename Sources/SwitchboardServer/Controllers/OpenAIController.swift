@@ -111,7 +111,8 @@ struct OpenAIController: Sendable {
     }
 
     @Sendable func getModel(request: Request, context: Context) async throws -> Response {
-        let id = context.parameters.getCatchAll().joined(separator: "/")
+        // SDKs send `provider/model` ids with the slash encoded (`fake%2Ffake-model`).
+        let id = Self.percentDecoded(context.parameters.getCatchAll().joined(separator: "/"))
         guard let info = gateway.catalog.modelInfo(id: id, created: startedAt) else {
             // Anything the router can serve is a model, even if it is not listed.
             if (try? gateway.catalog.resolve(id)) != nil {
@@ -158,6 +159,24 @@ struct OpenAIController: Sendable {
         if !servedBy.droppedParameters.isEmpty {
             headers[.switchboardDroppedParams] = servedBy.droppedParameters.joined(separator: ",")
         }
+    }
+
+    /// Decodes `%XX` escapes; anything malformed is kept as it is.
+    static func percentDecoded(_ text: String) -> String {
+        guard text.contains("%") else { return text }
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8)[...]
+        while let byte = iterator.popFirst() {
+            if byte == UInt8(ascii: "%"), iterator.count >= 2,
+                let value = UInt8(String(decoding: iterator.prefix(2), as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                iterator = iterator.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func formatMilliseconds(_ value: Double) -> String {
