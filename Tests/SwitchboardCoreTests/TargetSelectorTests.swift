@@ -107,6 +107,15 @@ struct IdleProvider: ProviderAdapter {
         #expect(board.admit(id, maxConcurrent: 2, now: .now) == .admitted(probe: false))
     }
 
+    @Test func boardStaysBounded() {
+        let board = HealthBoard()
+        for index in 0..<(HealthBoard.maxTargets + 100) {
+            _ = board.admit(TargetID(provider: "p", model: "m\(index)"), maxConcurrent: nil, now: .now)
+        }
+        #expect(board.allTargets().count == HealthBoard.maxTargets + 1)
+        #expect(board.snapshot(TargetID(provider: "p", model: "other")).inFlight == 100)
+    }
+
     @Test func rateLimitCooldown() {
         let board = HealthBoard(maxCooldown: .seconds(5))
         let id = TargetID(provider: "a", model: "m")

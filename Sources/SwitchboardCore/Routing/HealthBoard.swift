@@ -78,11 +78,17 @@ public final class HealthBoard: Sendable {
         self.maxCooldown = maxCooldown
     }
 
+    /// Past this many targets, new ones share one record per provider (model `other`): clients
+    /// naming endless `provider/<anything>` models must not grow memory without bound.
+    public static let maxTargets = 4096
+
     private func entry(_ id: TargetID) -> Entry {
         entries.withLock { entries in
             if let entry = entries[id] { return entry }
+            let key = entries.count < Self.maxTargets ? id : TargetID(provider: id.provider, model: "other")
+            if let shared = entries[key] { return shared }
             let entry = Entry(policy: policy)
-            entries[id] = entry
+            entries[key] = entry
             return entry
         }
     }
