@@ -114,7 +114,8 @@ public func buildGateway(
         sink: writer,
         board: HealthBoard(
             policy: config.reliability.breaker,
-            maxCooldown: .milliseconds(Int64(config.reliability.maxRetryAfterSeconds * 1000))
+            maxCooldown: .milliseconds(Int64(config.reliability.maxRetryAfterSeconds * 1000)),
+            targets: catalog.allTargets()
         ),
         limiter: ConcurrencyLimiter(limit: config.reliability.maxConcurrentUpstream)
     )

@@ -25,8 +25,8 @@ public struct TargetStats: Sendable {
     public var lastErrorAt: ContinuousClock.Instant?
     public var successes = 0
     public var failures = 0
-    /// Recent calls (time, latency, success), newest last, bounded.
-    var samples: [(at: ContinuousClock.Instant, milliseconds: Double, success: Bool)] = []
+    /// Recent calls (time, latency, success), a fixed-size ring: recording one is O(1).
+    var samples = SampleRing(capacity: 2048)
 
     init(policy: CircuitBreaker.Policy) {
         self.breaker = CircuitBreaker(policy: policy)
@@ -59,6 +59,36 @@ public struct TargetStats: Sendable {
     }
 }
 
+/// The last `capacity` call outcomes of a target, overwriting the oldest.
+public struct SampleRing: Sendable, Sequence {
+    public struct Sample: Sendable {
+        public var at: ContinuousClock.Instant
+        public var milliseconds: Double
+        public var success: Bool
+    }
+
+    private var storage: [Sample] = []
+    private var next = 0
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    mutating func append(_ sample: Sample) {
+        if storage.count < capacity {
+            storage.append(sample)
+        } else {
+            storage[next] = sample
+        }
+        next = (next + 1) % capacity
+    }
+
+    public var count: Int { storage.count }
+
+    public func makeIterator() -> IndexingIterator<[Sample]> { storage.makeIterator() }
+}
+
 /// Health of every target, shared by all requests. Each target has its own lock, so requests to
 /// different targets never contend; every operation is O(1) apart from the bounded sample trim.
 public final class HealthBoard: Sendable {
@@ -67,15 +97,18 @@ public final class HealthBoard: Sendable {
         init(policy: CircuitBreaker.Policy) { stats = Mutex(TargetStats(policy: policy)) }
     }
 
+    /// Configured targets, fixed at start: looked up without any shared lock.
+    private let known: [TargetID: Entry]
+    /// Targets met at run time (`provider/model` addressing).
     private let entries = Mutex<[TargetID: Entry]>([:])
     private let policy: CircuitBreaker.Policy
     /// How long 429 cooldowns and Retry-After waits may be at most.
     public let maxCooldown: Duration
-    private static let sampleLimit = 2048
 
-    public init(policy: CircuitBreaker.Policy = .init(), maxCooldown: Duration = .seconds(60)) {
+    public init(policy: CircuitBreaker.Policy = .init(), maxCooldown: Duration = .seconds(60), targets: [TargetID] = []) {
         self.policy = policy
         self.maxCooldown = maxCooldown
+        self.known = Dictionary(targets.map { ($0, Entry(policy: policy)) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Past this many targets, new ones share one record per provider (model `other`): clients
@@ -83,7 +116,8 @@ public final class HealthBoard: Sendable {
     public static let maxTargets = 4096
 
     private func entry(_ id: TargetID) -> Entry {
-        entries.withLock { entries in
+        if let entry = known[id] { return entry }
+        return entries.withLock { entries in
             if let entry = entries[id] { return entry }
             let key = entries.count < Self.maxTargets ? id : TargetID(provider: id.provider, model: "other")
             if let shared = entries[key] { return shared }
@@ -98,7 +132,7 @@ public final class HealthBoard: Sendable {
     }
 
     public func allTargets() -> [TargetID] {
-        entries.withLock { Array($0.keys) }
+        Array(known.keys) + entries.withLock { Array($0.keys) }
     }
 
     public enum Admission: Sendable, Equatable {
@@ -154,8 +188,7 @@ public final class HealthBoard: Sendable {
             if let cooldown {
                 stats.cooldownUntil = now + min(cooldown, maxCooldown)
             }
-            stats.samples.append((now, milliseconds, success))
-            if stats.samples.count > Self.sampleLimit { stats.samples.removeFirst(stats.samples.count - Self.sampleLimit) }
+            stats.samples.append(.init(at: now, milliseconds: milliseconds, success: success))
             return stats.breaker.record(success: success, now: now)
         }
     }
