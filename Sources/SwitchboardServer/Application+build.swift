@@ -117,7 +117,8 @@ public func buildGateway(
             maxCooldown: .milliseconds(Int64(config.reliability.maxRetryAfterSeconds * 1000)),
             targets: catalog.allTargets()
         ),
-        limiter: ConcurrencyLimiter(limit: config.reliability.maxConcurrentUpstream)
+        limiter: ConcurrencyLimiter(limit: config.reliability.maxConcurrentUpstream),
+        requestTimeout: .milliseconds(Int64(config.server.requestTimeoutSeconds * 1000))
     )
     let healthWindow = Duration.seconds(300)
     let bodyReader = RequestBodyReader(maxBytes: config.server.maxBodyBytes)

@@ -495,3 +495,25 @@ import Testing
         }
     }
 }
+
+@Suite struct RequestDeadlineTests {
+    @Test func oneRequestNeverOutlivesItsOverallTimeout() async throws {
+        let config = standardConfig(
+            extraServer: "  request_timeout_s: 0.6",
+            extraModels: """
+                  - name: patient-chain
+                    targets: [{ provider: fake, model: slow }, { provider: fake, model: slow }, { provider: fake, model: slow }]
+                    timeout_s: 0.4
+                    retries: 3
+                """
+        )
+        try await withGateway(config: config) { gateway in
+            let response = try await gateway.post("/v1/chat/completions", ReliabilityTests.body("patient-chain"), headers: authHeaders)
+            #expect(response.status == 504)
+            let message = try #require(try response.json()["error"]?["message"]?.stringValue)
+            #expect(message.contains("used up its"))
+            // The budget ran out before every target and retry could be tried.
+            #expect(await gateway.upstream.recorder.calls(model: "slow") < 4)
+        }
+    }
+}

@@ -79,7 +79,7 @@ struct ConfigParser {
 
     private func parseServer(_ node: Node) throws(ConfigError) -> ServerConfig {
         let section = try self.section(node, path: "server", allowed: [
-            "host", "port", "master_key", "max_body_bytes", "shutdown_grace_s", "upstream_timeout_s", "idle_timeout_s",
+            "host", "port", "master_key", "max_body_bytes", "shutdown_grace_s", "upstream_timeout_s", "idle_timeout_s", "request_timeout_s",
         ])
         var server = ServerConfig()
         if let host = try section.string("host") { server.host = host }
@@ -89,6 +89,7 @@ struct ConfigParser {
         if let value = try section.double("shutdown_grace_s", minimum: 0) { server.shutdownGraceSeconds = value }
         if let value = try section.double("upstream_timeout_s", minimum: 0.001) { server.upstreamTimeoutSeconds = value }
         if let value = try section.double("idle_timeout_s", minimum: 1) { server.idleTimeoutSeconds = value }
+        if let value = try section.double("request_timeout_s", minimum: 0.001) { server.requestTimeoutSeconds = value }
         return server
     }
 

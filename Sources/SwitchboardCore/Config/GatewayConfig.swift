@@ -192,6 +192,8 @@ public struct ServerConfig: Sendable, Hashable {
     public var upstreamTimeoutSeconds: Double
     /// A client connection with no traffic either way this long is closed.
     public var idleTimeoutSeconds: Double = 300
+    /// The most one request may take across all attempts, retries and fallbacks.
+    public var requestTimeoutSeconds: Double = 600
 
     public init(
         host: String = "127.0.0.1",

@@ -46,6 +46,8 @@ public struct Gateway: Sendable {
     public let metrics: GatewayMetrics
     public let board: HealthBoard
     public let limiter: ConcurrencyLimiter
+    /// The most one request may take across all its attempts, retries and fallbacks.
+    public let requestTimeout: Duration
     private let sink: any RequestRecordSink
     private let selector = TargetSelector()
 
@@ -54,8 +56,10 @@ public struct Gateway: Sendable {
         metrics: GatewayMetrics,
         sink: any RequestRecordSink,
         board: HealthBoard = HealthBoard(),
-        limiter: ConcurrencyLimiter = ConcurrencyLimiter(limit: nil)
+        limiter: ConcurrencyLimiter = ConcurrencyLimiter(limit: nil),
+        requestTimeout: Duration = .seconds(600)
     ) {
+        self.requestTimeout = requestTimeout
         self.catalog = catalog
         self.metrics = metrics
         self.sink = sink
@@ -112,8 +116,15 @@ public struct Gateway: Sendable {
             let firstByteLatency = ContinuousClock.now - started
             let idle = attempt.timeouts.idle
             let provider = target.provider.name
+            // One upstream body, so one reader: a second iterator gets an error, not a race.
+            let taken = LockedValue(false)
             return ChatStream {
-                GuardedChunkSource(
+                let isFirst = taken.withLock { taken in
+                    defer { taken = true }
+                    return !taken
+                }
+                guard isFirst else { return ConsumedChunkSource(provider: provider) }
+                return GuardedChunkSource(
                     box: box, first: first, lease: lease, slot: slot, idle: idle, deadline: deadline,
                     provider: provider, firstByteLatency: firstByteLatency
                 )
@@ -224,6 +235,7 @@ public struct Gateway: Sendable {
         _ attempt: (RouteTarget, UpstreamCall, Attempt) async throws -> Result
     ) async throws(GatewayError) -> (Result, ServedBy) {
         let clock = ContinuousClock()
+        let requestDeadline = clock.now + requestTimeout
         let primary = try catalog.resolve(modelName)
         var routes = [primary]
         var visited: Set<String> = [modelName]
@@ -236,7 +248,7 @@ public struct Gateway: Sendable {
         var coolingUntil: ContinuousClock.Instant?
         var generator = SystemRandomNumberGenerator()
         var index = 0
-        while index < routes.count {
+        routes: while index < routes.count {
             let route = routes[index]
             index += 1
             if index > 1 {
@@ -255,6 +267,14 @@ public struct Gateway: Sendable {
                 }
                 var retry = 0
                 while true {
+                    let remaining = requestDeadline - clock.now
+                    guard remaining > .zero else {
+                        failures.append(UpstreamError(
+                            .timeout, provider: target.provider.name,
+                            detail: "the request used up its \(requestTimeout) before `\(target.id)` could be tried"
+                        ))
+                        break routes
+                    }
                     let admission = board.admit(target.id, maxConcurrent: target.maxConcurrent, now: clock.now)
                     guard case .admitted(let probe) = admission else {
                         skipped.append(describe(target: target, admission: admission))
@@ -266,8 +286,11 @@ public struct Gateway: Sendable {
                     let lease = CallLease(board: board, target: target.id, probe: probe) { [metrics] outcome in
                         metrics.upstreamSettled(target: target.id, outcome: outcome)
                     }
-                    let context = Attempt(timeouts: route.timeouts, lease: lease)
-                    let call = UpstreamCall(requestID: requestID, timeout: route.timeouts.total, logger: logger)
+                    // Each attempt gets its own timeout, but never more than the request has left.
+                    var timeouts = route.timeouts
+                    timeouts.total = min(timeouts.total, remaining)
+                    let context = Attempt(timeouts: timeouts, lease: lease)
+                    let call = UpstreamCall(requestID: requestID, timeout: timeouts.total, logger: logger)
                     let start = clock.now
                     do {
                         let result = try await attempt(target, call, context)

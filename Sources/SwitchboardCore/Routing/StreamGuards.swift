@@ -201,3 +201,12 @@ struct GuardedChunkSource: ChatChunkSource {
         }
     }
 }
+
+/// What a second reader of a single-use stream gets.
+struct ConsumedChunkSource: ChatChunkSource {
+    let provider: String
+
+    mutating func next() async throws -> ChatChunk? {
+        throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream was already being read")
+    }
+}
