@@ -132,17 +132,15 @@ extension ErrorBodyDecoder {
 
 /// Reads Anthropic SSE into core chunks through ``AnthropicStreamTranslator``.
 struct AnthropicChunkSource: ChatChunkSource {
-    var iterator: HTTPClientResponse.Body.AsyncIterator
+    private var reader: SSEBodyReader
     let provider: String
-    private var parser = SSEParser()
     private var translator: AnthropicStreamTranslator
     private var ready: [ChatChunk] = []
     private var readyIndex = 0
-    private var atEnd = false
     private let decoder = JSONDecoder()
 
     init(iterator: HTTPClientResponse.Body.AsyncIterator, provider: String, created: Int) {
-        self.iterator = iterator
+        self.reader = SSEBodyReader(iterator, provider: provider)
         self.provider = provider
         self.translator = AnthropicStreamTranslator(created: created)
     }
@@ -154,22 +152,10 @@ struct AnthropicChunkSource: ChatChunkSource {
                 return ready[readyIndex]
             }
             if translator.finished { return nil }
-            guard !atEnd else {
+            guard !reader.atEnd else {
                 throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before message_stop")
             }
-            let buffer: ByteBuffer?
-            do {
-                buffer = try await iterator.next()
-            } catch {
-                throw UpstreamHTTP.classify(error, provider: provider)
-            }
-            var events: [SSEEvent]
-            if let buffer {
-                events = parser.feed(buffer.readableBytesView)
-            } else {
-                atEnd = true
-                events = parser.finish().map { [$0] } ?? []
-            }
+            let events = try await reader.nextEvents()
             ready.removeAll(keepingCapacity: true)
             readyIndex = 0
             for event in events {

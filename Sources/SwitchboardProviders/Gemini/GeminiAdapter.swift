@@ -143,14 +143,12 @@ extension ErrorBodyDecoder {
 
 /// Reads Gemini's SSE (`data: {GenerateContentResponse}` until the connection ends) into core chunks.
 struct GeminiChunkSource: ChatChunkSource {
-    var iterator: HTTPClientResponse.Body.AsyncIterator
+    private var reader: SSEBodyReader
     let provider: String
     let model: String
     let created: Int
-    private var parser = SSEParser()
     private var ready: [ChatChunk] = []
     private var readyIndex = 0
-    private var atEnd = false
     private var started = false
     private var finished = false
     private var toolCalls = 0
@@ -158,7 +156,7 @@ struct GeminiChunkSource: ChatChunkSource {
     private var id = ""
 
     init(iterator: HTTPClientResponse.Body.AsyncIterator, provider: String, model: String, created: Int) {
-        self.iterator = iterator
+        self.reader = SSEBodyReader(iterator, provider: provider)
         self.provider = provider
         self.model = model
         self.created = created
@@ -170,25 +168,13 @@ struct GeminiChunkSource: ChatChunkSource {
                 defer { readyIndex += 1 }
                 return ready[readyIndex]
             }
-            if atEnd {
+            if reader.atEnd {
                 guard finished else {
                     throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended without a finish reason")
                 }
                 return nil
             }
-            let buffer: ByteBuffer?
-            do {
-                buffer = try await iterator.next()
-            } catch {
-                throw UpstreamHTTP.classify(error, provider: provider)
-            }
-            var events: [SSEEvent]
-            if let buffer {
-                events = parser.feed(buffer.readableBytesView)
-            } else {
-                atEnd = true
-                events = parser.finish().map { [$0] } ?? []
-            }
+            let events = try await reader.nextEvents()
             ready.removeAll(keepingCapacity: true)
             readyIndex = 0
             for event in events {
@@ -203,7 +189,7 @@ struct GeminiChunkSource: ChatChunkSource {
                 }
                 translate(body)
             }
-            if atEnd, finished {
+            if reader.atEnd, finished {
                 ready.append(ChatChunk(id: id, created: created, model: model, choices: [], usage: usage))
             }
         }
