@@ -18,6 +18,7 @@ Run alone: python fake_upstream.py --port 9999
 import base64
 import json
 import struct
+import sys
 import threading
 import urllib.parse
 import zlib
@@ -431,11 +432,20 @@ def anthropic_last_user_text(body):
     return ""
 
 
+class QuietServer(ThreadingHTTPServer):
+    """A client (the gateway) closing a connection mid-answer is expected here, not an error."""
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def start(port=0):
     """Starts the fake on a loopback port; returns (server, port)."""
     recorder = Recorder()
     handler = type("BoundHandler", (Handler,), {"recorder": recorder})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = QuietServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
