@@ -60,7 +60,7 @@ public struct SQLRequestLogStore: RequestLogStore {
         }
     }
 
-    /// 17 columns × 1000 rows stays under SQLite's 32766 and PostgreSQL's 65535 parameters.
+    /// 18 columns × 1000 rows stays under SQLite's 32766 and PostgreSQL's 65535 parameters.
     static let maxRowsPerStatement = 1000
 
     public func recent(limit: Int) async throws -> [RequestRecord] {
@@ -86,7 +86,8 @@ public struct SQLRequestLogStore: RequestLogStore {
                 latencyMilliseconds: try row.decode(column: "latency_ms", as: Double.self),
                 upstreamMilliseconds: try row.decode(column: "upstream_ms", as: Double.self),
                 attempts: try row.decode(column: "attempts", as: Int.self),
-                stream: try row.decode(column: "stream", as: Int.self) != 0
+                stream: try row.decode(column: "stream", as: Int.self) != 0,
+                costUSD: try row.decode(column: "cost_usd", as: Double?.self)
             )
         }
     }
@@ -100,7 +101,7 @@ public struct SQLRequestLogStore: RequestLogStore {
     static let columns = [
         "request_id", "timestamp", "principal", "endpoint", "model_requested", "provider", "model_served", "status",
         "error_code", "prompt_tokens", "completion_tokens", "usage_estimated", "latency_ms", "upstream_ms",
-        "overhead_ms", "attempts", "stream",
+        "overhead_ms", "attempts", "stream", "cost_usd",
     ]
 
     static func values(_ record: RequestRecord) -> [any Encodable & Sendable] {
@@ -109,6 +110,7 @@ public struct SQLRequestLogStore: RequestLogStore {
             record.provider, record.modelServed, record.status, record.errorCode, record.promptTokens,
             record.completionTokens, record.usageEstimated ? 1 : 0, record.latencyMilliseconds,
             record.upstreamMilliseconds, record.overheadMilliseconds, record.attempts, record.stream ? 1 : 0,
+            record.costUSD,
         ]
     }
 
@@ -144,7 +146,10 @@ public struct SQLRequestLogStore: RequestLogStore {
             """,
             "CREATE INDEX IF NOT EXISTS request_log_timestamp ON request_log (timestamp)",
             "CREATE INDEX IF NOT EXISTS request_log_request_id ON request_log (request_id)",
-        ])
+        ]),
+        Migration(version: 2, statements: [
+            "ALTER TABLE request_log ADD COLUMN cost_usd DOUBLE PRECISION",
+        ]),
     ]
 
     static func now() -> Double {

@@ -88,6 +88,30 @@ import Testing
         }
     }
 
+    @Test func costIsReportedAndRecorded() async throws {
+        try await withGateway(config: standardConfig()) { gateway in
+            // gpt-4o-mini: $0.15 in, $0.60 out per million tokens; the mock reports 5 + 1 tokens.
+            let response = try await gateway.post(
+                "/v1/chat/completions", #"{"model":"mock/gpt-4o-mini","messages":[{"role":"user","content":"x"}]}"#, headers: authHeaders
+            )
+            #expect(response.header("x-cost-usd") == "0.00000135")
+            let stream = try await gateway.post(
+                "/v1/chat/completions", #"{"model":"mock/gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"x"}]}"#,
+                headers: authHeaders
+            )
+            #expect(stream.header("x-cost-usd") == nil)
+            // A model without a price has no cost header.
+            let unpriced = try await gateway.post("/v1/chat/completions", #"{"model":"gpt-test","messages":[{"role":"user","content":"x"}]}"#, headers: authHeaders)
+            #expect(unpriced.header("x-cost-usd") == nil)
+            await gateway.flushRecords()
+            let records = try await gateway.gateway.store.recent(limit: 3)
+            let costs = records.filter { $0.modelServed == "gpt-4o-mini" }.compactMap(\.costUSD)
+            #expect(costs.count == 2)
+            #expect(costs.allSatisfy { abs($0 - 0.00000135) < 1e-12 })
+            #expect(records.first { $0.modelServed == "fake-model" }?.costUSD == nil)
+        }
+    }
+
     @Test func gracefulShutdownLetsStreamsFinish() async throws {
         try await withGateway(config: standardConfig()) { gateway in
             var request = HTTPClientRequest(url: gateway.baseURL + "/v1/chat/completions")

@@ -64,7 +64,7 @@ import Foundation
             endpoint: "chat", modelRequested: "fast", provider: "openai", modelServed: "gpt-4o-mini", status: status,
             errorCode: status == 200 ? nil : "UPSTREAM_ERROR", promptTokens: index, completionTokens: 2 * index,
             usageEstimated: index % 2 == 0, latencyMilliseconds: 12.5, upstreamMilliseconds: 11.25, attempts: 1 + index % 2,
-            stream: index % 2 == 1
+            stream: index % 2 == 1, costUSD: index % 2 == 0 ? Double(index) / 1024 : nil
         )
     }
 

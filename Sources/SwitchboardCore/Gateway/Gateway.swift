@@ -145,6 +145,11 @@ public struct Gateway: Sendable {
         return EmbeddingsResult(response: response, servedBy: servedBy)
     }
 
+    /// What a served call cost at the price table's rates for the model that served it.
+    public func cost(of servedBy: ServedBy, usage: Usage) -> Double? {
+        catalog.prices.cost(model: servedBy.model, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens)
+    }
+
     /// Counts a finished request in the metrics and hands it to the ledger.
     ///
     /// `errors_total` is counted where the error reaches the client (the HTTP edge, or the

@@ -18,6 +18,8 @@ public struct RequestRecord: Sendable, Hashable {
     public var upstreamMilliseconds: Double
     public var attempts: Int
     public var stream: Bool
+    /// What the call cost at the price table's rates, when the model has a price.
+    public var costUSD: Double?
 
     public init(
         requestID: String,
@@ -35,7 +37,8 @@ public struct RequestRecord: Sendable, Hashable {
         latencyMilliseconds: Double,
         upstreamMilliseconds: Double = 0,
         attempts: Int = 0,
-        stream: Bool = false
+        stream: Bool = false,
+        costUSD: Double? = nil
     ) {
         self.requestID = requestID
         self.timestamp = timestamp
@@ -53,6 +56,7 @@ public struct RequestRecord: Sendable, Hashable {
         self.upstreamMilliseconds = upstreamMilliseconds
         self.attempts = attempts
         self.stream = stream
+        self.costUSD = costUSD
     }
 
     public var overheadMilliseconds: Double { max(0, latencyMilliseconds - upstreamMilliseconds) }

@@ -11,6 +11,12 @@ public struct PriceTable: Sendable {
         self.prices = prices
     }
 
+    /// USD for a call's usage at this model's price, or `nil` when the model has no known price.
+    public func cost(model: String, promptTokens: Int, completionTokens: Int) -> Double? {
+        guard let price = price(for: model) else { return nil }
+        return (Double(promptTokens) * price.inputPerMillionTokens + Double(completionTokens) * price.outputPerMillionTokens) / 1_000_000
+    }
+
     public func price(for model: String) -> ModelPrice? {
         if let price = prices[model] { return price }
         // `gpt-4o-mini-2024-07-18` → `gpt-4o-mini`; `anthropic.claude-3-haiku-20240307-v1:0` → family.

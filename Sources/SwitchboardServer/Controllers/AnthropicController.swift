@@ -40,10 +40,12 @@ struct AnthropicController: Sendable {
             var response = try OpenAIController.json(answer)
             let elapsed = ContinuousClock.now - context.start
             OpenAIController.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
+            let cost = gateway.cost(of: result.servedBy, usage: result.usage)
+            if let cost { response.headers[.costUSD] = formatCost(cost) }
             gateway.complete(
                 context.servedRecord(
                     endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
-                    estimated: result.usageEstimated, elapsed: elapsed
+                    estimated: result.usageEstimated, elapsed: elapsed, costUSD: cost
                 )
             )
             return response

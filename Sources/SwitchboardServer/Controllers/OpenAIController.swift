@@ -44,10 +44,12 @@ struct OpenAIController: Sendable {
             )
             let elapsed = ContinuousClock.now - context.start
             Self.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
+            let cost = gateway.cost(of: result.servedBy, usage: result.usage)
+            if let cost { response.headers[.costUSD] = formatCost(cost) }
             gateway.complete(
                 context.servedRecord(
                     endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
-                    estimated: result.usageEstimated, elapsed: elapsed
+                    estimated: result.usageEstimated, elapsed: elapsed, costUSD: cost
                 )
             )
             return response
@@ -92,10 +94,13 @@ struct OpenAIController: Sendable {
             let elapsed = ContinuousClock.now - context.start
             Self.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
             let tokens = result.response.usage?.promptTokens ?? 0
+            let usage = Usage(promptTokens: tokens, completionTokens: 0)
+            let cost = gateway.cost(of: result.servedBy, usage: usage)
+            if let cost { response.headers[.costUSD] = formatCost(cost) }
             gateway.complete(
                 context.servedRecord(
                     endpoint: "embeddings", model: embeddings.model, servedBy: result.servedBy,
-                    usage: Usage(promptTokens: tokens, completionTokens: 0), estimated: result.response.usage == nil, elapsed: elapsed
+                    usage: usage, estimated: result.response.usage == nil, elapsed: elapsed, costUSD: cost
                 )
             )
             return response

@@ -14,7 +14,8 @@ extension GatewayRequestContext {
         servedBy: ServedBy,
         usage: Usage,
         estimated: Bool,
-        elapsed: Duration
+        elapsed: Duration,
+        costUSD: Double?
     ) -> RequestRecord {
         RequestRecord(
             requestID: requestID,
@@ -30,7 +31,8 @@ extension GatewayRequestContext {
             usageEstimated: estimated,
             latencyMilliseconds: elapsed.milliseconds,
             upstreamMilliseconds: servedBy.upstreamDuration.milliseconds,
-            attempts: servedBy.attempts
+            attempts: servedBy.attempts,
+            costUSD: costUSD
         )
     }
 
@@ -89,8 +91,18 @@ struct StreamLedger: Sendable {
                 latencyMilliseconds: (ContinuousClock.now - start).milliseconds,
                 upstreamMilliseconds: servedBy.upstreamDuration.milliseconds,
                 attempts: servedBy.attempts,
-                stream: true
+                stream: true,
+                costUSD: gateway.cost(of: servedBy, usage: usage)
             )
         )
     }
+}
+
+/// `X-Cost-USD`: dollars with up to eight decimals, no exponent.
+func formatCost(_ value: Double) -> String {
+    let scaled = Int64((value * 100_000_000).rounded())
+    let fraction = String(scaled % 100_000_000)
+    var text = "\(scaled / 100_000_000)." + String(repeating: "0", count: 8 - fraction.count) + fraction
+    while text.hasSuffix("0"), !text.hasSuffix(".0") { text.removeLast() }
+    return text
 }

@@ -86,10 +86,12 @@ struct SimpleChatController: Sendable {
             )
             var response = try OpenAIController.json(body)
             OpenAIController.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
+            let cost = gateway.cost(of: result.servedBy, usage: result.usage)
+            if let cost { response.headers[.costUSD] = formatCost(cost) }
             gateway.complete(
                 context.servedRecord(
                     endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
-                    estimated: result.usageEstimated, elapsed: elapsed
+                    estimated: result.usageEstimated, elapsed: elapsed, costUSD: cost
                 )
             )
             return response

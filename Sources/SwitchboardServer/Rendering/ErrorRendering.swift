@@ -125,4 +125,5 @@ extension HTTPField.Name {
     static let switchboardTokenCount = HTTPField.Name("X-Switchboard-Token-Count")!
     static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
     static let apiKey = HTTPField.Name("x-api-key")!
+    static let costUSD = HTTPField.Name("X-Cost-USD")!
 }
