@@ -291,6 +291,8 @@ public struct FakeOpenAIUpstream: Sendable {
                         try await Task.sleep(for: .seconds(10))
                     case "die-mid-stream":
                         try await writer.write(event(chunk(model, delta: ["content": "partial "], includeUsageField: includeUsage)))
+                        // Let the bytes leave before the connection drops, so the test sees them arrive.
+                        try await Task.sleep(for: .milliseconds(100))
                         throw FakeUpstreamError.droppedConnection
                     default:
                         break

@@ -39,14 +39,9 @@ struct AnthropicController: Sendable {
             let answer = AnthropicTranslation.anthropicResponse(from: result.response, usage: result.usage, fallbackID: context.requestID)
             var response = try OpenAIController.json(answer)
             let elapsed = ContinuousClock.now - context.start
-            OpenAIController.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
-            let cost = gateway.cost(of: result.servedBy, usage: result.usage)
-            if let cost { response.headers[.costUSD] = formatCost(cost) }
-            gateway.complete(
-                context.servedRecord(
-                    endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
-                    estimated: result.usageEstimated, elapsed: elapsed, costUSD: cost
-                )
+            gateway.settle(
+                &response, endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
+                estimated: result.usageEstimated, elapsed: elapsed, context: context
             )
             return response
         } catch let error as GatewayError {

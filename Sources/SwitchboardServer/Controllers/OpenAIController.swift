@@ -43,14 +43,9 @@ struct OpenAIController: Sendable {
                 body: .init(byteBuffer: ByteBuffer(bytes: data))
             )
             let elapsed = ContinuousClock.now - context.start
-            Self.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
-            let cost = gateway.cost(of: result.servedBy, usage: result.usage)
-            if let cost { response.headers[.costUSD] = formatCost(cost) }
-            gateway.complete(
-                context.servedRecord(
-                    endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
-                    estimated: result.usageEstimated, elapsed: elapsed, costUSD: cost
-                )
+            gateway.settle(
+                &response, endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
+                estimated: result.usageEstimated, elapsed: elapsed, context: context
             )
             return response
         } catch let error as GatewayError {
@@ -92,16 +87,11 @@ struct OpenAIController: Sendable {
                 body: .init(byteBuffer: ByteBuffer(bytes: data))
             )
             let elapsed = ContinuousClock.now - context.start
-            Self.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
             let tokens = result.response.usage?.promptTokens ?? 0
-            let usage = Usage(promptTokens: tokens, completionTokens: 0)
-            let cost = gateway.cost(of: result.servedBy, usage: usage)
-            if let cost { response.headers[.costUSD] = formatCost(cost) }
-            gateway.complete(
-                context.servedRecord(
-                    endpoint: "embeddings", model: embeddings.model, servedBy: result.servedBy,
-                    usage: usage, estimated: result.response.usage == nil, elapsed: elapsed, costUSD: cost
-                )
+            gateway.settle(
+                &response, endpoint: "embeddings", model: embeddings.model, servedBy: result.servedBy,
+                usage: Usage(promptTokens: tokens, completionTokens: 0), estimated: result.response.usage == nil,
+                elapsed: elapsed, context: context
             )
             return response
         } catch let error as GatewayError {

@@ -1,3 +1,5 @@
+import HTTPTypes
+import Hummingbird
 import SwitchboardCore
 
 #if canImport(FoundationEssentials)
@@ -105,4 +107,29 @@ func formatCost(_ value: Double) -> String {
     var text = "\(scaled / 100_000_000)." + String(repeating: "0", count: 8 - fraction.count) + fraction
     while text.hasSuffix("0"), !text.hasSuffix(".0") { text.removeLast() }
     return text
+}
+
+extension Gateway {
+    /// Finishes a served, non-streamed answer for any front door: the routing and cost headers,
+    /// then its ledger row.
+    func settle(
+        _ response: inout Response,
+        endpoint: String,
+        model: String,
+        servedBy: ServedBy,
+        usage: Usage,
+        estimated: Bool,
+        elapsed: Duration,
+        context: GatewayRequestContext
+    ) {
+        OpenAIController.addRoutingHeaders(&response.headers, servedBy: servedBy, elapsed: elapsed)
+        let cost = cost(of: servedBy, usage: usage)
+        if let cost { response.headers[.costUSD] = formatCost(cost) }
+        complete(
+            context.servedRecord(
+                endpoint: endpoint, model: model, servedBy: servedBy, usage: usage,
+                estimated: estimated, elapsed: elapsed, costUSD: cost
+            )
+        )
+    }
 }

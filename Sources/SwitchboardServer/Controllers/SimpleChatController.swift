@@ -85,14 +85,9 @@ struct SimpleChatController: Sendable {
                 latencyMs: Int(elapsed.milliseconds.rounded())
             )
             var response = try OpenAIController.json(body)
-            OpenAIController.addRoutingHeaders(&response.headers, servedBy: result.servedBy, elapsed: elapsed)
-            let cost = gateway.cost(of: result.servedBy, usage: result.usage)
-            if let cost { response.headers[.costUSD] = formatCost(cost) }
-            gateway.complete(
-                context.servedRecord(
-                    endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
-                    estimated: result.usageEstimated, elapsed: elapsed, costUSD: cost
-                )
+            gateway.settle(
+                &response, endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
+                estimated: result.usageEstimated, elapsed: elapsed, context: context
             )
             return response
         } catch {
