@@ -24,6 +24,7 @@ public struct BuiltGateway: Sendable {
     public let application: GatewayApplication
     public let config: GatewayConfig
     public let store: any RequestLogStore
+    public let governance: any GovernanceStore
     public let writer: RecordWriter
 }
 
@@ -82,11 +83,19 @@ public func buildGateway(
 
     let storage = try await openStorage(config.storage.url, logger: logger)
     let store = storage.store
+    let governance = storage.governance
     let closeStore = storage.close
 
     let registry = PrometheusCollectorRegistry()
     let metricsFactory = PrometheusMetricsFactory(registry: registry)
-    let writer = RecordWriter(store: store, logger: logger)
+    let writer = RecordWriter(
+        store: store,
+        capacity: config.requestLog.queueCapacity,
+        redactor: Redactor(custom: config.requestLog.redactPatterns),
+        previewLimit: config.requestLog.previewChars,
+        metricsFactory: metricsFactory,
+        logger: logger
+    )
 
     var clientConfiguration = HTTPClient.Configuration()
     clientConfiguration.redirectConfiguration = .disallow
@@ -111,7 +120,7 @@ public func buildGateway(
     let gateway = Gateway(
         catalog: catalog,
         metrics: GatewayMetrics(factory: metricsFactory),
-        sink: writer,
+        sink: LogModeSink(base: writer, mode: config.requestLog.mode),
         board: HealthBoard(
             policy: config.reliability.breaker,
             maxCooldown: .milliseconds(Int64(config.reliability.maxRetryAfterSeconds * 1000)),
@@ -139,17 +148,43 @@ public func buildGateway(
         models: catalog.modelNames,
         authEnabled: config.server.masterKey != nil
     ).addRoutes(to: router)
-    let openAI = OpenAIController(gateway: gateway, bodyReader: bodyReader, startedAt: startedAtUnix)
-    let simple = SimpleChatController(gateway: gateway, bodyReader: bodyReader)
+    let governor = Governor(
+        limiter: RateLimiter(),
+        budgets: BudgetBook(
+            loader: { scope, since in try await governance.spend(scope: scope, since: since) },
+            clock: { Date().timeIntervalSince1970 }
+        ),
+        catalog: catalog,
+        defaultMaxTokens: config.limits.defaultMaxTokens
+    )
+    let authenticator = Authenticator(config: config, store: governance, client: client, logger: logger)
+    let auth = AuthMiddleware(authenticator: authenticator, limiter: governor.limiter, ipRPM: config.limits.ipRPM)
+    let meter = CallMeter(
+        gateway: gateway, governor: governor, captureBodies: config.requestLog.mode == .bodies,
+        captureLimit: config.requestLog.previewChars
+    )
+    let openAI = OpenAIController(gateway: gateway, meter: meter, bodyReader: bodyReader, startedAt: startedAtUnix)
+    let simple = SimpleChatController(gateway: gateway, meter: meter, bodyReader: bodyReader)
     let recommend = RecommendController(gateway: gateway, bodyReader: bodyReader, window: healthWindow)
-    let anthropic = AnthropicController(gateway: gateway, bodyReader: bodyReader, defaultMaxTokens: config.limits.defaultMaxTokens)
+    let anthropic = AnthropicController(gateway: gateway, meter: meter, bodyReader: bodyReader, defaultMaxTokens: config.limits.defaultMaxTokens)
+    let usage = UsageController(store: governance)
+    let me = MeController(store: governance, governor: governor, bodyReader: bodyReader)
     for prefix in ["v1", "api/v1", "openai/v1"] {
-        let group = router.group(RouterPath(prefix)).add(middleware: AuthMiddleware(masterKey: config.server.masterKey))
+        let group = router.group(RouterPath(prefix)).add(middleware: auth)
         openAI.addRoutes(to: group)
         simple.addRoutes(to: group)
         recommend.addRoutes(to: group)
         anthropic.addRoutes(to: group)
+        if prefix == "v1" {
+            me.addRoutes(to: group)
+        }
+        if prefix == "api/v1" {
+            usage.addUsageRoutes(to: group.group().add(middleware: RoleMiddleware.usageReader))
+        }
     }
+    usage.addSeedRoutes(to: router.group("api").add(middleware: auth).add(middleware: RoleMiddleware.usageReader))
+    AdminController(store: governance, authenticator: authenticator, governor: governor, bodyReader: bodyReader)
+        .addRoutes(to: router.group("admin").add(middleware: auth).add(middleware: RoleMiddleware.admin))
 
     logStartup(config: config, catalog: catalog, logger: logger)
     let host = config.server.host
@@ -165,6 +200,10 @@ public func buildGateway(
             ShutdownHook(action: closeStore),
             HTTPClientService(client: client),
             writer,
+            RetentionSweeper(
+                store: governance, retentionDays: config.requestLog.retentionDays,
+                interval: .milliseconds(Int64(config.requestLog.sweepIntervalSeconds * 1000)), logger: logger
+            ),
         ],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? config.server.port
@@ -173,12 +212,13 @@ public func buildGateway(
         },
         logger: logger
     )
-    return BuiltGateway(application: application, config: config, store: store, writer: writer)
+    return BuiltGateway(application: application, config: config, store: store, governance: governance, writer: writer)
 }
 
 /// The request-log store named by a storage URL, migrated, with what it needs to run and close.
 public struct OpenedStorage: Sendable {
     public let store: any RequestLogStore
+    public let governance: any GovernanceStore
     /// Services the store needs running (PostgreSQL's connection pool).
     public let services: [any Service]
     public let close: @Sendable () async throws -> Void
@@ -198,7 +238,9 @@ public func openStorage(_ url: String, logger: Logger) async throws -> OpenedSto
             try? await sqlite.close()
             throw ConfigError("the SQLite database at \(url) could not be prepared: \(error)")
         }
-        return OpenedStorage(store: store, services: [], close: { try await sqlite.close() })
+        return OpenedStorage(
+            store: store, governance: SQLGovernanceStore(provider: sqlite), services: [], close: { try await sqlite.close() }
+        )
     }
     let migrator: PostgresStorage
     let postgres: PostgresStorage
@@ -226,7 +268,9 @@ public func openStorage(_ url: String, logger: Logger) async throws -> OpenedSto
         // The migration finishing (or any task failing) decides; the pool and timer are then cancelled.
         _ = try await group.next()
     }
-    return OpenedStorage(store: SQLRequestLogStore(provider: postgres), services: [postgres], close: {})
+    return OpenedStorage(
+        store: SQLRequestLogStore(provider: postgres), governance: SQLGovernanceStore(provider: postgres), services: [postgres], close: {}
+    )
 }
 
 /// Runs the gateway until SIGTERM/SIGINT, then lets in-flight requests finish within the grace period.
@@ -264,7 +308,7 @@ private func logStartup(config: GatewayConfig, catalog: ModelCatalog, logger: Lo
     if config.server.masterKey == nil {
         logger.warning("auth is OFF: no master key is set, so anyone who can reach this port can use every provider. Set SWITCHBOARD_MASTER_KEY or server.master_key.")
     } else {
-        logger.info("auth is ON (master key)")
+        logger.info("auth is ON (master key, virtual keys\(config.jwt == nil ? "" : ", JWT"))")
     }
     logger.info("storage: \(Redacted.url(config.storage.url)); request log: \(config.requestLog.mode.rawValue)")
 }
@@ -277,4 +321,35 @@ enum Redacted {
         }
         return String(url[..<schemeEnd.upperBound]) + "***" + String(url[at...])
     }
+}
+
+/// Opens the configured storage, runs `body` with its governance store, and closes it: for
+/// command-line tools (`switchboard keys`) that work on the database without serving.
+public func withGovernanceStore<Result: Sendable>(
+    _ url: String,
+    logger: Logger,
+    _ body: @escaping @Sendable (any GovernanceStore) async throws -> Result
+) async throws -> Result {
+    let storage = try await openStorage(url, logger: logger)
+    let result = try await withThrowingTaskGroup(of: Result?.self) { group in
+        for service in storage.services {
+            group.addTask {
+                try await service.run()
+                return nil
+            }
+        }
+        group.addTask { try await body(storage.governance) }
+        defer { group.cancelAll() }
+        while let next = try await group.next() {
+            if let next { return next }
+        }
+        throw CancellationError()
+    }
+    try await storage.close()
+    return result
+}
+
+/// Issues a key from fields as the admin API takes them; for the CLI. Returns the key and its secret.
+public func issueKey(_ fields: [String: JSONValue], store: any GovernanceStore) async throws -> (VirtualKey, String) {
+    try await KeyIssuer(store: store).issue(fields, now: Date().timeIntervalSince1970)
 }

@@ -1,4 +1,5 @@
 public import Hummingbird
+import NIOCore
 public import SwitchboardCore
 
 /// What middleware learned about a request, handed on to controllers.
@@ -10,12 +11,15 @@ public struct GatewayRequestContext: RequestContext {
     public var requestID: String
     /// Set by ``AuthMiddleware`` on authenticated routes.
     public var principal: Principal?
+    /// The client's IP address, for per-address limits.
+    public let remoteAddress: String?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.start = .now
         self.requestID = ""
         self.principal = nil
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// Bodies are read by the controllers with the configured limit; this only bounds Hummingbird's own decoding.

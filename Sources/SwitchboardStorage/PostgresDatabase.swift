@@ -56,6 +56,12 @@ public struct PostgresStorage: SQLDatabaseProvider, Service {
             try await body(connection.sql(queryLogLevel: nil))
         }
     }
+
+    public func withTransaction<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+        try await client.withConnection { connection in
+            try await connection.sql(queryLogLevel: nil).transaction(body)
+        }
+    }
 }
 
 public enum StorageError: Error, CustomStringConvertible {

@@ -1,17 +1,22 @@
 public import Logging
+public import Metrics
 public import ServiceLifecycle
 public import SwitchboardCore
 import Synchronization
 
 /// Takes finished-request records off the hot path and writes them to the store in batches.
 ///
-/// `record` only appends to a bounded in-memory queue and never waits. A background `run`
-/// drains it in batches. When the queue is full the newest record is dropped and counted
-/// (`dropped`); on graceful shutdown `run` writes everything still queued before it returns.
+/// `record` only appends to an in-memory queue and never waits. A background `run` drains it in
+/// batches, redacting and trimming bodies on the way. Past `capacity` the writer sheds what is
+/// optional and counts it (`request_log_shed_total`): rows that carry no spend (failed calls of
+/// unbooked callers) are dropped, and spend rows lose their bodies but are always kept, so the
+/// ledger and budgets never miss a call. On graceful shutdown `run` writes everything still
+/// queued before it returns.
 public final class RecordWriter: RequestRecordSink, Service {
     private struct State {
         var queue: [RequestRecord] = []
         var dropped = 0
+        var bodiesShed = 0
         var written = 0
         var failed = 0
         /// Batches taken off the queue and not yet written.
@@ -22,38 +27,74 @@ public final class RecordWriter: RequestRecordSink, Service {
     private let capacity: Int
     private let batchSize: Int
     private let logger: Logger
+    private let redactor: Redactor
+    private let previewLimit: Int
+    private let shedRows: Counter?
+    private let shedBodies: Counter?
     private let state = Mutex(State())
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    public init(store: any RequestLogStore, capacity: Int = 50_000, batchSize: Int = 500, logger: Logger) {
+    /// - Parameters:
+    ///   - redactor: applied to bodies before they are stored.
+    ///   - previewLimit: characters of each body kept (after redaction).
+    public init(
+        store: any RequestLogStore,
+        capacity: Int = 50_000,
+        batchSize: Int = 500,
+        redactor: Redactor = Redactor(),
+        previewLimit: Int = 2000,
+        metricsFactory: (any MetricsFactory)? = nil,
+        logger: Logger
+    ) {
         self.store = store
         self.capacity = capacity
         self.batchSize = batchSize
+        self.redactor = redactor
+        self.previewLimit = previewLimit
+        self.shedRows = metricsFactory.map { Counter(label: "request_log_shed_total", dimensions: [("what", "row")], factory: $0) }
+        self.shedBodies = metricsFactory.map { Counter(label: "request_log_shed_total", dimensions: [("what", "body")], factory: $0) }
         self.logger = logger
         (self.wakeups, self.wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     public func record(_ record: RequestRecord) {
-        let accepted = state.withLock { state in
-            guard state.queue.count < capacity else {
-                state.dropped += 1
-                return false
+        enum Outcome { case queued, bodiesShed, dropped }
+        let outcome: Outcome = state.withLock { state in
+            guard state.queue.count >= capacity else {
+                state.queue.append(record)
+                return .queued
             }
+            guard record.isSpend else {
+                state.dropped += 1
+                return .dropped
+            }
+            var record = record
+            let hadBodies = record.requestBody != nil || record.responseBody != nil
+            record.requestBody = nil
+            record.responseBody = nil
             state.queue.append(record)
-            return true
+            if hadBodies { state.bodiesShed += 1 }
+            return hadBodies ? .bodiesShed : .queued
         }
-        if accepted {
+        switch outcome {
+        case .queued:
             wake.yield()
-        } else {
-            logger.warning("request log queue full; record dropped", metadata: ["request_id": "\(record.requestID)"])
+        case .bodiesShed:
+            shedBodies?.increment()
+            wake.yield()
+        case .dropped:
+            shedRows?.increment()
+            logger.warning("request log queue full; optional row shed", metadata: ["request_id": "\(record.requestID)"])
         }
     }
 
     /// Records waiting to be written.
     public var pending: Int { state.withLock { $0.queue.count } }
-    /// Records dropped because the queue was full.
+    /// Optional rows dropped because the queue was full (spend rows never are).
     public var dropped: Int { state.withLock { $0.dropped } }
+    /// Spend rows whose bodies were shed because the queue was full.
+    public var bodiesShed: Int { state.withLock { $0.bodiesShed } }
     /// Records written to the store.
     public var written: Int { state.withLock { $0.written } }
 
@@ -80,6 +121,17 @@ public final class RecordWriter: RequestRecordSink, Service {
         await drain()
     }
 
+    /// Bodies redacted and cut to the preview length; done here, off the request path.
+    private func prepared(_ batch: [RequestRecord]) -> [RequestRecord] {
+        guard batch.contains(where: { $0.requestBody != nil || $0.responseBody != nil }) else { return batch }
+        return batch.map { record in
+            var record = record
+            record.requestBody = record.requestBody.map { redactor.preview($0, limit: previewLimit) }
+            record.responseBody = record.responseBody.map { redactor.preview($0, limit: previewLimit) }
+            return record
+        }
+    }
+
     /// Writes everything queued now, in batches.
     public func drain() async {
         while true {
@@ -92,7 +144,7 @@ public final class RecordWriter: RequestRecordSink, Service {
             }
             if batch.isEmpty { return }
             do {
-                try await store.insert(batch)
+                try await store.insert(prepared(batch))
                 state.withLock { state in
                     state.written += batch.count
                     state.inFlight -= 1

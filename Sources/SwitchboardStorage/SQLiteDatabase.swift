@@ -7,6 +7,8 @@ import NIOCore
 public struct SQLiteDatabase: SQLDatabaseProvider {
     public let connection: SQLiteConnection
     public let database: any SQLDatabase
+    /// One connection: transactions take turns, or one's BEGIN would land inside another's.
+    private let writeLock = AsyncSerialLock()
 
     /// - Parameter url: `sqlite://./switchboard.db`, `sqlite:///abs/path.db`, or `sqlite::memory:`.
     public static func open(url: String, logger: Logger) async throws -> SQLiteDatabase {
@@ -31,8 +33,19 @@ public struct SQLiteDatabase: SQLDatabaseProvider {
         return SQLiteDatabase(connection: connection, database: database)
     }
 
+    private init(connection: SQLiteConnection, database: any SQLDatabase) {
+        self.connection = connection
+        self.database = database
+    }
+
     public func withDatabase<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         try await body(database)
+    }
+
+    public func withTransaction<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+        try await writeLock.withLock {
+            try await database.transaction(begin: "BEGIN IMMEDIATE", body)
+        }
     }
 
     public func close() async throws {

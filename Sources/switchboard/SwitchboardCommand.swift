@@ -11,7 +11,7 @@ struct SwitchboardCommand: AsyncParsableCommand {
         commandName: "switchboard",
         abstract: "A self-hosted LLM gateway: one OpenAI-compatible API in front of every provider.",
         version: SwitchboardVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Version.self],
+        subcommands: [Serve.self, CheckConfig.self, Migrate.self, Keys.self, Version.self],
         defaultSubcommand: Serve.self
     )
 }

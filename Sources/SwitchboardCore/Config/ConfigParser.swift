@@ -39,19 +39,27 @@ struct ConfigParser {
             }
         }
         if let node = top["limits"] {
-            let section = try self.section(node, path: "limits", allowed: ["default_rpm", "default_tpm", "default_max_tokens"])
+            let section = try self.section(node, path: "limits", allowed: [
+                "default_rpm", "default_tpm", "default_max_tokens", "default_budget_usd", "default_budget_period", "ip_rpm",
+            ])
             config.limits.defaultRPM = try section.int("default_rpm", minimum: 0)
             config.limits.defaultTPM = try section.int("default_tpm", minimum: 0)
             if let value = try section.int("default_max_tokens", minimum: 1) { config.limits.defaultMaxTokens = value }
+            config.limits.defaultBudgetUSD = try section.double("default_budget_usd", minimum: 0)
+            if let period = try section.enumeration("default_budget_period", BudgetPeriod.self) {
+                config.limits.defaultBudgetPeriod = period
+            }
+            config.limits.ipRPM = try section.int("ip_rpm", minimum: 0)
         }
         if let node = top["reliability"] {
             config.reliability = try parseReliability(node)
         }
         if let node = top["auth"] {
-            let section = try self.section(node, path: "auth", allowed: ["jwt"])
+            let section = try self.section(node, path: "auth", allowed: ["jwt", "key_cache_ttl_s"])
+            if let value = try section.double("key_cache_ttl_s", minimum: 0) { config.auth.keyCacheTTLSeconds = value }
             if let jwtNode = section["jwt"] {
                 let jwt = try self.section(jwtNode, path: "auth.jwt", allowed: [
-                    "hs256_secret", "jwks_url", "issuer", "audience", "role_claim",
+                    "hs256_secret", "jwks_url", "issuer", "audience", "role_claim", "user_claim", "default_role", "leeway_s", "jwks_min_refetch_s",
                 ])
                 config.jwt = JWTConfig(
                     hs256Secret: try jwt.string("hs256_secret"),
@@ -60,10 +68,32 @@ struct ConfigParser {
                     audience: try jwt.string("audience"),
                     roleClaim: try jwt.string("role_claim") ?? "role"
                 )
+                config.jwt?.userClaim = try jwt.string("user_claim") ?? "sub"
+                if let role = try jwt.enumeration("default_role", Role.self) { config.jwt?.defaultRole = role }
+                if let leeway = try jwt.double("leeway_s", minimum: 0) { config.jwt?.leewaySeconds = leeway }
+                if let value = try jwt.double("jwks_min_refetch_s", minimum: 0) { config.jwt?.jwksMinimumRefetchSeconds = value }
+                if config.jwt?.hs256Secret == nil, config.jwt?.jwksURL == nil {
+                    throw ConfigError("auth.jwt needs `hs256_secret` or `jwks_url`", line: jwtNode.mark?.line)
+                }
             }
         }
         if let node = top["request_log"] {
-            let section = try self.section(node, path: "request_log", allowed: ["mode", "preview_chars", "retention_days"])
+            let section = try self.section(node, path: "request_log", allowed: [
+                "mode", "preview_chars", "retention_days", "redact", "sweep_interval_s", "queue_capacity",
+            ])
+            if let value = try section.double("sweep_interval_s", minimum: 1) { config.requestLog.sweepIntervalSeconds = value }
+            if let value = try section.int("queue_capacity", minimum: 1) { config.requestLog.queueCapacity = value }
+            if let redact = section["redact"] {
+                for item in try Section.list(redact, path: "request_log.redact") {
+                    guard let pattern = text(item), !pattern.isEmpty else {
+                        throw ConfigError("`request_log.redact` must be a list of regular expressions", line: item.mark?.line)
+                    }
+                    guard RedactionPattern.isValid(pattern) else {
+                        throw ConfigError("`request_log.redact` has an invalid regular expression: \(pattern)", line: item.mark?.line)
+                    }
+                    config.requestLog.redactPatterns.append(pattern)
+                }
+            }
             if let mode = try section.enumeration("mode", RequestLogConfig.Mode.self) { config.requestLog.mode = mode }
             if let value = try section.int("preview_chars", minimum: 0) { config.requestLog.previewChars = value }
             if let value = try section.int("retention_days", minimum: 0) { config.requestLog.retentionDays = value }
@@ -217,10 +247,15 @@ struct ConfigParser {
         model.maxConcurrent = try section.int("max_concurrent", minimum: 1)
         if let retries = try section.int("retries", minimum: 0, maximum: 10) { model.retries = retries }
         if let priceNode = section["price"] {
-            let price = try self.section(priceNode, path: "models[\(name)].price", allowed: ["input_per_mtok", "output_per_mtok"])
+            let price = try self.section(priceNode, path: "models[\(name)].price", allowed: [
+                "input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "reasoning_per_mtok", "max_output_tokens",
+            ])
             model.price = ModelPrice(
                 inputPerMillionTokens: try price.double("input_per_mtok", minimum: 0) ?? 0,
-                outputPerMillionTokens: try price.double("output_per_mtok", minimum: 0) ?? 0
+                outputPerMillionTokens: try price.double("output_per_mtok", minimum: 0) ?? 0,
+                cachedInputPerMillionTokens: try price.double("cached_input_per_mtok", minimum: 0),
+                reasoningPerMillionTokens: try price.double("reasoning_per_mtok", minimum: 0),
+                maxOutputTokens: try price.int("max_output_tokens", minimum: 1)
             )
         }
         return model

@@ -102,13 +102,28 @@ public enum RoutingStrategy: String, Sendable, Hashable, CaseIterable {
     case cheapest
 }
 
+/// USD per million tokens. Cached prompt tokens and reasoning tokens fall back to the input and
+/// output prices when the model has no separate price for them.
 public struct ModelPrice: Sendable, Hashable {
     public var inputPerMillionTokens: Double
     public var outputPerMillionTokens: Double
+    public var cachedInputPerMillionTokens: Double?
+    public var reasoningPerMillionTokens: Double?
+    /// The model's output limit, for budget reservations of requests without `max_tokens`.
+    public var maxOutputTokens: Int?
 
-    public init(inputPerMillionTokens: Double, outputPerMillionTokens: Double) {
+    public init(
+        inputPerMillionTokens: Double,
+        outputPerMillionTokens: Double,
+        cachedInputPerMillionTokens: Double? = nil,
+        reasoningPerMillionTokens: Double? = nil,
+        maxOutputTokens: Int? = nil
+    ) {
         self.inputPerMillionTokens = inputPerMillionTokens
         self.outputPerMillionTokens = outputPerMillionTokens
+        self.cachedInputPerMillionTokens = cachedInputPerMillionTokens
+        self.reasoningPerMillionTokens = reasoningPerMillionTokens
+        self.maxOutputTokens = maxOutputTokens
     }
 }
 
@@ -244,9 +259,16 @@ public struct StorageConfig: Sendable, Hashable {
 }
 
 public struct LimitsConfig: Sendable, Hashable {
+    /// Requests per minute for each key and JWT user without limits of its own.
     public var defaultRPM: Int?
     public var defaultTPM: Int?
     public var defaultMaxTokens: Int
+    /// Budget for each JWT user without an override (keys carry their own).
+    public var defaultBudgetUSD: Double?
+    public var defaultBudgetPeriod: BudgetPeriod = .monthly
+    /// Requests per minute per client address for calls without a credential: every call when
+    /// auth is off, and failed sign-ins when it is on.
+    public var ipRPM: Int?
 
     public init(defaultRPM: Int? = nil, defaultTPM: Int? = nil, defaultMaxTokens: Int = 4096) {
         self.defaultRPM = defaultRPM
@@ -261,6 +283,14 @@ public struct JWTConfig: Sendable, Hashable {
     public var issuer: String?
     public var audience: String?
     public var roleClaim: String
+    /// The claim that names the user (`sub`).
+    public var userClaim: String = "sub"
+    /// The role of a token whose role claim is missing or names no role.
+    public var defaultRole: Role = .user
+    /// Clock skew allowed on `exp` and `nbf`.
+    public var leewaySeconds: Double = 30
+    /// A token naming an unknown key id fetches the JWKS again, at most this often.
+    public var jwksMinimumRefetchSeconds: Double = 10
 
     public init(hs256Secret: String? = nil, jwksURL: String? = nil, issuer: String? = nil, audience: String? = nil, roleClaim: String = "role") {
         self.hs256Secret = hs256Secret
@@ -269,6 +299,14 @@ public struct JWTConfig: Sendable, Hashable {
         self.audience = audience
         self.roleClaim = roleClaim
     }
+}
+
+public struct AuthConfig: Sendable, Hashable {
+    /// How long a looked-up virtual key is trusted before the store is asked again: the longest
+    /// a revocation on another replica takes to apply here. This replica applies its own at once.
+    public var keyCacheTTLSeconds: Double = 5
+
+    public init() {}
 }
 
 public struct RequestLogConfig: Sendable, Hashable {
@@ -280,7 +318,13 @@ public struct RequestLogConfig: Sendable, Hashable {
 
     public var mode: Mode
     public var previewChars: Int
+    /// Rows older than this are deleted by the retention sweep; 0 keeps them forever.
     public var retentionDays: Int
+    /// Extra regular expressions whose matches are replaced in logged bodies.
+    public var redactPatterns: [String] = []
+    public var sweepIntervalSeconds: Double = 3600
+    /// Rows queued for the database beyond which optional rows are shed (spend rows never are).
+    public var queueCapacity: Int = 50_000
 
     public init(mode: Mode = .metadata, previewChars: Int = 2000, retentionDays: Int = 30) {
         self.mode = mode
@@ -298,6 +342,7 @@ public struct GatewayConfig: Sendable, Hashable {
     public var limits: LimitsConfig
     public var reliability: ReliabilityConfig
     public var jwt: JWTConfig?
+    public var auth: AuthConfig = AuthConfig()
     public var requestLog: RequestLogConfig
     /// Category → model name, used when a client names no model.
     public var categories: [String: String]

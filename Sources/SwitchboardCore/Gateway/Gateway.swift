@@ -147,7 +147,7 @@ public struct Gateway: Sendable {
 
     /// What a served call cost at the price table's rates for the model that served it.
     public func cost(of servedBy: ServedBy, usage: Usage) -> Double? {
-        catalog.prices.cost(model: servedBy.model, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens)
+        catalog.prices.cost(model: servedBy.model, usage: usage)
     }
 
     /// Counts a finished request in the metrics and hands it to the ledger.

@@ -49,6 +49,8 @@ public struct GatewayError: Error, Sendable, Hashable {
     public var retryAfterSeconds: Int?
     /// A status other than the code's own, for the few cases that need one (413, 415, 404 route).
     public var statusOverride: Int?
+    /// For rate-limit refusals: what the `X-RateLimit-*` headers report.
+    public var rateLimit: RateLimitStatus?
 
     public init(
         _ code: Code,

@@ -98,6 +98,39 @@ public struct ModelCatalog: Sendable {
 
     public var modelNames: [String] { models.map(\.name) }
 
+    /// The dearest rates any target of the route (or of its fallbacks) charges: what a budget
+    /// reservation must assume. `nil` when no target has a price.
+    public func reservationPrice(for name: String) -> ModelPrice? {
+        guard let route = try? resolve(name) else { return nil }
+        var models = route.targets.map(\.model)
+        for fallback in route.fallbacks + route.contextWindowFallbacks {
+            if let next = try? resolve(fallback) { models += next.targets.map(\.model) }
+        }
+        var worst: ModelPrice?
+        for model in models {
+            guard let price = prices.price(for: model) else { continue }
+            guard var current = worst else {
+                worst = price
+                continue
+            }
+            current.inputPerMillionTokens = max(current.inputPerMillionTokens, price.inputPerMillionTokens)
+            current.outputPerMillionTokens = max(current.outputPerMillionTokens, price.outputPerMillionTokens)
+            current.reasoningPerMillionTokens = max(
+                current.reasoningPerMillionTokens ?? current.outputPerMillionTokens,
+                price.reasoningPerMillionTokens ?? price.outputPerMillionTokens
+            )
+            current.maxOutputTokens = max(current.maxOutputTokens ?? 0, price.maxOutputTokens ?? 0)
+            if current.maxOutputTokens == 0 { current.maxOutputTokens = nil }
+            worst = current
+        }
+        if var price = worst {
+            // Cached tokens are never dearer than plain input; assume none are cached.
+            price.cachedInputPerMillionTokens = nil
+            return price
+        }
+        return nil
+    }
+
     public func provider(named name: String) -> (any ProviderAdapter)? { providersByName[name] }
 
     /// The model for a category (`routing.categories`), when the client names no model.

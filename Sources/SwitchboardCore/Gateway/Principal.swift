@@ -1,21 +1,83 @@
-/// Who is calling. Middleware sets it; the governance layer adds virtual keys and JWT users.
+/// Who is calling, as middleware established it. Handlers and the governor only ever see this.
 public struct Principal: Sendable, Hashable {
     public enum Kind: String, Sendable, Hashable {
         /// Auth is off: no master key configured.
         case anonymous
-        /// The master key: admin.
+        /// The master key: admin, no limits.
         case master
+        /// A virtual key (`sk-sb-…`) from the key store.
+        case virtualKey = "key"
+        /// A user who presented a valid JWT.
+        case jwtUser = "jwt"
     }
 
     public var kind: Kind
-    /// A stable identifier for accounting (`master`, `anonymous`, a key id, a user id).
+    /// A stable identifier for accounting: `master`, `anonymous`, `key:<id>`, `user:<sub>`.
     public var id: String
+    public var role: Role
+    public var keyID: String?
+    public var keyName: String?
+    public var userID: String?
+    public var team: String?
+    /// Model patterns the caller may use; empty means any.
+    public var allowedModels: [String]
+    /// The limits and budgets each call is checked against, most specific first.
+    public var scopes: [LimitScope]
 
-    public init(kind: Kind, id: String) {
+    public init(
+        kind: Kind,
+        id: String,
+        role: Role,
+        keyID: String? = nil,
+        keyName: String? = nil,
+        userID: String? = nil,
+        team: String? = nil,
+        allowedModels: [String] = [],
+        scopes: [LimitScope] = []
+    ) {
         self.kind = kind
         self.id = id
+        self.role = role
+        self.keyID = keyID
+        self.keyName = keyName
+        self.userID = userID
+        self.team = team
+        self.allowedModels = allowedModels
+        self.scopes = scopes
     }
 
-    public static let anonymous = Principal(kind: .anonymous, id: "anonymous")
-    public static let master = Principal(kind: .master, id: "master")
+    public static let anonymous = Principal(kind: .anonymous, id: "anonymous", role: .admin)
+    public static let master = Principal(kind: .master, id: "master", role: .admin)
+}
+
+/// One thing calls are counted against: a key, a user, or a client address.
+public struct LimitScope: Sendable, Hashable {
+    /// `key:<id>`, `user:<id>`, `ip:<address>`: the key of the in-memory counters and of the spend table.
+    public var id: String
+    /// How error messages name it: "key `ci-bot`", "user `alice`".
+    public var label: String
+    /// Requests per minute, or no limit.
+    public var rpm: Int?
+    /// Tokens (prompt + completion) per minute, or no limit.
+    public var tpm: Int?
+    public var budget: Budget?
+
+    public init(id: String, label: String, rpm: Int? = nil, tpm: Int? = nil, budget: Budget? = nil) {
+        self.id = id
+        self.label = label
+        self.rpm = rpm
+        self.tpm = tpm
+        self.budget = budget
+    }
+}
+
+/// A spending cap in dollars over a period.
+public struct Budget: Sendable, Hashable {
+    public var maxUSD: Double
+    public var period: BudgetPeriod
+
+    public init(maxUSD: Double, period: BudgetPeriod) {
+        self.maxUSD = maxUSD
+        self.period = period
+    }
 }

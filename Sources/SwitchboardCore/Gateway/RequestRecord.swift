@@ -20,6 +20,16 @@ public struct RequestRecord: Sendable, Hashable {
     public var stream: Bool
     /// What the call cost at the price table's rates, when the model has a price.
     public var costUSD: Double?
+    /// The virtual key, user and team the call is booked to.
+    public var keyID: String?
+    public var userID: String?
+    public var team: String?
+    public var cachedTokens: Int = 0
+    public var reasoningTokens: Int = 0
+    /// Bodies as received and answered, for `request_log.mode: bodies`; redacted and cut
+    /// to the preview length by the writer before they are stored.
+    public var requestBody: String?
+    public var responseBody: String?
 
     public init(
         requestID: String,
@@ -60,6 +70,28 @@ public struct RequestRecord: Sendable, Hashable {
     }
 
     public var overheadMilliseconds: Double { max(0, latencyMilliseconds - upstreamMilliseconds) }
+
+    /// A row that carries spend or usage (a served call, or a stream cut short after it cost
+    /// something): never shed, whatever the log mode.
+    public var isSpend: Bool {
+        status == 200 || (costUSD ?? 0) > 0 || promptTokens + completionTokens > 0
+    }
+
+    /// The spend-table scopes this row's cost is added to.
+    public var spendScopes: [String] {
+        var scopes: [String] = []
+        if let keyID { scopes.append("key:\(keyID)") }
+        if let userID { scopes.append("user:\(userID)") }
+        return scopes
+    }
+
+    /// Books the row to a principal.
+    public mutating func attribute(to principal: Principal) {
+        self.principal = principal.id
+        self.keyID = principal.keyID
+        self.userID = principal.userID
+        self.team = principal.team
+    }
 }
 
 /// Where finished requests go. `record` must not block: implementations enqueue and write later.

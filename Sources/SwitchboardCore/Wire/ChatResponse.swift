@@ -16,6 +16,11 @@ public struct Usage: Sendable, Hashable {
     public var cachedPromptTokens: Int {
         extra["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0
     }
+
+    /// Completion tokens spent on reasoning (OpenAI's o-series, Gemini's thoughts), when reported.
+    public var reasoningTokens: Int {
+        extra["completion_tokens_details"]?["reasoning_tokens"]?.intValue ?? 0
+    }
 }
 
 extension Usage: Codable {

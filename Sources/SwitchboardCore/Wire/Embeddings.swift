@@ -13,6 +13,16 @@ public enum EmbeddingsInput: Sendable, Hashable {
         }
     }
 
+    /// Roughly how many tokens the input holds (token arrays are counted exactly).
+    public var estimatedTokens: Int {
+        switch self {
+        case .text(let text): return TokenEstimator.estimate(text)
+        case .texts(let texts): return texts.reduce(0) { $0 + TokenEstimator.estimate($1) }
+        case .tokens(let tokens): return tokens.count
+        case .tokenBatches(let batches): return batches.reduce(0) { $0 + $1.count }
+        }
+    }
+
     /// The inputs as strings, for providers that only take text.
     public var texts: [String]? {
         switch self {

@@ -18,6 +18,7 @@ struct AnthropicController: Sendable {
     typealias Context = GatewayRequestContext
 
     let gateway: Gateway
+    let meter: CallMeter
     let bodyReader: RequestBodyReader
     let defaultMaxTokens: Int
 
@@ -27,25 +28,29 @@ struct AnthropicController: Sendable {
     }
 
     @Sendable func messages(request: Request, context: Context) async throws -> Response {
-        let wire = try await bodyReader.decode(Anthropic.Request.self, from: request)
+        let (wire, data) = try await bodyReader.decodeKeepingBody(Anthropic.Request.self, from: request)
+        let body = meter.body(data)
         var chat = AnthropicTranslation.coreRequest(from: wire)
+        var admission: Governor.Admission?
         do {
             try validate(wire, chat)
             if chat.maxTokens == nil { chat.maxTokens = defaultMaxTokens }
+            let admitted = try await meter.admit(model: chat.model, messages: chat.messages, maxTokens: chat.maxTokens, context: context)
+            admission = admitted
             if chat.stream {
-                return try await stream(chat, context: context)
+                return try await stream(chat, admission: admitted, body: body, context: context)
             }
             let result = try await gateway.chat(chat, requestID: context.requestID, logger: context.logger)
             let answer = AnthropicTranslation.anthropicResponse(from: result.response, usage: result.usage, fallbackID: context.requestID)
             var response = try OpenAIController.json(answer)
-            let elapsed = ContinuousClock.now - context.start
-            gateway.settle(
-                &response, endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
-                estimated: result.usageEstimated, elapsed: elapsed, context: context
+            meter.served(
+                &response, admission: admitted, endpoint: "chat", model: chat.model, servedBy: result.servedBy,
+                usage: result.usage, estimated: result.usageEstimated, elapsed: ContinuousClock.now - context.start,
+                context: context, body: body, answer: meter.answer(result.response.choices.first?.message.content?.text ?? "")
             )
             return response
         } catch let error as GatewayError {
-            gateway.complete(context.failedRecord(error, endpoint: "chat", model: chat.model, stream: chat.stream))
+            meter.failed(error, admission: admission, endpoint: "chat", model: chat.model, stream: chat.stream, context: context, body: body)
             throw error
         }
     }
@@ -71,13 +76,14 @@ struct AnthropicController: Sendable {
         }
     }
 
-    private func stream(_ chat: ChatRequest, context: Context) async throws -> Response {
+    private func stream(_ chat: ChatRequest, admission: Governor.Admission, body: String?, context: Context) async throws -> Response {
         let result = try await gateway.streamChat(chat, requestID: context.requestID, logger: context.logger)
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         OpenAIController.addRoutingHeaders(&headers, servedBy: result.servedBy, elapsed: ContinuousClock.now - context.start)
+        meter.addRateHeaders(&headers, admission.rate)
         let relay = AnthropicStreamRelay(
             stream: result.stream,
-            ledger: StreamLedger(gateway: gateway, servedBy: result.servedBy, request: chat, context: context),
+            ledger: meter.ledger(servedBy: result.servedBy, request: chat, admission: admission, context: context, body: body),
             logger: context.logger
         )
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
@@ -133,7 +139,7 @@ struct AnthropicStreamRelay: Sendable {
             id: "msg_" + ledger.requestID, model: ledger.servedBy.model,
             inputEstimate: TokenEstimator.estimatePrompt(ledger.request.messages)
         )
-        var tally = StreamTally(request: ledger.request)
+        var tally = ledger.makeTally()
         var status = 499
         var code: String?
         gateway.metrics.streamOpened()

@@ -15,6 +15,7 @@ struct OpenAIController: Sendable {
     typealias Context = GatewayRequestContext
 
     let gateway: Gateway
+    let meter: CallMeter
     let bodyReader: RequestBodyReader
     let startedAt: Int
 
@@ -26,14 +27,20 @@ struct OpenAIController: Sendable {
     }
 
     @Sendable func chatCompletions(request: Request, context: Context) async throws -> Response {
-        var chat = try await bodyReader.decode(ChatRequest.self, from: request)
+        var (chat, data) = try await bodyReader.decodeKeepingBody(ChatRequest.self, from: request)
+        let body = meter.body(data)
+        var admission: Governor.Admission?
         do {
             try ChatValidation.validate(chat)
             if chat.model.isEmpty {
                 chat.model = try Self.modelForCategory(of: chat, request: request, catalog: gateway.catalog)
             }
+            let admitted = try await meter.admit(
+                model: chat.model, messages: chat.messages, maxTokens: chat.maxCompletionTokens ?? chat.maxTokens, context: context
+            )
+            admission = admitted
             if chat.stream {
-                return try await stream(chat, context: context)
+                return try await stream(chat, admission: admitted, body: body, context: context)
             }
             let result = try await gateway.chat(chat, requestID: context.requestID, logger: context.logger)
             let data = try Self.encode(result.response)
@@ -42,19 +49,19 @@ struct OpenAIController: Sendable {
                 headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(bytes: data))
             )
-            let elapsed = ContinuousClock.now - context.start
-            gateway.settle(
-                &response, endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
-                estimated: result.usageEstimated, elapsed: elapsed, context: context
+            meter.served(
+                &response, admission: admitted, endpoint: "chat", model: chat.model, servedBy: result.servedBy,
+                usage: result.usage, estimated: result.usageEstimated, elapsed: ContinuousClock.now - context.start,
+                context: context, body: body, answer: meter.answer(String(decoding: data, as: UTF8.self))
             )
             return response
         } catch let error as GatewayError {
-            recordFailure(error, endpoint: "chat", model: chat.model, stream: chat.stream, context: context)
+            meter.failed(error, admission: admission, endpoint: "chat", model: chat.model, stream: chat.stream, context: context, body: body)
             throw error
         }
     }
 
-    private func stream(_ chat: ChatRequest, context: Context) async throws -> Response {
+    private func stream(_ chat: ChatRequest, admission: Governor.Admission, body: String?, context: Context) async throws -> Response {
         let result = try await gateway.streamChat(chat, requestID: context.requestID, logger: context.logger)
         let accepted = ContinuousClock.now - context.start
         var headers: HTTPFields = [
@@ -63,9 +70,10 @@ struct OpenAIController: Sendable {
             .accelBuffering: "no",
         ]
         Self.addRoutingHeaders(&headers, servedBy: result.servedBy, elapsed: accepted)
+        meter.addRateHeaders(&headers, admission.rate)
         let relay = StreamRelay(
             stream: result.stream,
-            ledger: StreamLedger(gateway: gateway, servedBy: result.servedBy, request: chat, context: context),
+            ledger: meter.ledger(servedBy: result.servedBy, request: chat, admission: admission, context: context, body: body),
             logger: context.logger
         )
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
@@ -74,11 +82,18 @@ struct OpenAIController: Sendable {
     }
 
     @Sendable func embeddings(request: Request, context: Context) async throws -> Response {
-        let embeddings = try await bodyReader.decode(EmbeddingsRequest.self, from: request)
+        let (embeddings, data) = try await bodyReader.decodeKeepingBody(EmbeddingsRequest.self, from: request)
+        let body = meter.body(data)
+        var admission: Governor.Admission?
         do {
             if embeddings.input.count == 0 {
                 throw GatewayError.validation("`input` must not be empty.", param: "input")
             }
+            let admitted = try await meter.admit(
+                model: embeddings.model, promptTokens: embeddings.input.estimatedTokens,
+                context: context
+            )
+            admission = admitted
             let result = try await gateway.embeddings(embeddings, requestID: context.requestID, logger: context.logger)
             let data = try Self.encode(result.response)
             var response = Response(
@@ -86,16 +101,15 @@ struct OpenAIController: Sendable {
                 headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(bytes: data))
             )
-            let elapsed = ContinuousClock.now - context.start
             let tokens = result.response.usage?.promptTokens ?? 0
-            gateway.settle(
-                &response, endpoint: "embeddings", model: embeddings.model, servedBy: result.servedBy,
+            meter.served(
+                &response, admission: admitted, endpoint: "embeddings", model: embeddings.model, servedBy: result.servedBy,
                 usage: Usage(promptTokens: tokens, completionTokens: 0), estimated: result.response.usage == nil,
-                elapsed: elapsed, context: context
+                elapsed: ContinuousClock.now - context.start, context: context, body: body, answer: nil
             )
             return response
         } catch let error as GatewayError {
-            recordFailure(error, endpoint: "embeddings", model: embeddings.model, stream: false, context: context)
+            meter.failed(error, admission: admission, endpoint: "embeddings", model: embeddings.model, stream: false, context: context, body: body)
             throw error
         }
     }
@@ -117,10 +131,6 @@ struct OpenAIController: Sendable {
             throw GatewayError(.modelNotFound, "Model `\(id)` is not available.", param: "model")
         }
         return try Self.json(info)
-    }
-
-    private func recordFailure(_ error: GatewayError, endpoint: String, model: String, stream: Bool, context: Context) {
-        gateway.complete(context.failedRecord(error, endpoint: endpoint, model: model, stream: stream))
     }
 
     static func category(of chat: ChatRequest, request: Request) -> String? {

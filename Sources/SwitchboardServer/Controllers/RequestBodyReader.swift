@@ -17,6 +17,12 @@ struct RequestBodyReader: Sendable {
         return try JSONCoding.decodeRequest(type, from: data)
     }
 
+    /// Decodes, and hands back the bytes too (for the request log).
+    func decodeKeepingBody<T: Decodable>(_ type: T.Type, from request: Request) async throws(GatewayError) -> (T, Data) {
+        let data = try await read(request)
+        return (try JSONCoding.decodeRequest(type, from: data), data)
+    }
+
     func read(_ request: Request) async throws(GatewayError) -> Data {
         let contentType = request.headers[.contentType]
         guard let contentType, Self.isJSON(contentType) else {

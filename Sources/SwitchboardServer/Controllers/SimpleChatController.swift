@@ -18,6 +18,7 @@ struct SimpleChatController: Sendable {
     typealias Context = GatewayRequestContext
 
     let gateway: Gateway
+    let meter: CallMeter
     let bodyReader: RequestBodyReader
 
     struct SimpleChatRequest: Decodable {
@@ -58,8 +59,11 @@ struct SimpleChatController: Sendable {
     @Sendable func chat(request: Request, context: Context) async throws -> Response {
         var provider: String?
         var model = ""
+        var body: String?
+        var admission: Governor.Admission?
         do throws(GatewayError) {
-            let simple = try await bodyReader.decode(SimpleChatRequest.self, from: request)
+            let (simple, data) = try await bodyReader.decodeKeepingBody(SimpleChatRequest.self, from: request)
+            body = meter.body(data)
             provider = simple.provider
             model = simple.model
             let chat = ChatRequest(
@@ -73,10 +77,12 @@ struct SimpleChatController: Sendable {
             if simple.model.isEmpty {
                 throw GatewayError.validation("`model` must not be empty.", param: "model")
             }
+            let admitted = try await meter.admit(model: chat.model, messages: chat.messages, maxTokens: chat.maxTokens, context: context)
+            admission = admitted
             let result = try await gateway.chat(chat, requestID: context.requestID, logger: context.logger)
             let elapsed = ContinuousClock.now - context.start
             let text = result.response.choices.first?.message.content?.text ?? ""
-            let body = SimpleChatResponse(
+            let answer = SimpleChatResponse(
                 text: text,
                 provider: result.servedBy.provider,
                 model: result.servedBy.model,
@@ -84,10 +90,11 @@ struct SimpleChatController: Sendable {
                 tokensOut: result.usage.completionTokens,
                 latencyMs: Int(elapsed.milliseconds.rounded())
             )
-            var response = try OpenAIController.json(body)
-            gateway.settle(
-                &response, endpoint: "chat", model: chat.model, servedBy: result.servedBy, usage: result.usage,
-                estimated: result.usageEstimated, elapsed: elapsed, context: context
+            var response = try OpenAIController.json(answer)
+            meter.served(
+                &response, admission: admitted, endpoint: "chat", model: chat.model, servedBy: result.servedBy,
+                usage: result.usage, estimated: result.usageEstimated, elapsed: elapsed, context: context,
+                body: body, answer: meter.answer(text)
             )
             return response
         } catch {
@@ -95,7 +102,9 @@ struct SimpleChatController: Sendable {
             if error.provider == nil { error.provider = provider }
             gateway.metrics.error(code: error.code.rawValue)
             if !model.isEmpty {
-                gateway.complete(context.failedRecord(error, endpoint: "chat", model: model, stream: false))
+                meter.failed(error, admission: admission, endpoint: "chat", model: model, stream: false, context: context, body: body)
+            } else if let admission {
+                meter.governor.settle(admission, usage: nil, cost: nil)
             }
             return error.response(format: .simple, requestID: context.requestID)
         }

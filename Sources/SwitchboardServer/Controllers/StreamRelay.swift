@@ -33,7 +33,7 @@ struct StreamRelay: Sendable {
         let clientWantsUsage = ledger.request.streamOptions?.includeUsage == true
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        var tally = StreamTally(request: ledger.request)
+        var tally = ledger.makeTally()
         var outcome = Outcome.clientGone
         gateway.metrics.streamOpened()
         defer {
@@ -111,14 +111,22 @@ struct StreamTally {
     private let promptEstimate: Int
     private var completionBytes = 0
     private(set) var reportedUsage: Usage?
+    private let captureLimit: Int
+    /// The answer's text, up to `captureLimit` characters, for the request log.
+    private(set) var capturedText: String?
 
-    init(request: ChatRequest) {
+    init(request: ChatRequest, captureLimit: Int = 0) {
         self.promptEstimate = TokenEstimator.estimatePrompt(request.messages)
+        self.captureLimit = captureLimit
+        self.capturedText = captureLimit > 0 ? "" : nil
     }
 
     mutating func observe(_ chunk: ChatChunk) {
         if let usage = chunk.usage { reportedUsage = usage }
         for choice in chunk.choices {
+            if captureLimit > 0, let content = choice.delta.content, let captured = capturedText, captured.utf8.count < captureLimit * 4 {
+                capturedText = captured + content
+            }
             completionBytes += choice.delta.content?.utf8.count ?? 0
             for call in choice.delta.toolCalls ?? [] {
                 completionBytes += call.function?.arguments?.utf8.count ?? 0

@@ -106,6 +106,9 @@ extension GatewayError {
         if let retryAfterSeconds {
             headers[.retryAfter] = String(retryAfterSeconds)
         }
+        if let rateLimit {
+            CallMeter.addRateHeaders(&headers, rateLimit)
+        }
         if !requestID.isEmpty {
             headers[HTTPField.Name.requestID] = requestID
         }
@@ -126,4 +129,9 @@ extension HTTPField.Name {
     static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
     static let apiKey = HTTPField.Name("x-api-key")!
     static let costUSD = HTTPField.Name("X-Cost-USD")!
+    static let rateLimitLimit = HTTPField.Name("X-RateLimit-Limit")!
+    static let rateLimitRemaining = HTTPField.Name("X-RateLimit-Remaining")!
+    static let rateLimitResetMs = HTTPField.Name("X-RateLimit-Reset-Ms")!
+    static let rateLimitLimitTokens = HTTPField.Name("X-RateLimit-Limit-Tokens")!
+    static let rateLimitRemainingTokens = HTTPField.Name("X-RateLimit-Remaining-Tokens")!
 }

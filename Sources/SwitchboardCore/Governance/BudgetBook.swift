@@ -1,0 +1,165 @@
+/// Spend against budgets, held in memory and kept atomic under concurrency.
+///
+/// Before a call, ``reserve(_:amount:)`` sets aside the most the call can cost; the call is
+/// refused if spent + reserved + that amount would pass a budget. After the call, ``settle(_:actual:)``
+/// swaps the reservation for the real cost. So however many requests race, spend can only pass
+/// a budget by what admitted calls cost beyond their reservation (nothing, when the price table
+/// and `max_tokens` hold).
+///
+/// A scope's spend is read from the store the first time it is needed in a period; after that
+/// the ledger rows this process writes keep the store in step with memory.
+public final class BudgetBook: Sendable {
+    public typealias Loader = @Sendable (_ scope: String, _ since: Double) async throws -> Double
+
+    struct Entry: Sendable {
+        var periodStart: Double
+        var spent: Double
+        var reserved: Double
+    }
+
+    /// What one admitted call holds; hand it back to ``settle(_:actual:)`` exactly once.
+    public struct Hold: Sendable, Hashable {
+        struct Part: Sendable, Hashable {
+            var scope: String
+            var periodStart: Double
+            var amount: Double
+        }
+
+        var parts: [Part]
+        public var amount: Double
+
+        public static let none = Hold(parts: [], amount: 0)
+    }
+
+    /// A scope's standing, for `/v1/users/me/balance`.
+    public struct Balance: Sendable, Hashable {
+        public var maxUSD: Double
+        public var spentUSD: Double
+        public var reservedUSD: Double
+        public var period: BudgetPeriod
+        public var resetsAt: Double?
+
+        public var remainingUSD: Double { max(0, maxUSD - spentUSD - reservedUSD) }
+    }
+
+    private let entries = LockedValue<[String: Entry]>([:])
+    private let loader: Loader
+    private let clock: @Sendable () -> Double
+
+    /// - Parameters:
+    ///   - loader: reads a scope's spend since a time from the durable store.
+    ///   - clock: wall-clock seconds since 1970 (periods are calendar periods).
+    public init(loader: @escaping Loader, clock: @escaping @Sendable () -> Double) {
+        self.loader = loader
+        self.clock = clock
+    }
+
+    /// Reserves `amount` dollars in every budgeted scope, or in none and throws `BUDGET_EXCEEDED`.
+    public func reserve(_ scopes: [LimitScope], amount: Double) async throws(GatewayError) -> Hold {
+        let budgeted = scopes.filter { $0.budget != nil }
+        guard !budgeted.isEmpty else { return .none }
+        let now = clock()
+        for scope in budgeted {
+            guard let budget = scope.budget else { continue }
+            try await ensureLoaded(scope.id, periodStart: budget.period.start(containing: now))
+        }
+        let amount = max(0, amount)
+        let refusal: GatewayError? = entries.withLock { entries in
+            for scope in budgeted {
+                guard let budget = scope.budget, let entry = entries[scope.id] else { continue }
+                let committed = entry.spent + entry.reserved
+                // Small tolerance so a budget of exactly N calls admits the Nth despite rounding.
+                if committed >= budget.maxUSD || committed + amount > budget.maxUSD * (1 + 1e-9) {
+                    return Self.exceeded(scope, budget: budget, spent: entry.spent, now: now)
+                }
+            }
+            for scope in budgeted {
+                entries[scope.id]?.reserved += amount
+            }
+            return nil
+        }
+        if let refusal { throw refusal }
+        return Hold(
+            parts: budgeted.compactMap { scope in
+                scope.budget.map { Hold.Part(scope: scope.id, periodStart: $0.period.start(containing: now), amount: amount) }
+            },
+            amount: amount
+        )
+    }
+
+    /// Releases a hold and books what the call really cost (0 for a call that failed).
+    public func settle(_ hold: Hold, actual: Double) {
+        guard !hold.parts.isEmpty else { return }
+        entries.withLock { entries in
+            for part in hold.parts {
+                guard var entry = entries[part.scope], entry.periodStart == part.periodStart else {
+                    // The period rolled over during the call: the old period's numbers are gone.
+                    continue
+                }
+                entry.reserved = max(0, entry.reserved - part.amount)
+                entry.spent += max(0, actual)
+                entries[part.scope] = entry
+            }
+        }
+    }
+
+    /// The standing of a budgeted scope now.
+    public func balance(_ scope: LimitScope) async throws(GatewayError) -> Balance? {
+        guard let budget = scope.budget else { return nil }
+        let now = clock()
+        try await ensureLoaded(scope.id, periodStart: budget.period.start(containing: now))
+        let entry = entries.withLock { $0[scope.id] }
+        return Balance(
+            maxUSD: budget.maxUSD, spentUSD: entry?.spent ?? 0, reservedUSD: entry?.reserved ?? 0,
+            period: budget.period, resetsAt: budget.period.reset(after: now)
+        )
+    }
+
+    /// Forgets a scope's numbers so the next call reads the store again (after a period change
+    /// of the key's budget, say).
+    public func forget(_ scopeID: String) {
+        entries.withLock { entries in
+            if entries[scopeID]?.reserved == 0 { entries[scopeID] = nil }
+        }
+    }
+
+    private func ensureLoaded(_ scope: String, periodStart: Double) async throws(GatewayError) {
+        let current = entries.withLock { $0[scope]?.periodStart }
+        if current == periodStart { return }
+        let spent: Double
+        do {
+            spent = try await loader(scope, periodStart)
+        } catch {
+            throw GatewayError(
+                .internalError, "Spend could not be read from the database, so the budget cannot be checked; try again.",
+                status: 503
+            )
+        }
+        entries.withLock { entries in
+            // Another request may have loaded it meanwhile and already reserved against it: keep that.
+            if entries[scope]?.periodStart != periodStart {
+                entries[scope] = Entry(periodStart: periodStart, spent: spent, reserved: 0)
+            }
+        }
+    }
+
+    static func exceeded(_ scope: LimitScope, budget: Budget, spent: Double, now: Double) -> GatewayError {
+        let reset = budget.period.reset(after: now).map { " It resets at \(CivilDate.isoTimestamp($0))." }
+            ?? " It is a total budget and does not reset."
+        return GatewayError(
+            .budgetExceeded,
+            "Budget exceeded for \(scope.label): \(budget.period.rawValue) budget of $\(Self.dollars(budget.maxUSD)), "
+                + "$\(Self.dollars(spent)) spent." + reset,
+            retryAfterSeconds: budget.period.reset(after: now).map { Int(($0 - now).rounded(.up)) }
+        )
+    }
+
+    static func dollars(_ value: Double) -> String {
+        let cents = Int64((value * 10_000).rounded())
+        let whole = cents / 10_000
+        var fraction = String(cents % 10_000)
+        fraction = String(repeating: "0", count: 4 - fraction.count) + fraction
+        while fraction.count > 2, fraction.hasSuffix("0") { fraction.removeLast() }
+        return "\(whole).\(fraction)"
+    }
+}

@@ -1,0 +1,78 @@
+/// Applies a principal's policy to one model call: allowed models, RPM/TPM, budget reservation.
+///
+/// Everything here is in memory; the only database read is a scope's spend the first time a
+/// period needs it. Controllers call ``admit(_:model:promptTokens:maxTokens:)`` before the
+/// upstream call and ``settle(_:usage:cost:)`` exactly once after it, whatever happened.
+public struct Governor: Sendable {
+    public let limiter: RateLimiter
+    public let budgets: BudgetBook
+    private let catalog: ModelCatalog
+    private let defaultMaxTokens: Int
+
+    public init(limiter: RateLimiter, budgets: BudgetBook, catalog: ModelCatalog, defaultMaxTokens: Int) {
+        self.limiter = limiter
+        self.budgets = budgets
+        self.catalog = catalog
+        self.defaultMaxTokens = defaultMaxTokens
+    }
+
+    /// What an admitted call holds until it settles.
+    public struct Admission: Sendable {
+        public var scopes: [LimitScope]
+        public var hold: BudgetBook.Hold
+        public var promptTokens: Int
+        /// For the `X-RateLimit-*` headers; `nil` when no rate limit applies.
+        public var rate: RateLimitStatus?
+
+        public static let unlimited = Admission(scopes: [], hold: .none, promptTokens: 0, rate: nil)
+    }
+
+    /// Checks and reserves, or throws `PERMISSION_DENIED`, `RATE_LIMIT_EXCEEDED` or `BUDGET_EXCEEDED`.
+    ///
+    /// - Parameters:
+    ///   - promptTokens: the prompt's estimated size.
+    ///   - maxTokens: the request's output cap, if it set one.
+    public func admit(_ principal: Principal, model: String, promptTokens: Int, maxTokens: Int?) async throws(GatewayError) -> Admission {
+        guard principal.role.mayCallModels else {
+            throw GatewayError(.permissionDenied, "This credential may not call models.")
+        }
+        guard ModelGlob.allows(principal.allowedModels, model: model) else {
+            throw GatewayError(.permissionDenied, "This credential may not use model `\(model)`.", param: "model")
+        }
+        if principal.scopes.isEmpty { return .unlimited }
+        let rate: RateLimitStatus?
+        switch limiter.admit(principal.scopes, promptTokens: promptTokens, now: limiter.seconds()) {
+        case .success(let status):
+            rate = status
+        case .failure(let rejection):
+            let wait = max(1, Int(rejection.retryAfterSeconds.rounded(.up)))
+            var error = GatewayError(
+                .rateLimitExceeded,
+                "Rate limit exceeded for \(rejection.scope.label): \(rejection.limit) \(rejection.tokens ? "tokens" : "requests") per minute. Retry in \(wait) s.",
+                retryAfterSeconds: wait
+            )
+            error.rateLimit = RateLimitStatus(
+                limit: rejection.limit, remaining: 0, resetMilliseconds: Int((rejection.retryAfterSeconds * 1000).rounded(.up))
+            )
+            throw error
+        }
+        let hold = try await budgets.reserve(principal.scopes, amount: maximumCost(model: model, promptTokens: promptTokens, maxTokens: maxTokens))
+        return Admission(scopes: principal.scopes, hold: hold, promptTokens: promptTokens, rate: rate)
+    }
+
+    /// Books what the call used: real tokens against TPM, real cost against budgets.
+    public func settle(_ admission: Admission, usage: Usage?, cost: Double?) {
+        guard !admission.scopes.isEmpty else { return }
+        let used = usage.map { $0.promptTokens + $0.completionTokens } ?? 0
+        limiter.settleTokens(admission.scopes, difference: used - admission.promptTokens, now: limiter.seconds())
+        budgets.settle(admission.hold, actual: cost ?? 0)
+    }
+
+    /// The most a call can cost: the prompt plus the whole output allowance at the dearest target's rates.
+    public func maximumCost(model: String, promptTokens: Int, maxTokens: Int?) -> Double {
+        guard let price = catalog.reservationPrice(for: model) else { return 0 }
+        let output = maxTokens ?? price.maxOutputTokens ?? defaultMaxTokens
+        let outputRate = max(price.outputPerMillionTokens, price.reasoningPerMillionTokens ?? 0)
+        return (Double(promptTokens) * price.inputPerMillionTokens + Double(output) * outputRate) / 1_000_000
+    }
+}

@@ -1,0 +1,182 @@
+/// A token bucket refilled continuously: `capacity` per minute, so bursts up to a minute's worth.
+///
+/// A value type with no clock of its own; the owner passes the time in, so it is tested without waiting.
+public struct TokenBucket: Sendable, Hashable {
+    public let capacity: Double
+    public private(set) var level: Double
+    public private(set) var updated: Double
+
+    public init(perMinute: Int, now: Double) {
+        self.capacity = Double(max(perMinute, 0))
+        self.level = capacity
+        self.updated = now
+    }
+
+    var refillPerSecond: Double { capacity / 60 }
+
+    public mutating func refill(now: Double) {
+        guard now > updated else { return }
+        level = min(capacity, level + (now - updated) * refillPerSecond)
+        updated = now
+    }
+
+    /// Seconds until `amount` is available (0 if it is now). Call after ``refill(now:)``.
+    public func wait(for amount: Double) -> Double {
+        guard level < amount else { return 0 }
+        guard refillPerSecond > 0 else { return .infinity }
+        return (amount - level) / refillPerSecond
+    }
+
+    /// Seconds until the bucket is full again.
+    public var secondsUntilFull: Double {
+        refillPerSecond > 0 ? max(0, capacity - level) / refillPerSecond : 0
+    }
+
+    /// Takes `amount`; the level may go below zero (token debt settled after a call), never below `-capacity`.
+    public mutating func take(_ amount: Double) {
+        level = max(-capacity, level - amount)
+    }
+
+    public var isFull: Bool { level >= capacity }
+}
+
+/// What the `X-RateLimit-*` headers report: the tightest request limit that applied.
+public struct RateLimitStatus: Sendable, Hashable {
+    public var limit: Int
+    public var remaining: Int
+    public var resetMilliseconds: Int
+    public var tokenLimit: Int?
+    public var tokensRemaining: Int?
+}
+
+/// Requests-per-minute and tokens-per-minute limits for every scope, in memory.
+///
+/// A request is admitted for all of its scopes at once or for none. Prompt tokens (estimated)
+/// are taken on admission and the difference to the real usage when the call settles, so TPM
+/// counts what was actually used.
+public final class RateLimiter: Sendable {
+    private struct BucketKey: Hashable {
+        var scope: String
+        var tokens: Bool
+    }
+
+    public struct Rejection: Error, Sendable, Hashable {
+        public var scope: LimitScope
+        public var tokens: Bool
+        public var limit: Int
+        public var retryAfterSeconds: Double
+    }
+
+    private let buckets = LockedValue<[BucketKey: TokenBucket]>([:])
+    private let epoch = ContinuousClock.now
+    /// Beyond this many buckets, full (idle) ones are forgotten; a full bucket carries no information.
+    private let pruneThreshold: Int
+
+    public init(pruneThreshold: Int = 10_000) {
+        self.pruneThreshold = pruneThreshold
+    }
+
+    public func seconds(_ instant: ContinuousClock.Instant = .now) -> Double {
+        (instant - epoch).seconds
+    }
+
+    /// Admits one request carrying `promptTokens`, or says which limit refused it and for how long.
+    public func admit(_ scopes: [LimitScope], promptTokens: Int, now: Double) -> Result<RateLimitStatus?, Rejection> {
+        guard scopes.contains(where: { $0.rpm != nil || $0.tpm != nil }) else { return .success(nil) }
+        return buckets.withLock { buckets in
+            if buckets.count > pruneThreshold {
+                buckets = buckets.filter { entry in
+                    var bucket = entry.value
+                    bucket.refill(now: now)
+                    return !bucket.isFull
+                }
+            }
+            // Look first, so a refusal by one scope takes nothing from another.
+            var status: RateLimitStatus?
+            for scope in scopes {
+                if let rpm = scope.rpm {
+                    var bucket = buckets[BucketKey(scope: scope.id, tokens: false)] ?? TokenBucket(perMinute: rpm, now: now)
+                    bucket.refill(now: now)
+                    let wait = bucket.wait(for: 1)
+                    if wait > 0 {
+                        return .failure(Rejection(scope: scope, tokens: false, limit: rpm, retryAfterSeconds: wait))
+                    }
+                }
+                if let tpm = scope.tpm {
+                    var bucket = buckets[BucketKey(scope: scope.id, tokens: true)] ?? TokenBucket(perMinute: tpm, now: now)
+                    bucket.refill(now: now)
+                    // In debt from earlier calls: wait until it is paid off.
+                    let wait = bucket.wait(for: min(1, bucket.capacity))
+                    if wait > 0 {
+                        return .failure(Rejection(scope: scope, tokens: true, limit: tpm, retryAfterSeconds: wait))
+                    }
+                }
+            }
+            for scope in scopes {
+                if let rpm = scope.rpm {
+                    let key = BucketKey(scope: scope.id, tokens: false)
+                    var bucket = buckets[key] ?? TokenBucket(perMinute: rpm, now: now)
+                    if bucket.capacity != Double(rpm) { bucket = TokenBucket(perMinute: rpm, now: now) }
+                    bucket.refill(now: now)
+                    bucket.take(1)
+                    buckets[key] = bucket
+                    let remaining = Int(bucket.level.rounded(.down))
+                    if status == nil || remaining < status?.remaining ?? .max {
+                        status = RateLimitStatus(
+                            limit: rpm, remaining: max(0, remaining),
+                            resetMilliseconds: Int((bucket.secondsUntilFull * 1000).rounded(.up))
+                        )
+                    }
+                }
+                if let tpm = scope.tpm {
+                    let key = BucketKey(scope: scope.id, tokens: true)
+                    var bucket = buckets[key] ?? TokenBucket(perMinute: tpm, now: now)
+                    if bucket.capacity != Double(tpm) { bucket = TokenBucket(perMinute: tpm, now: now) }
+                    bucket.refill(now: now)
+                    bucket.take(Double(promptTokens))
+                    buckets[key] = bucket
+                    let remaining = max(0, Int(bucket.level.rounded(.down)))
+                    if status == nil {
+                        status = RateLimitStatus(
+                            limit: tpm, remaining: remaining,
+                            resetMilliseconds: Int((bucket.secondsUntilFull * 1000).rounded(.up))
+                        )
+                    }
+                    if status?.tokensRemaining.map({ remaining < $0 }) ?? true {
+                        status?.tokenLimit = tpm
+                        status?.tokensRemaining = remaining
+                    }
+                }
+            }
+            return .success(status)
+        }
+    }
+
+    /// Charges the tokens a call used beyond (or refunds below) what its admission took.
+    public func settleTokens(_ scopes: [LimitScope], difference: Int, now: Double) {
+        guard difference != 0, scopes.contains(where: { $0.tpm != nil }) else { return }
+        buckets.withLock { buckets in
+            for scope in scopes where scope.tpm != nil {
+                let key = BucketKey(scope: scope.id, tokens: true)
+                guard var bucket = buckets[key] else { continue }
+                bucket.refill(now: now)
+                if difference > 0 {
+                    bucket.take(Double(difference))
+                } else {
+                    bucket.take(-min(Double(-difference), bucket.capacity - bucket.level))
+                }
+                buckets[key] = bucket
+            }
+        }
+    }
+
+    /// Buckets held now (for tests and metrics).
+    public var bucketCount: Int { buckets.withLock { $0.count } }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,180 @@
+import AsyncHTTPClient
+import Logging
+import SwitchboardCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Turns a presented credential into a ``Principal``: the master key, a virtual key (looked up
+/// by hash, cached for `auth.key_cache_ttl_s`), or a JWT. Every failure is the same 401.
+final class Authenticator: Sendable {
+    private struct CachedKey: Sendable {
+        var key: VirtualKey?
+        var userLimits: UserLimits?
+        var expires: ContinuousClock.Instant
+    }
+
+    private struct CachedUser: Sendable {
+        var limits: UserLimits?
+        var expires: ContinuousClock.Instant
+    }
+
+    let masterKey: String?
+    private let store: any GovernanceStore
+    private let jwt: JWTVerifier?
+    private let limits: LimitsConfig
+    private let ttl: Duration
+    private let keys = LockedValue<[String: CachedKey]>([:])
+    private let users = LockedValue<[String: CachedUser]>([:])
+    private let logger: Logger
+    /// Bounds the caches against floods of made-up keys.
+    private let maxCached = 10_000
+
+    init(config: GatewayConfig, store: any GovernanceStore, client: HTTPClient, logger: Logger) {
+        self.masterKey = config.server.masterKey
+        self.store = store
+        self.jwt = config.jwt.map {
+            JWTVerifier(
+                config: $0, client: client,
+                minimumRefetchInterval: .milliseconds(Int64($0.jwksMinimumRefetchSeconds * 1000)), logger: logger
+            )
+        }
+        self.limits = config.limits
+        self.ttl = .milliseconds(Int64(config.auth.keyCacheTTLSeconds * 1000))
+        self.logger = logger
+    }
+
+    /// Auth is on when a master key is set (keys and JWTs need it on to mean anything).
+    var isEnabled: Bool { masterKey != nil }
+
+    static let rejection = GatewayError(
+        .authenticationError, "Missing or invalid API key. Send it as `Authorization: Bearer <key>`."
+    )
+
+    func authenticate(_ credential: String?) async throws(GatewayError) -> Principal {
+        guard let credential, !credential.isEmpty else { throw Self.rejection }
+        if let masterKey, AuthMiddleware.constantTimeEquals(credential, masterKey) {
+            return .master
+        }
+        if credential.hasPrefix(KeySecret.scheme) {
+            return try await virtualKey(credential)
+        }
+        if let jwt, JWTVerifier.looksLikeJWT(credential) {
+            let now = Date().timeIntervalSince1970
+            let identity: JWTIdentity
+            do {
+                identity = try await jwt.verify(credential, now: now)
+            } catch {
+                logger.debug("JWT rejected", metadata: ["reason": "\(error.reason)"])
+                throw Self.rejection
+            }
+            let overrides = try await userLimits(identity.subject)
+            return principal(jwtUser: identity, overrides: overrides)
+        }
+        throw Self.rejection
+    }
+
+    private func virtualKey(_ secret: String) async throws(GatewayError) -> Principal {
+        let hash = KeySecret.hash(secret)
+        let now = ContinuousClock.now
+        var entry = keys.withLock { $0[hash] }
+        if entry == nil || entry.map({ $0.expires <= now }) == true {
+            do {
+                let key = try await store.key(hash: hash)
+                let overrides: UserLimits? = try await key?.userID.asyncMap { try await store.userLimits($0) } ?? nil
+                let fresh = CachedKey(key: key, userLimits: overrides, expires: now + ttl)
+                keys.withLock { keys in
+                    if keys.count >= maxCached { keys.removeAll(keepingCapacity: true) }
+                    keys[hash] = fresh
+                }
+                entry = fresh
+            } catch {
+                logger.error("key lookup failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+                throw GatewayError(.internalError, "The key store is unavailable; try again.", status: 503)
+            }
+        }
+        guard let key = entry?.key, key.isActive(at: Date().timeIntervalSince1970) else { throw Self.rejection }
+        return principal(key: key, overrides: entry?.userLimits)
+    }
+
+    private func userLimits(_ userID: String) async throws(GatewayError) -> UserLimits? {
+        let now = ContinuousClock.now
+        if let cached = users.withLock({ $0[userID] }), cached.expires > now { return cached.limits }
+        do {
+            let limits = try await store.userLimits(userID)
+            users.withLock { users in
+                if users.count >= maxCached { users.removeAll(keepingCapacity: true) }
+                users[userID] = CachedUser(limits: limits, expires: now + ttl)
+            }
+            return limits
+        } catch {
+            logger.error("user lookup failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            throw GatewayError(.internalError, "The key store is unavailable; try again.", status: 503)
+        }
+    }
+
+    /// Forgets cached lookups so this replica sees an edit or revocation on the next request.
+    func invalidate(keyHash: String? = nil, userID: String? = nil) {
+        if let keyHash { keys.withLock { $0[keyHash] = nil } }
+        if let userID {
+            users.withLock { $0[userID] = nil }
+            keys.withLock { keys in keys = keys.filter { $0.value.key?.userID != userID } }
+        }
+    }
+
+    func principal(key: VirtualKey, overrides: UserLimits?) -> Principal {
+        var scopes = [
+            LimitScope(
+                id: key.scopeID, label: "key `\(key.name)`", rpm: key.rpm ?? limits.defaultRPM,
+                tpm: key.tpm ?? limits.defaultTPM, budget: key.budget
+            )
+        ]
+        if let userID = key.userID, let overrides {
+            scopes.append(
+                LimitScope(id: "user:\(userID)", label: "user `\(userID)`", rpm: overrides.rpm, tpm: overrides.tpm, budget: overrides.budget)
+            )
+        }
+        return Principal(
+            kind: .virtualKey, id: key.scopeID, role: key.role, keyID: key.id, keyName: key.name, userID: key.userID,
+            team: key.team, allowedModels: key.models, scopes: scopes.filter(\.limitsAnything)
+        )
+    }
+
+    func principal(jwtUser identity: JWTIdentity, overrides: UserLimits?) -> Principal {
+        let defaultBudget = limits.defaultBudgetUSD.map { Budget(maxUSD: $0, period: limits.defaultBudgetPeriod) }
+        let scope = LimitScope(
+            id: "user:\(identity.subject)", label: "user `\(identity.subject)`",
+            rpm: overrides?.rpm ?? limits.defaultRPM, tpm: overrides?.tpm ?? limits.defaultTPM,
+            budget: overrides?.budget ?? defaultBudget
+        )
+        return Principal(
+            kind: .jwtUser, id: "user:\(identity.subject)", role: identity.role, userID: identity.subject,
+            scopes: [scope].filter(\.limitsAnything)
+        )
+    }
+
+    /// The anonymous caller of a gateway with auth off, limited per address when `limits.ip_rpm` is set.
+    func anonymous(address: String?) -> Principal {
+        var principal = Principal.anonymous
+        if let rpm = limits.ipRPM, let address {
+            principal.scopes = [LimitScope(id: "ip:\(address)", label: "address \(address)", rpm: rpm)]
+        }
+        return principal
+    }
+}
+
+extension LimitScope {
+    var limitsAnything: Bool { rpm != nil || tpm != nil || budget != nil }
+}
+
+extension Optional {
+    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        switch self {
+        case .some(let value): return try await transform(value)
+        case .none: return nil
+        }
+    }
+}

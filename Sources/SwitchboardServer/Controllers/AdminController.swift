@@ -1,0 +1,183 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SwitchboardCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// `/admin`: virtual keys and per-user limits. Mounted behind the admin role.
+struct AdminController: Sendable {
+    typealias Context = GatewayRequestContext
+
+    let store: any GovernanceStore
+    let authenticator: Authenticator
+    let governor: Governor
+    let bodyReader: RequestBodyReader
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("keys", use: createKey)
+        group.get("keys", use: listKeys)
+        group.get("keys/{id}", use: getKey)
+        group.patch("keys/{id}", use: updateKey)
+        group.delete("keys/{id}", use: revokeKey)
+        group.put("users/{id}", use: setUser)
+        group.get("users/{id}", use: getUser)
+    }
+
+    @Sendable func createKey(request: Request, context: Context) async throws -> Response {
+        let fields = try await bodyReader.decode([String: JSONValue].self, from: request)
+        let (key, secret) = try await KeyIssuer(store: store).issue(fields, now: Date().timeIntervalSince1970)
+        context.logger.info("key created", metadata: ["key_id": "\(key.id)", "by": "\(context.principal?.id ?? "-")"])
+        return try Self.json(Self.withSecret(key, secret: secret), status: .created)
+    }
+
+    @Sendable func listKeys(request: Request, context: Context) async throws -> Response {
+        let user = request.uri.queryParameters["user_id"].map(String.init)
+        let keys = try await GovernanceAccess.run { try await store.keys(userID: user) }
+        let now = Date().timeIntervalSince1970
+        return try Self.json(GovernanceViews.list(keys.map { GovernanceViews.key($0, now: now) }))
+    }
+
+    @Sendable func getKey(request: Request, context: Context) async throws -> Response {
+        let key = try await existingKey(context)
+        var view = GovernanceViews.key(key, now: Date().timeIntervalSince1970)
+        if let budget = key.budget,
+            let balance = try await governor.budgets.balance(LimitScope(id: key.scopeID, label: "key", budget: budget))
+        {
+            view = view.merging(["spend": GovernanceViews.balance(LimitScope(id: key.scopeID, label: "key"), balance)])
+        } else {
+            let spent = try await GovernanceAccess.run { try await store.spend(scope: key.scopeID, since: key.budgetPeriod.start(containing: Date().timeIntervalSince1970)) }
+            var spend = JSONObjectBuilder()
+            spend.set("spent_usd", spent)
+            spend.set("budget_period", key.budgetPeriod.rawValue)
+            view = view.merging(["spend": spend.value])
+        }
+        return try Self.json(view)
+    }
+
+    @Sendable func updateKey(request: Request, context: Context) async throws -> Response {
+        var key = try await existingKey(context)
+        let fields = try await bodyReader.decode([String: JSONValue].self, from: request)
+        let now = Date().timeIntervalSince1970
+        try KeyFields.apply(fields, to: &key, now: now)
+        let updated = key
+        try await GovernanceAccess.run { try await store.updateKey(updated) }
+        authenticator.invalidate(keyHash: key.hash)
+        governor.budgets.forget(key.scopeID)
+        context.logger.info("key updated", metadata: ["key_id": "\(key.id)", "by": "\(context.principal?.id ?? "-")"])
+        return try Self.json(GovernanceViews.key(key, now: now))
+    }
+
+    @Sendable func revokeKey(request: Request, context: Context) async throws -> Response {
+        var key = try await existingKey(context)
+        let now = Date().timeIntervalSince1970
+        if key.revokedAt == nil {
+            key.revokedAt = now
+            let revoked = key
+            try await GovernanceAccess.run { try await store.updateKey(revoked) }
+        }
+        authenticator.invalidate(keyHash: key.hash)
+        context.logger.info("key revoked", metadata: ["key_id": "\(key.id)", "by": "\(context.principal?.id ?? "-")"])
+        return try Self.json(GovernanceViews.key(key, now: now))
+    }
+
+    @Sendable func setUser(request: Request, context: Context) async throws -> Response {
+        let userID = try context.parameters.require("id")
+        let fields = try await bodyReader.decode([String: JSONValue].self, from: request)
+        let allowed: Set<String> = ["rpm", "tpm", "max_budget_usd", "budget_period"]
+        for field in fields.keys.sorted() where !allowed.contains(field) {
+            throw GatewayError.validation("Unknown field `\(field)`; user limits have \(allowed.sorted().joined(separator: ", ")).", param: field)
+        }
+        // The key-field rules apply to the same fields.
+        var scratch = VirtualKey(id: "", name: "user", prefix: "", hash: "", createdAt: 0)
+        try KeyFields.apply(fields, to: &scratch, now: 0)
+        let limits = UserLimits(
+            userID: userID, rpm: scratch.rpm, tpm: scratch.tpm, maxBudgetUSD: scratch.maxBudgetUSD,
+            budgetPeriod: scratch.budgetPeriod, updatedAt: Date().timeIntervalSince1970
+        )
+        try await GovernanceAccess.run { try await store.setUserLimits(limits) }
+        authenticator.invalidate(userID: userID)
+        governor.budgets.forget("user:\(userID)")
+        return try Self.json(GovernanceViews.userLimits(limits))
+    }
+
+    @Sendable func getUser(request: Request, context: Context) async throws -> Response {
+        let userID = try context.parameters.require("id")
+        let limits = try await GovernanceAccess.run { try await store.userLimits(userID) }
+        let keys = try await GovernanceAccess.run { try await store.keys(userID: userID) }
+        let now = Date().timeIntervalSince1970
+        let period = limits?.budgetPeriod ?? .monthly
+        let spent = try await GovernanceAccess.run { try await store.spend(scope: "user:\(userID)", since: period.start(containing: now)) }
+        var object = JSONObjectBuilder()
+        object.set("user_id", userID)
+        object.set("limits", json: limits.map(GovernanceViews.userLimits) ?? .null)
+        object.set("spent_usd", spent)
+        object.set("budget_period", period.rawValue)
+        object.set("keys", json: .array(keys.map { GovernanceViews.key($0, now: now) }))
+        return try Self.json(object.value)
+    }
+
+    private func existingKey(_ context: Context) async throws -> VirtualKey {
+        let id = try context.parameters.require("id")
+        guard let key = try await GovernanceAccess.run({ try await store.key(id: id) }) else {
+            throw GatewayError(.validationError, "No key with id `\(id)`.", status: 404)
+        }
+        return key
+    }
+
+    static func withSecret(_ key: VirtualKey, secret: String) -> JSONValue {
+        GovernanceViews.key(key, now: Date().timeIntervalSince1970).merging(["key": .string(secret)])
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
+        var response = try OpenAIController.json(value)
+        response.status = status
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+}
+
+/// Makes keys: validates the fields, generates the secret, stores only its hash.
+struct KeyIssuer: Sendable {
+    let store: any GovernanceStore
+
+    func issue(_ fields: [String: JSONValue], now: Double) async throws(GatewayError) -> (VirtualKey, String) {
+        guard fields["name"]?.stringValue?.isEmpty == false else {
+            throw GatewayError.validation("Missing required field `name`.", param: "name")
+        }
+        let secret = KeySecret.generate()
+        var key = VirtualKey(
+            id: KeySecret.makeID(), name: "", prefix: KeySecret.prefix(of: secret), hash: KeySecret.hash(secret), createdAt: now
+        )
+        try KeyFields.apply(fields, to: &key, now: now)
+        let created = key
+        try await GovernanceAccess.run { try await store.createKey(created) }
+        return (key, secret)
+    }
+}
+
+/// Store calls from handlers: a database failure is a 503 that names nothing internal.
+enum GovernanceAccess {
+    static func run<T: Sendable>(_ body: () async throws -> T) async throws(GatewayError) -> T {
+        do {
+            return try await body()
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            throw GatewayError(.internalError, "The gateway's database is unavailable; try again.", status: 503)
+        }
+    }
+}
+
+extension JSONValue {
+    func merging(_ fields: [String: JSONValue]) -> JSONValue {
+        guard case .object(var object) = self else { return self }
+        for (key, value) in fields { object[key] = value }
+        return .object(object)
+    }
+}
