@@ -331,7 +331,22 @@ public func withGovernanceStore<Result: Sendable>(
     _ body: @escaping @Sendable (any GovernanceStore) async throws -> Result
 ) async throws -> Result {
     let storage = try await openStorage(url, logger: logger)
-    let result = try await withThrowingTaskGroup(of: Result?.self) { group in
+    let result: Result
+    do {
+        result = try await run(body, on: storage)
+    } catch {
+        try? await storage.close()
+        throw error
+    }
+    try await storage.close()
+    return result
+}
+
+private func run<Result: Sendable>(
+    _ body: @escaping @Sendable (any GovernanceStore) async throws -> Result,
+    on storage: OpenedStorage
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Result?.self) { group in
         for service in storage.services {
             group.addTask {
                 try await service.run()
@@ -345,8 +360,6 @@ public func withGovernanceStore<Result: Sendable>(
         }
         throw CancellationError()
     }
-    try await storage.close()
-    return result
 }
 
 /// Issues a key from fields as the admin API takes them; for the CLI. Returns the key and its secret.

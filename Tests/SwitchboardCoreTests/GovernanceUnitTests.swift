@@ -250,3 +250,24 @@ import Foundation
         #expect(!RedactionPattern.isValid("([unclosed"))
     }
 }
+
+@Suite struct BudgetSyncTests {
+    @Test func spendFromOtherReplicasIsSeenAfterTheSyncInterval() async throws {
+        let clock = LockedValue(1_700_000_000.0)
+        let stored = LockedValue(1.0)
+        let book = BudgetBook(loader: { _, _ in stored.withLock { $0 } }, clock: { clock.withLock { $0 } }, syncInterval: 10)
+        let scope = LimitScope(id: "key:shared", label: "key", budget: Budget(maxUSD: 5, period: .total))
+        let hold = try await book.reserve([scope], amount: 1)
+        book.settle(hold, actual: 1)
+        // Another replica books $3 more; within the interval this one does not look.
+        stored.withLock { $0 = 4 }
+        #expect(try await book.balance(scope)?.spentUSD == 2)
+        clock.withLock { $0 += 11 }
+        #expect(try await book.balance(scope)?.spentUSD == 4)
+        // The store never lowers what memory knows (rows of this replica may still be queued).
+        stored.withLock { $0 = 0 }
+        clock.withLock { $0 += 11 }
+        #expect(try await book.balance(scope)?.spentUSD == 4)
+        await #expect(throws: GatewayError.self) { try await book.reserve([scope], amount: 1.5) }
+    }
+}

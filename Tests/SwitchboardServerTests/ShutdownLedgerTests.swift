@@ -184,3 +184,50 @@ import Glibc
         return (keyID, secret, answered.withLock { $0 })
     }
 }
+
+@Suite struct KeysCommandTests {
+    /// Runs `switchboard ARGS` and returns its exit status and output.
+    static func run(_ arguments: [String], environment: [String: String]) throws -> (Int32, String) {
+        let binary = try #require(ShutdownLedgerTests.binary, "the switchboard executable must be built before the tests")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func createListAndRevokeFromTheCommandLine() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let environment = ["SWITCHBOARD_DATABASE_URL": "sqlite://" + directory.appendingPathComponent("cli.db").path]
+
+        let (created, output) = try Self.run(
+            ["keys", "create", "--name", "cli-key", "--user", "hal", "--rpm", "30", "--budget", "12.5", "--models", "gpt-4o*,claude-*"],
+            environment: environment
+        )
+        #expect(created == 0, "\(output)")
+        let lines = output.split(separator: "\n").map(String.init)
+        let secret = try #require(lines.first { $0.hasPrefix("sk-sb-") })
+        let id = try #require(lines.first { $0.hasPrefix("created ") }?.split(separator: " ")[1]).description
+
+        let (listed, list) = try Self.run(["keys", "list"], environment: environment)
+        #expect(listed == 0)
+        #expect(list.contains(id) && list.contains("cli-key") && list.contains("hal") && list.contains("active") && list.contains("$12.5/monthly"))
+        #expect(!list.contains(secret))
+
+        let (revoked, _) = try Self.run(["keys", "revoke", id], environment: environment)
+        #expect(revoked == 0)
+        #expect(try Self.run(["keys", "list"], environment: environment).1.contains("revoked"))
+        let (missing, message) = try Self.run(["keys", "revoke", "key_nope"], environment: environment)
+        #expect(missing == 1 && message.contains("no key with id key_nope"))
+        let (bad, badMessage) = try Self.run(["keys", "create", "--name", "x", "--role", "root"], environment: environment)
+        #expect(bad == 1 && badMessage.contains("`role` must be one of admin, user, viewer"))
+    }
+}

@@ -6,8 +6,10 @@
 /// a budget by what admitted calls cost beyond their reservation (nothing, when the price table
 /// and `max_tokens` hold).
 ///
-/// A scope's spend is read from the store the first time it is needed in a period; after that
-/// the ledger rows this process writes keep the store in step with memory.
+/// A scope's spend is read from the store the first time it is needed in a period, and read
+/// again every `syncInterval` while it is in use, so spend booked by other replicas sharing the
+/// database is seen within that interval (memory keeps the larger of the two figures: it
+/// already holds this replica's calls whose rows are still queued).
 public final class BudgetBook: Sendable {
     public typealias Loader = @Sendable (_ scope: String, _ since: Double) async throws -> Double
 
@@ -15,6 +17,8 @@ public final class BudgetBook: Sendable {
         var periodStart: Double
         var spent: Double
         var reserved: Double
+        /// When the store was last read (or a read was started) for this scope.
+        var syncedAt: Double
     }
 
     /// What one admitted call holds; hand it back to ``settle(_:actual:)`` exactly once.
@@ -45,13 +49,16 @@ public final class BudgetBook: Sendable {
     private let entries = LockedValue<[String: Entry]>([:])
     private let loader: Loader
     private let clock: @Sendable () -> Double
+    private let syncInterval: Double
 
     /// - Parameters:
     ///   - loader: reads a scope's spend since a time from the durable store.
     ///   - clock: wall-clock seconds since 1970 (periods are calendar periods).
-    public init(loader: @escaping Loader, clock: @escaping @Sendable () -> Double) {
+    ///   - syncInterval: seconds between re-reads of a scope's spend from the store.
+    public init(loader: @escaping Loader, clock: @escaping @Sendable () -> Double, syncInterval: Double = 10) {
         self.loader = loader
         self.clock = clock
+        self.syncInterval = syncInterval
     }
 
     /// Reserves `amount` dollars in every budgeted scope, or in none and throws `BUDGET_EXCEEDED`.
@@ -124,21 +131,36 @@ public final class BudgetBook: Sendable {
     }
 
     private func ensureLoaded(_ scope: String, periodStart: Double) async throws(GatewayError) {
-        let current = entries.withLock { $0[scope]?.periodStart }
-        if current == periodStart { return }
+        let now = clock()
+        enum Need { case none, load, sync }
+        let need: Need = entries.withLock { entries in
+            guard let entry = entries[scope], entry.periodStart == periodStart else { return .load }
+            guard now - entry.syncedAt >= syncInterval else { return .none }
+            // Claim the re-read so concurrent calls don't all make it.
+            entries[scope]?.syncedAt = now
+            return .sync
+        }
+        if need == .none { return }
         let spent: Double
         do {
             spent = try await loader(scope, periodStart)
         } catch {
+            // A failed re-read keeps the numbers in memory; only a first read must succeed.
+            if need == .sync { return }
             throw GatewayError(
                 .internalError, "Spend could not be read from the database, so the budget cannot be checked; try again.",
                 status: 503
             )
         }
         entries.withLock { entries in
-            // Another request may have loaded it meanwhile and already reserved against it: keep that.
-            if entries[scope]?.periodStart != periodStart {
-                entries[scope] = Entry(periodStart: periodStart, spent: spent, reserved: 0)
+            if var entry = entries[scope], entry.periodStart == periodStart {
+                // Another request loaded it meanwhile and may have reserved against it: keep that,
+                // and take the store's figure only if other replicas have spent more.
+                entry.spent = max(entry.spent, spent)
+                entry.syncedAt = now
+                entries[scope] = entry
+            } else {
+                entries[scope] = Entry(periodStart: periodStart, spent: spent, reserved: 0, syncedAt: now)
             }
         }
     }
