@@ -161,7 +161,7 @@ public func buildGateway(
     let auth = AuthMiddleware(authenticator: authenticator, limiter: governor.limiter, ipRPM: config.limits.ipRPM)
     let meter = CallMeter(
         gateway: gateway, governor: governor, captureBodies: config.requestLog.mode == .bodies,
-        captureLimit: config.requestLog.previewChars
+        captureLimit: config.requestLog.previewChars, ledgerBacklogged: { writer.isBacklogged }
     )
     let openAI = OpenAIController(gateway: gateway, meter: meter, bodyReader: bodyReader, startedAt: startedAtUnix)
     let simple = SimpleChatController(gateway: gateway, meter: meter, bodyReader: bodyReader)

@@ -91,6 +91,10 @@ public final class RecordWriter: RequestRecordSink, Service {
 
     /// Records waiting to be written.
     public var pending: Int { state.withLock { $0.queue.count } }
+
+    /// The queue holds four times its capacity in rows that can't be shed (the database has been
+    /// failing or far too slow for a while): new calls should wait rather than grow it further.
+    public var isBacklogged: Bool { state.withLock { $0.queue.count >= capacity * 4 } }
     /// Optional rows dropped because the queue was full (spend rows never are).
     public var dropped: Int { state.withLock { $0.dropped } }
     /// Spend rows whose bodies were shed because the queue was full.

@@ -45,3 +45,13 @@ import Testing
         #expect(body.contains("…[truncated"))
     }
 }
+
+extension RecordWriterTests {
+    @Test func aBackloggedWriterSaysSo() {
+        let writer = RecordWriter(store: MemoryRequestLogStore(), capacity: 2, logger: Logger(label: "writer-test"))
+        for index in 0..<7 { writer.record(Self.row("r\(index)", status: 200, cost: 0.1, body: nil)) }
+        #expect(!writer.isBacklogged)
+        writer.record(Self.row("r7", status: 200, cost: 0.1, body: nil))
+        #expect(writer.isBacklogged && writer.pending == 8)
+    }
+}

@@ -115,8 +115,10 @@ struct OpenAIController: Sendable {
     }
 
     @Sendable func listModels(request: Request, context: Context) async throws -> Response {
-        let list = ModelList(data: gateway.catalog.listModels(created: startedAt))
-        return try Self.json(list)
+        // A key limited to some models sees only those.
+        let allowed = context.principal?.allowedModels ?? []
+        let models = gateway.catalog.listModels(created: startedAt).filter { ModelGlob.allows(allowed, model: $0.id) }
+        return try Self.json(ModelList(data: models))
     }
 
     @Sendable func getModel(request: Request, context: Context) async throws -> Response {

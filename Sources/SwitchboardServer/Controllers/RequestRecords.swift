@@ -150,15 +150,29 @@ struct CallMeter: Sendable {
     let captureBodies: Bool
     /// Characters of a body kept for the log (redaction and the exact cut happen in the writer).
     let captureLimit: Int
+    /// Whether the ledger's queue is too far behind to take more calls (back-pressure).
+    let ledgerBacklogged: @Sendable () -> Bool
 
     func admit(model: String, messages: [ChatMessage], maxTokens: Int?, context: GatewayRequestContext) async throws(GatewayError) -> Governor.Admission {
-        try await governor.admit(
+        try checkLedger()
+        return try await governor.admit(
             context.principal ?? .anonymous, model: model, promptTokens: TokenEstimator.estimatePrompt(messages), maxTokens: maxTokens
         )
     }
 
     func admit(model: String, promptTokens: Int, context: GatewayRequestContext) async throws(GatewayError) -> Governor.Admission {
-        try await governor.admit(context.principal ?? .anonymous, model: model, promptTokens: promptTokens, maxTokens: 0)
+        try checkLedger()
+        return try await governor.admit(context.principal ?? .anonymous, model: model, promptTokens: promptTokens, maxTokens: 0)
+    }
+
+    /// A call whose ledger row could not be kept is not made.
+    private func checkLedger() throws(GatewayError) {
+        if ledgerBacklogged() {
+            throw GatewayError(
+                .internalError, "The gateway cannot record calls right now (its database is behind); retry shortly.",
+                retryAfterSeconds: 1, status: 503
+            )
+        }
     }
 
     /// The request body as the log keeps it, or `nil` when bodies are not logged.
