@@ -422,7 +422,7 @@ def run_wrk(workdir, target, conns, seconds, stream=False):
     }
 
 
-def run_client(client, workdir, target, conns, requests, rate, stream):
+def run_client(client, workdir, target, conns, requests, rate, stream, warmup=None):
     body = {**CHAT_BODY, "model": target["stream_model"] if stream else target["model"]}
     if stream:
         body["stream"] = True
@@ -431,7 +431,7 @@ def run_client(client, workdir, target, conns, requests, rate, stream):
         handle.write(json.dumps(body))
     argv = [client, "--port", str(target["port"]), "--path", target["stream_path"] if stream else target["path"],
             "--body-file", body_path, "--conns", str(conns), "--requests", str(requests), "--rate", str(rate),
-            "--warmup", str(max(conns * 5, requests // 20)), "--expect", "[DONE]" if stream else REPLY]
+            "--warmup", str(max(conns * 5, requests // 20) if warmup is None else warmup), "--expect", "[DONE]" if stream else REPLY]
     for header in target["stream_headers"] if stream else target["headers"]:
         argv += ["--header", header]
     COMMANDS.append(" ".join(shlex.quote(a) for a in argv))
@@ -453,7 +453,7 @@ def measure_target(args, procs, client, workdir, target, plan):
     log(f"checking {name}")
     check_target(target, plan["check"])
     result = {"name": name, "label": target["label"], "wrk": {}, "notes": target.get("notes", [])}
-    for key in ("startup_s", "rss_idle_mb"):
+    for key in ("startup_s", "rss_idle_mb", "config_text"):
         if key in target:
             result[key] = target[key]
     pid = target.get("pid")
@@ -504,7 +504,7 @@ def start_switchboard(args, procs, workdir, name, upstream_port, governance):
         "rss_idle_mb": round(rss.rss_mb(proc.pid), 1),
         "path": "/v1/chat/completions", "stream_path": "/v1/chat/completions",
         "model": "bench", "stream_model": "bench", "headers": [], "stream_headers": [], "notes": [],
-        "config": config,
+        "config": config, "config_text": open(config).read(),
     }
     if governance:
         key = MASTER_KEY
@@ -563,7 +563,7 @@ def start_litellm(args, procs, workdir, upstream_port, workers):
         "path": "/v1/chat/completions", "stream_path": "/v1/chat/completions",
         "model": "bench", "stream_model": "bench-stream", "headers": headers, "stream_headers": headers,
         "paced": (20 * workers, 400 * workers), "paced_stream": (10 * workers, 200 * workers), "settle_s": 10,
-        "notes": [],
+        "notes": [], "config_text": open(config).read(),
     }
 
 
@@ -608,8 +608,9 @@ def main():
         "seconds": 3 if args.quick else 10,
         "warmup_s": 1 if args.quick else 3,
         "check": 20 if args.quick else 100,
-        "paced_rate": 1000, "paced_requests": 3000 if args.quick else 10000,
-        "stream_rate": 500, "stream_requests": 1500 if args.quick else 5000,
+        # Low enough that the gateway is mostly idle between requests: its own cost, not queueing.
+        "paced_rate": 200, "paced_requests": 1000 if args.quick else 4000,
+        "stream_rate": 100, "stream_requests": 500 if args.quick else 2000,
         "startup_runs": 3 if args.quick else 5,
     }
     only = set(args.only.split(",")) if args.only else None
@@ -639,11 +640,12 @@ def main():
         base = {"path": "/v1/chat/completions", "stream_path": "/v1/chat/completions", "model": "bench",
                 "stream_model": "bench", "headers": [], "stream_headers": ["Accept: text/event-stream"]}
         if wanted("direct"):
-            target = dict(base, name="direct", label="direct to the fake upstream (nginx)", port=upstream_port, pid=upstream.pid)
+            target = dict(base, name="direct", label="direct to the fake upstream (nginx)", port=upstream_port, pid=upstream.pid,
+                          tree=True, rss_idle_mb=round(rss.rss_mb(upstream.pid, tree=True), 1))
             results["targets"].append(measure_target(args, procs, args.client, workdir, target, plan))
         if wanted("nginx-proxy"):
             target = dict(base, name="nginx-proxy", label="nginx reverse proxy (keep-alive upstream)", port=proxy_port,
-                          pid=proxy.pid, tree=True)
+                          pid=proxy.pid, tree=True, rss_idle_mb=round(rss.rss_mb(proxy.pid, tree=True), 1))
             results["targets"].append(measure_target(args, procs, args.client, workdir, target, plan))
 
         for name, governance in (("switchboard-gov", True), ("switchboard-bare", False)):
@@ -653,18 +655,24 @@ def main():
             try:
                 result = measure_target(args, procs, args.client, workdir, target, plan)
                 result["virtual_key"] = target.get("virtual_key")
-                if governance:
-                    log(f"{name}: {args.streams} open streams")
-                    argv = [sys.executable, os.path.join(HERE, "open_streams.py"), "--port", str(target["port"]),
-                            "--pid", str(target["pid"]), "--model", "slow", "--streams", str(args.streams)]
-                    for header in target["headers"]:
-                        argv += ["--header", header]
-                    COMMANDS.append(" ".join(shlex.quote(a) for a in argv))
-                    out = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-                    result["open_streams"] = json.loads(out.stdout)
-                    time.sleep(1)
-                    result["rss_after_streams_mb"] = round(rss.rss_mb(target["pid"]), 1)
                 results["targets"].append(result)
+            finally:
+                procs.stop(target["proc"])
+        if wanted("switchboard-gov") and args.streams:
+            # On a fresh process (governance on), so the figure is the streams' own, not heap left by the load runs.
+            target = start_switchboard(args, procs, workdir, "switchboard-streams", upstream_port, True)
+            try:
+                log(f"{args.streams} open streams")
+                argv = [sys.executable, os.path.join(HERE, "open_streams.py"), "--port", str(target["port"]),
+                        "--pid", str(target["pid"]), "--model", "slow", "--streams", str(args.streams)]
+                for header in target["headers"]:
+                    argv += ["--header", header]
+                COMMANDS.append(" ".join(shlex.quote(a) for a in argv))
+                out = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+                streams = json.loads(out.stdout)
+                time.sleep(1)
+                streams["rss_after_close_mb"] = round(rss.rss_mb(target["pid"]), 1)
+                results["open_streams"] = streams
             finally:
                 procs.stop(target["proc"])
         if wanted("switchboard-gov"):

@@ -160,7 +160,7 @@ def render(results, command):
         " Idle: 1 s after ready, before any request. Under load: the peak sampled every 100 ms during the wrk runs."
         " Start-up: exec → first 200 on `/ready` (LiteLLM: `/health/readiness`), polled every 5 ms.",
         "",
-        "| target | start-up ms | RSS idle MB | RSS under load MB | RSS after the run MB |",
+        "| target | start-up ms (this process) | RSS idle MB | RSS under load MB | RSS after the run MB |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for t in results["targets"]:
@@ -177,16 +177,22 @@ def render(results, command):
             f"Switchboard start-up, {len(ms)} more cold starts with a new SQLite file each (migrations run):"
             f" median {ms[len(ms) // 2]:.0f} ms, min {ms[0]:.0f}, max {ms[-1]:.0f}."
         )
-    streams = gov.get("open_streams") if gov else None
+    streams = results.get("open_streams")
     if streams:
         out += [
             "",
-            f"**{streams['streams']} concurrent open streams** (governance-on config, route `slow`: the `mock` provider"
-            " streaming 20 chunks 2 s apart, so none ends during the test; `bench/open_streams.py` opens them in"
-            " batches of 100 and waits until each has its 200 head and first chunk):"
+            f"**{streams['streams']} concurrent open streams**, on a fresh gateway process (governance-on config; route"
+            " `slow`: the `mock` provider streaming 20 chunks 2 s apart, so none ends during the test;"
+            " `bench/open_streams.py` opens them in batches of 100 and waits until each has its 200 head and first chunk):"
             f" {streams['open_ok']} open ({streams['outcomes']}) after {streams['seconds_to_open']} s;"
             f" RSS {streams['rss_before_mb']} MB before, **{streams['rss_open_mb']} MB** with all open,"
-            f" {gov.get('rss_after_streams_mb')} MB after they closed.",
+            f" {streams.get('rss_after_close_mb')} MB 1 s after they closed.",
+        ]
+    if gov and gov.get("rss_after_mb"):
+        out += [
+            "",
+            f"RSS does not come back after load: the governance-on process sat at {gov['rss_after_mb']} MB after its"
+            f" runs (idle {gov['rss_idle_mb']} MB) — see bench/NOTES.md (malloc arenas).",
         ]
 
     # Budget
@@ -224,6 +230,8 @@ def render(results, command):
         *results.get("commands", []),
         "```",
         "",
+        *[line for t in results["targets"] if t.get("config_text") for line in (
+            f"Config of {t['label']}:", "", "```yaml", t["config_text"].rstrip("\n"), "```", "")],
         "</details>",
         END,
     ]
