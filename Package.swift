@@ -140,3 +140,34 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: - Micro-benchmarks (bench/NOTES.md), only with SWITCHBOARD_BENCHMARKS=1
+//
+//     SWITCHBOARD_BENCHMARKS=1 swift package benchmark
+//
+// Without the variable nothing below applies: ordinary builds neither resolve nor build the
+// benchmark package. With it, SwitchboardCore and SwitchboardProviders are built with
+// -enable-testing so the benchmarks can reach internal API (the Bedrock translation).
+if Context.environment["SWITCHBOARD_BENCHMARKS"] == "1" {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"])
+    )
+    for target in package.targets where ["SwitchboardCore", "SwitchboardProviders"].contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-enable-testing"])]
+    }
+    package.targets.append(
+        .executableTarget(
+            name: "SwitchboardBenchmarks",
+            dependencies: [
+                "SwitchboardCore",
+                "SwitchboardProviders",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/SwitchboardBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v5)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+}

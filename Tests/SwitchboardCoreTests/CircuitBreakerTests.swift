@@ -45,6 +45,32 @@ import Testing
         #expect(breaker.windowCounts(now: start + .seconds(11)) == (1, 1))
     }
 
+    @Test func keepsOnlyTheNewestOutcomesAcrossCompactions() {
+        let wide = CircuitBreaker.Policy(consecutiveFailures: 1000, errorRate: 0.9, minimumRequests: 10, window: .seconds(60), cooldown: .seconds(5))
+        var breaker = CircuitBreaker(policy: wide)
+        // 10,000 calls a millisecond apart, all inside the window: each record keeps the newest
+        // 4,096 and adds its own, so 4,097 count, the last 100 (failures) among them, whatever
+        // the dead prefix's compactions did.
+        for index in 0..<10_000 {
+            breaker.record(success: index < 9_900, now: start + .milliseconds(index))
+        }
+        let now = start + .milliseconds(9_999)
+        #expect(breaker.windowCounts(now: now) == (4097, 100))
+        #expect(breaker.state == .closed)
+        // A minute on, every one of them has left the window.
+        breaker.record(success: true, now: now + .seconds(61))
+        #expect(breaker.windowCounts(now: now + .seconds(61)) == (1, 0))
+    }
+
+    @Test func windowTrimKeepsOutcomesInsideIt() {
+        var breaker = CircuitBreaker(policy: policy)
+        for index in 0..<20 { breaker.record(success: true, now: start + .seconds(index)) }
+        // Window 10 s: at t=19 the calls from t=9 on are inside.
+        #expect(breaker.windowCounts(now: start + .seconds(19)) == (11, 0))
+        breaker.record(success: true, now: start + .seconds(25))
+        #expect(breaker.windowCounts(now: start + .seconds(25)) == (6, 0))
+    }
+
     @Test func halfOpenLetsOneProbeThrough() {
         var breaker = CircuitBreaker(policy: policy)
         for _ in 0..<3 { breaker.record(success: false, now: start) }

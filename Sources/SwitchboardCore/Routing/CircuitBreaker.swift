@@ -60,8 +60,14 @@ public struct CircuitBreaker: Sendable {
     public let policy: Policy
     public private(set) var state: State = .closed
     public private(set) var consecutiveFailures = 0
-    /// Outcomes inside the window, oldest first.
+    /// Outcomes inside the window, oldest first, from `head` on; the entries before `head` have
+    /// left the window and are dropped in bulk (see `trim`), so recording one is amortised O(1)
+    /// instead of shifting the whole array on every call.
     private var outcomes: [(at: ContinuousClock.Instant, success: Bool)] = []
+    private var head = 0
+
+    /// The outcomes still inside the window.
+    private var live: ArraySlice<(at: ContinuousClock.Instant, success: Bool)> { outcomes[head...] }
 
     public init(policy: Policy = Policy()) {
         self.policy = policy
@@ -113,6 +119,7 @@ public struct CircuitBreaker: Sendable {
                 state = .closed
                 consecutiveFailures = 0
                 outcomes.removeAll()
+                head = 0
             } else {
                 open(now: now)
             }
@@ -133,7 +140,7 @@ public struct CircuitBreaker: Sendable {
         let start = now - policy.window
         var requests = 0
         var failures = 0
-        for outcome in outcomes where outcome.at >= start {
+        for outcome in live where outcome.at >= start {
             requests += 1
             if !outcome.success { failures += 1 }
         }
@@ -144,22 +151,33 @@ public struct CircuitBreaker: Sendable {
         state = .open(until: now + policy.cooldown)
         consecutiveFailures = 0
         outcomes.removeAll()
+        head = 0
     }
 
     private func errorRateExceeded() -> Bool {
-        guard outcomes.count >= policy.minimumRequests else { return false }
-        let failures = outcomes.reduce(0) { $0 + ($1.success ? 0 : 1) }
-        return Double(failures) / Double(outcomes.count) >= policy.errorRate
+        let count = outcomes.count - head
+        guard count >= policy.minimumRequests else { return false }
+        let failures = live.reduce(0) { $0 + ($1.success ? 0 : 1) }
+        return Double(failures) / Double(count) >= policy.errorRate
     }
 
     private mutating func trim(now: ContinuousClock.Instant) {
         let start = now - policy.window
-        if let firstInside = outcomes.firstIndex(where: { $0.at >= start }) {
-            if firstInside > 0 { outcomes.removeFirst(firstInside) }
+        if let firstInside = live.firstIndex(where: { $0.at >= start }) {
+            head = firstInside
         } else {
             outcomes.removeAll(keepingCapacity: true)
+            head = 0
         }
         // Bound memory under very high rates: the error rate needs proportions, not every call.
-        if outcomes.count > 4096 { outcomes.removeFirst(outcomes.count - 4096) }
+        if outcomes.count - head > Self.maxOutcomes { head = outcomes.count - Self.maxOutcomes }
+        // Drop the dead prefix once it is at least half the array: one shift per ~4,096 calls.
+        if head > 0, head >= outcomes.count / 2 {
+            outcomes.removeFirst(head)
+            head = 0
+        }
     }
+
+    /// Most outcomes kept for the error rate.
+    static let maxOutcomes = 4096
 }
