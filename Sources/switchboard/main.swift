@@ -6,11 +6,11 @@ import NIOPosix
 import Glibc
 #endif
 
-// Swift Concurrency's jobs run on NIO's event-loop threads, so a request's handler, the upstream
-// call and both sockets stay on one thread instead of hopping between two pools (the largest
-// cost per request the benchmarks found). It must happen before any async code runs.
-// `SWITCHBOARD_NIO_EXECUTOR=0` keeps the default executor.
-if getenv("SWITCHBOARD_NIO_EXECUTOR").map({ String(cString: $0) }) != "0" {
+// With `SWITCHBOARD_NIO_EXECUTOR=1`, Swift Concurrency's jobs run on NIO's event-loop threads,
+// so a handler, its upstream call and both sockets can stay on one thread. It must happen
+// before any async code runs. Off by default: measured here (bench/NOTES.md) it saved little CPU
+// per request and made streams' tail latency worse.
+if getenv("SWITCHBOARD_NIO_EXECUTOR").map({ String(cString: $0) }) == "1" {
     NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
 
