@@ -26,6 +26,7 @@ public final class RecordWriter: RequestRecordSink, Service {
     private let store: any RequestLogStore
     private let capacity: Int
     private let batchSize: Int
+    private let coalescing: Duration
     private let logger: Logger
     private let redactor: Redactor
     private let previewLimit: Int
@@ -42,6 +43,7 @@ public final class RecordWriter: RequestRecordSink, Service {
         store: any RequestLogStore,
         capacity: Int = 50_000,
         batchSize: Int = 500,
+        coalescing: Duration = .milliseconds(20),
         redactor: Redactor = Redactor(),
         previewLimit: Int = 2000,
         metricsFactory: (any MetricsFactory)? = nil,
@@ -50,6 +52,7 @@ public final class RecordWriter: RequestRecordSink, Service {
         self.store = store
         self.capacity = capacity
         self.batchSize = batchSize
+        self.coalescing = coalescing
         self.redactor = redactor
         self.previewLimit = previewLimit
         self.shedRows = metricsFactory.map { Counter(label: "request_log_shed_total", dimensions: [("what", "row")], factory: $0) }
@@ -116,6 +119,10 @@ public final class RecordWriter: RequestRecordSink, Service {
     public func run() async throws {
         await withGracefulShutdownHandler {
             for await _ in wakeups {
+                // Let a few more rows arrive so one transaction carries them: at moderate rates
+                // every request would otherwise be its own batch (a transaction and several
+                // database round trips each). `flush()` and shutdown drain at once.
+                if pending < batchSize { try? await Task.sleep(for: coalescing) }
                 await drain()
             }
         } onGracefulShutdown: {
