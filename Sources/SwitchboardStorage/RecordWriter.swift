@@ -135,10 +135,11 @@ public final class RecordWriter: RequestRecordSink, Service {
     /// Bodies redacted and cut to the preview length; done here, off the request path.
     private func prepared(_ batch: [RequestRecord]) -> [RequestRecord] {
         guard batch.contains(where: { $0.requestBody != nil || $0.responseBody != nil }) else { return batch }
+        let compiled = redactor.compiled()
         return batch.map { record in
             var record = record
-            record.requestBody = record.requestBody.map { redactor.preview($0, limit: previewLimit) }
-            record.responseBody = record.responseBody.map { redactor.preview($0, limit: previewLimit) }
+            record.requestBody = record.requestBody.map { compiled.preview($0, limit: previewLimit) }
+            record.responseBody = record.responseBody.map { compiled.preview($0, limit: previewLimit) }
             return record
         }
     }

@@ -56,7 +56,11 @@ public struct Governor: Sendable {
             )
             throw error
         }
-        let hold = try await budgets.reserve(principal.scopes, amount: maximumCost(model: model, promptTokens: promptTokens, maxTokens: maxTokens))
+        // Pricing the call means resolving its route; only budgets need it.
+        let budgeted = principal.scopes.contains { $0.budget != nil }
+        let hold = budgeted
+            ? try await budgets.reserve(principal.scopes, amount: maximumCost(model: model, promptTokens: promptTokens, maxTokens: maxTokens))
+            : .none
         return Admission(scopes: principal.scopes, hold: hold, promptTokens: promptTokens, rate: rate)
     }
 

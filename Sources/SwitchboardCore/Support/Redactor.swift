@@ -1,14 +1,19 @@
 /// Replaces personal data and secrets in logged bodies: e-mail addresses, phone and card
 /// numbers, API keys, bearer tokens and JWTs, and whatever the config's own patterns match.
 ///
-/// It runs in the log writer, off the request path; regular expressions are compiled once.
-public struct Redactor: @unchecked Sendable {
-    // `Regex` is a value type with no shared mutable state, but the standard library does not
-    // mark `Regex<AnyRegexOutput>` Sendable; the redactor never mutates its patterns.
-    private let rules: [(regex: Regex<AnyRegexOutput>, replacement: String)]
+/// It holds the patterns as text; ``compiled()`` turns them into regular expressions (which the
+/// standard library does not make `Sendable`) for one batch of work, in the log writer, off the
+/// request path.
+public struct Redactor: Sendable {
+    private let custom: [String]
 
     /// - Parameter custom: extra regular expressions (already checked with ``RedactionPattern/isValid(_:)``).
     public init(custom: [String] = []) {
+        self.custom = custom
+    }
+
+    /// The patterns compiled, for redacting many texts in a row.
+    public func compiled() -> Compiled {
         var rules: [(Regex<AnyRegexOutput>, String)] = []
         for (pattern, label) in Self.builtIn {
             if let regex = try? Regex(pattern) { rules.append((regex, "[REDACTED:\(label)]")) }
@@ -16,22 +21,34 @@ public struct Redactor: @unchecked Sendable {
         for pattern in custom {
             if let regex = try? Regex(pattern) { rules.append((regex, "[REDACTED]")) }
         }
-        self.rules = rules
+        return Compiled(rules: rules)
     }
 
     public func redact(_ text: String) -> String {
-        var text = text
-        for rule in rules {
-            text = text.replacing(rule.regex, with: rule.replacement)
-        }
-        return text
+        compiled().redact(text)
     }
 
-    /// Redacts, then cuts to `limit` characters (with a marker saying how much was cut).
     public func preview(_ text: String, limit: Int) -> String {
-        let redacted = redact(text)
-        guard redacted.count > limit else { return redacted }
-        return String(redacted.prefix(limit)) + "…[truncated \(redacted.count - limit) chars]"
+        compiled().preview(text, limit: limit)
+    }
+
+    public struct Compiled {
+        let rules: [(regex: Regex<AnyRegexOutput>, replacement: String)]
+
+        public func redact(_ text: String) -> String {
+            var text = text
+            for rule in rules {
+                text = text.replacing(rule.regex, with: rule.replacement)
+            }
+            return text
+        }
+
+        /// Redacts, then cuts to `limit` characters (with a marker saying how much was cut).
+        public func preview(_ text: String, limit: Int) -> String {
+            let redacted = redact(text)
+            guard redacted.count > limit else { return redacted }
+            return String(redacted.prefix(limit)) + "…[truncated \(redacted.count - limit) chars]"
+        }
     }
 
     /// Secrets first, so a key is not half-eaten by the card-number rule.

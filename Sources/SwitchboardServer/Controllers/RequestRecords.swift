@@ -155,9 +155,10 @@ struct CallMeter: Sendable {
 
     func admit(model: String, messages: [ChatMessage], maxTokens: Int?, context: GatewayRequestContext) async throws(GatewayError) -> Governor.Admission {
         try checkLedger()
-        return try await governor.admit(
-            context.principal ?? .anonymous, model: model, promptTokens: TokenEstimator.estimatePrompt(messages), maxTokens: maxTokens
-        )
+        let principal = context.principal ?? .anonymous
+        // The estimate only feeds limits and budgets; a caller without any skips it.
+        let promptTokens = principal.scopes.isEmpty ? 0 : TokenEstimator.estimatePrompt(messages)
+        return try await governor.admit(principal, model: model, promptTokens: promptTokens, maxTokens: maxTokens)
     }
 
     func admit(model: String, promptTokens: Int, context: GatewayRequestContext) async throws(GatewayError) -> Governor.Admission {
