@@ -300,4 +300,48 @@ let benchmarks: @Sendable () -> Void = {
             board.finish(id, success: true, latency: .milliseconds(3), now: now)
         }
     }
+
+    // Governance: what a call with a virtual key pays before and after the upstream. Per request.
+
+    // A key and its user, both with RPM, TPM and a budget far from exhausted, as in bench/run.sh.
+    let governedScopes = [
+        LimitScope(id: "key:bench", label: "key `bench`", rpm: 100_000_000, tpm: 1_000_000_000,
+                   budget: Budget(maxUSD: 1_000_000, period: .monthly)),
+        LimitScope(id: "user:bench", label: "user `bench`", rpm: 100_000_000, tpm: 1_000_000_000,
+                   budget: Budget(maxUSD: 1_000_000, period: .daily)),
+    ]
+
+    Benchmark("Rate limiter admit + settle, key + user scopes (RPM and TPM)") { benchmark in
+        let limiter = RateLimiter()
+        for _ in benchmark.scaledIterations {
+            let now = limiter.seconds()
+            blackHole(limiter.admit(governedScopes, promptTokens: 40, now: now))
+            limiter.settleTokens(governedScopes, difference: 12, now: now)
+        }
+    }
+
+    Benchmark("Budget reserve + settle, key + user budgets") { benchmark in
+        let book = BudgetBook(loader: { _, _ in 0 }, clock: { Date().timeIntervalSince1970 })
+        for _ in benchmark.scaledIterations {
+            let hold = try await book.reserve(governedScopes, amount: 0.0004)
+            book.settle(hold, actual: 0.0001)
+        }
+    }
+
+    Benchmark("Governor admit + settle (model glob, limits, budget priced from the route)") { benchmark in
+        let governor = Governor(
+            limiter: RateLimiter(),
+            budgets: BudgetBook(loader: { _, _ in 0 }, clock: { Date().timeIntervalSince1970 }),
+            catalog: catalog, defaultMaxTokens: 4096
+        )
+        let principal = Principal(
+            kind: .virtualKey, id: "key:bench", role: .user, keyID: "bench", userID: "bench",
+            allowedModels: ["cheap*", "single"], scopes: governedScopes
+        )
+        let usage = Usage(promptTokens: 40, completionTokens: 12)
+        for _ in benchmark.scaledIterations {
+            let admission = try await governor.admit(principal, model: "cheapest", promptTokens: 40, maxTokens: 256)
+            governor.settle(admission, usage: usage, cost: 0.00001)
+        }
+    }
 }
