@@ -202,9 +202,18 @@ public struct BedrockAdapter: ProviderAdapter {
         accept: String,
         deadline: NIODeadline,
         call: UpstreamCall
-    ) async throws -> (HTTPClientResponse, ByteBuffer) {
-        let response = try await send(path: path, body: body, accept: accept, deadline: deadline, call: call)
-        return (response, try await collect(response, deadline: deadline))
+    ) async throws -> (HTTPClient.Response, ByteBuffer) {
+        var http = UpstreamHTTP(client: client, provider: name)
+        http.maxResponseBytes = maxResponseBytes
+        let response = try await http.collect(
+            url: endpoint.origin + path, method: .POST, headers: signedHeaders(path: path, body: body, accept: accept),
+            body: ByteBuffer(bytes: body), deadline: deadline, logger: call.logger
+        )
+        let buffer = response.body ?? ByteBuffer()
+        guard (200..<300).contains(response.status.code) else {
+            throw failure(status: Int(response.status.code), headers: response.headers, body: buffer)
+        }
+        return (response, buffer)
     }
 
     private func encode(_ request: ChatRequest) throws -> [UInt8] {
@@ -223,13 +232,9 @@ public struct BedrockAdapter: ProviderAdapter {
 
     /// Signs and sends one POST; returns once a 2xx head is in, and throws for anything else.
     private func send(path: String, body: [UInt8], accept: String, deadline: NIODeadline, call: UpstreamCall) async throws -> HTTPClientResponse {
-        var headers: [(name: String, value: String)] = [
-            ("host", endpoint.host), ("content-type", "application/json"), ("accept", accept),
-        ]
-        headers += signer.authorizationHeaders(for: SigV4Request(method: "POST", path: path, headers: headers, body: body), at: now())
         var request = HTTPClientRequest(url: endpoint.origin + path)
         request.method = .POST
-        for header in headers { request.headers.add(name: header.name, value: header.value) }
+        request.headers = signedHeaders(path: path, body: body, accept: accept)
         request.body = .bytes(ByteBuffer(bytes: body))
         let response: HTTPClientResponse
         do {
@@ -243,11 +248,25 @@ public struct BedrockAdapter: ProviderAdapter {
         return response
     }
 
+    /// The request's headers with SigV4's `authorization`, `x-amz-date` (and session token) added.
+    private func signedHeaders(path: String, body: [UInt8], accept: String) -> HTTPHeaders {
+        var headers: [(name: String, value: String)] = [
+            ("host", endpoint.host), ("content-type", "application/json"), ("accept", accept),
+        ]
+        headers += signer.authorizationHeaders(for: SigV4Request(method: "POST", path: path, headers: headers, body: body), at: now())
+        var result = HTTPHeaders()
+        for header in headers { result.add(name: header.name, value: header.value) }
+        return result
+    }
+
     /// Learns the AWS error type from `x-amzn-errortype` or the body's `__type`; the message is never kept.
     private func failure(_ response: HTTPClientResponse) async -> UpstreamError {
-        let status = Int(response.status.code)
-        var errorType = response.headers.first(name: "x-amzn-errortype").map(Self.shortErrorType)
         let body = await UpstreamHTTP.errorBody(response)
+        return failure(status: Int(response.status.code), headers: response.headers, body: body)
+    }
+
+    private func failure(status: Int, headers: HTTPHeaders, body: ByteBuffer?) -> UpstreamError {
+        var errorType = headers.first(name: "x-amzn-errortype").map(Self.shortErrorType)
         if errorType == nil, let body, let decoded = try? JSONDecoder().decode(Bedrock.ErrorBody.self, from: Data(body.readableBytesView)) {
             errorType = decoded.type.map(Self.shortErrorType)
         }
@@ -256,7 +275,7 @@ public struct BedrockAdapter: ProviderAdapter {
             provider: name,
             detail: "HTTP \(status)",
             errorType: errorType,
-            retryAfterSeconds: UpstreamHTTP.retryAfter(response.headers)
+            retryAfterSeconds: UpstreamHTTP.retryAfter(headers)
         )
     }
 
@@ -266,33 +285,6 @@ public struct BedrockAdapter: ProviderAdapter {
         if let hash = value.lastIndex(of: "#") { value = value[value.index(after: hash)...] }
         if let colon = value.firstIndex(of: ":") { value = value[..<colon] }
         return String(value)
-    }
-
-    /// Collects a 2xx body, failing with `.timeout` if it is not complete by the deadline.
-    private func collect(_ response: HTTPClientResponse, deadline: NIODeadline) async throws -> ByteBuffer {
-        let limit = maxResponseBytes
-        let provider = name
-        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-            group.addTask {
-                do {
-                    return try await response.body.collect(upTo: limit)
-                } catch is NIOTooManyBytesError {
-                    throw UpstreamError(.invalidResponse, provider: provider, detail: "response larger than \(limit) bytes")
-                } catch {
-                    throw UpstreamHTTP.classify(error, provider: provider)
-                }
-            }
-            group.addTask {
-                let remaining = deadline - .now()
-                try await Task.sleep(for: .nanoseconds(max(0, remaining.nanoseconds)))
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let buffer = first else {
-                throw UpstreamError(.timeout, provider: provider, detail: "no complete response within the timeout")
-            }
-            return buffer
-        }
     }
 }
 

@@ -2,7 +2,7 @@ public import AsyncHTTPClient
 public import NIOCore
 public import NIOHTTP1
 public import SwitchboardCore
-import Logging
+public import Logging
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -49,6 +49,11 @@ public struct UpstreamHTTP: Sendable {
     }
 
     /// Sends a request and collects the whole 2xx body, all within the call's timeout.
+    ///
+    /// Non-streamed calls go through AsyncHTTPClient's delegate API with a ``ResponseAccumulator``:
+    /// its deadline covers the body as well as the head, and the body is gathered on the event
+    /// loop, so the calling task is resumed once, with the whole answer (no per-part hops, no
+    /// timer task of our own).
     public func sendAndCollect(
         url: String,
         method: HTTPMethod = .POST,
@@ -56,34 +61,56 @@ public struct UpstreamHTTP: Sendable {
         body: ByteBuffer?,
         call: UpstreamCall,
         errorDecoder: ErrorBodyDecoder = .openAI
-    ) async throws -> (HTTPClientResponse, ByteBuffer) {
-        let deadline = ContinuousClock.now + call.timeout
-        let response = try await send(url: url, method: method, headers: headers, body: body, call: call, errorDecoder: errorDecoder)
-        let limit = maxResponseBytes
-        let provider = provider
-        let buffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-            group.addTask {
-                do {
-                    return try await response.body.collect(upTo: limit)
-                } catch is NIOTooManyBytesError {
-                    throw UpstreamError(.invalidResponse, provider: provider, detail: "response larger than \(limit) bytes")
-                } catch let error as UpstreamError {
-                    throw error
-                } catch {
-                    throw Self.classify(error, provider: provider)
-                }
-            }
-            group.addTask {
-                try await Task.sleep(until: deadline)
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let buffer = first else {
-                throw UpstreamError(.timeout, provider: provider, detail: "no complete response within \(call.timeout)")
-            }
-            return buffer
+    ) async throws -> (HTTPClient.Response, ByteBuffer) {
+        let response = try await collect(
+            url: url, method: method, headers: headers, body: body, deadline: .now() + .init(call.timeout), logger: call.logger
+        )
+        let buffer = response.body ?? ByteBuffer()
+        guard (200..<300).contains(response.status.code) else {
+            let status = Int(response.status.code)
+            let info = errorDecoder.decode(buffer.getSlice(at: buffer.readerIndex, length: min(buffer.readableBytes, 64 * 1024)) ?? buffer)
+            throw UpstreamError(
+                .status(status),
+                provider: provider,
+                detail: "HTTP \(status)",
+                errorType: info.type,
+                errorCode: info.code,
+                retryAfterSeconds: Self.retryAfter(response.headers) ?? info.retryAfterSeconds
+            )
         }
         return (response, buffer)
+    }
+
+    /// Sends a request and gathers the whole response, of any status, by `deadline`; transport
+    /// failures, a body over ``maxResponseBytes`` and the deadline become ``UpstreamError``s, and
+    /// cancelling the calling task cancels the request.
+    public func collect(
+        url: String,
+        method: HTTPMethod,
+        headers: HTTPHeaders,
+        body: ByteBuffer?,
+        deadline: NIODeadline,
+        logger: Logger
+    ) async throws -> HTTPClient.Response {
+        let request: HTTPClient.Request
+        do {
+            request = try HTTPClient.Request(url: url, method: method, headers: headers, body: body.map { .byteBuffer($0) })
+        } catch {
+            throw classify(error)
+        }
+        let accumulator = ResponseAccumulator(request: request, maxBodySize: maxResponseBytes)
+        let task = client.execute(request: request, delegate: accumulator, deadline: deadline, logger: logger)
+        do {
+            return try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
+            }
+        } catch is ResponseAccumulator.ResponseTooBigError {
+            throw UpstreamError(.invalidResponse, provider: provider, detail: "response larger than \(maxResponseBytes) bytes")
+        } catch {
+            throw classify(error)
+        }
     }
 
     /// Turns a transport error into an ``UpstreamError``.
