@@ -60,6 +60,23 @@ public struct FakeOpenAIUpstream: Sendable {
     public static let secretMarker = "UPSTREAM-SECRET-DETAIL-7f3a"
     public static let apiKey = "upstream-test-key"
 
+    /// Model `verbatim` answers exactly these bytes: spacing, key order, `1.50` and an unknown
+    /// extension field that decoding and re-encoding would all change.
+    public static let verbatimBody = """
+        {"id": "chatcmpl-verbatim", "object": "chat.completion", "created": 1700000000, "model": "verbatim",
+         "choices": [{"index": 0, "message": {"role": "assistant", "content": "exact bytes"}, "finish_reason": "stop",
+                      "x_extension": {"z": 1, "a": [1.50, 2e3]}}],
+         "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}, "service_tier": "default"}
+        """
+
+    /// Model `verbatim`, streamed: each string is one event's `data`, sent as it is.
+    public static let verbatimStream = [
+        #"{"id":"chatcmpl-v","object":"chat.completion.chunk","created":1700000000,"model":"verbatim","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
+        #"{"model":"verbatim","object":"chat.completion.chunk","id":"chatcmpl-v","created":1700000000,"choices":[{"index":0,"delta":{"content":"exact "},"x_score":1.50,"finish_reason":null}]}"#,
+        #"{"id":"chatcmpl-v","object":"chat.completion.chunk","created":1700000000,"model":"verbatim","choices":[{"index":0,"delta":{"content":"bytes"},"finish_reason":"stop"}]}"#,
+        #"{"id":"chatcmpl-v","object":"chat.completion.chunk","created":1700000000,"model":"verbatim","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#,
+    ]
+
     public let recorder = UpstreamRecorder()
 
     public init() {}
@@ -83,6 +100,24 @@ public struct FakeOpenAIUpstream: Sendable {
             if let failure = Self.failure(for: model) { return failure }
             if model == "flaky", call % 2 == 1 { return Self.error(status: 500, type: "server_error", code: nil) }
             if model == "slow" { try await Task.sleep(for: .seconds(3)) }
+            if model == "verbatim" {
+                if body["stream"]?.boolValue == true {
+                    return Response(
+                        status: .ok, headers: [.contentType: "text/event-stream"],
+                        body: .init(byteBuffer: ByteBuffer(string: Self.verbatimStream.map { "data: \($0)\n\n" }.joined() + "data: [DONE]\n\n"))
+                    )
+                }
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: Self.verbatimBody)))
+            }
+            if model == "stall-body" {
+                // The head and half the answer, then nothing: only a deadline covering the body ends it.
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: String(Self.verbatimBody.prefix(60))))
+                    // Long past the test's 0.4 s timeout; the truncated body would then be a 502, not a 504.
+                    try await Task.sleep(for: .seconds(2))
+                    try await writer.finish(nil)
+                })
+            }
             if model == "invalid-json" {
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "<html>oops</html>")))
             }

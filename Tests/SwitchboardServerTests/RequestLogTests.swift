@@ -43,7 +43,10 @@ import Foundation
             }
             #expect(request.contains("[REDACTED:email]") && request.contains("[REDACTED]"))
             #expect(request.contains("…[truncated "))
-            #expect(plain["response_body"]?.stringValue?.contains("echo:") == true)
+            // The answer as the client got it (the provider's bytes, in its key order), redacted and cut.
+            let answer = try #require(plain["response_body"]?.stringValue)
+            #expect(answer.count > 20 && !answer.contains("fay@example.com"))
+            #expect(response.body.hasPrefix(String(answer.prefix(20))))
             #expect(plain["key_id"]?.stringValue == key.id && plain["user_id"] == "fay")
             #expect(plain["cached_tokens"] == 3 && plain["prompt_tokens"] == 11 && plain["status"] == 200)
             let stream = try #require(entries?[0])

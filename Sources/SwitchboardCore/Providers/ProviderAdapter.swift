@@ -43,6 +43,23 @@ extension ProviderAdapter {
 /// A source of streamed chunks; not shared between tasks.
 public protocol ChatChunkSource {
     mutating func next() async throws -> ChatChunk?
+
+    /// The next chunk if it can be had without waiting on the network (the source already
+    /// holds the bytes), so callers can skip arming a timeout for it.
+    mutating func nextIfReady() throws -> ReadyChunk
+}
+
+extension ChatChunkSource {
+    public mutating func nextIfReady() throws -> ReadyChunk { .mustWait }
+}
+
+/// What ``ChatChunkSource/nextIfReady()`` found.
+public enum ReadyChunk {
+    case chunk(ChatChunk)
+    /// The stream ended cleanly.
+    case end
+    /// The next chunk has to be awaited with ``ChatChunkSource/next()``.
+    case mustWait
 }
 
 /// The chunks of one streamed answer, in order.
@@ -67,6 +84,10 @@ public struct ChatStream: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> ChatChunk? {
             try await source.next()
+        }
+
+        public mutating func nextIfReady() throws -> ReadyChunk {
+            try source.nextIfReady()
         }
     }
 }

@@ -14,6 +14,13 @@ final class SourceBox: @unchecked Sendable {
 
     /// The next chunk, or a timeout error naming `what` when it takes longer than `timeout`.
     func next(within timeout: Duration?, provider: String, what: String) async throws -> ChatChunk? {
+        // A chunk already received needs no timer (most chunks, when the provider sends
+        // several per packet): a child task and a timer per chunk would cost more than the chunk.
+        switch try iterator.nextIfReady() {
+        case .chunk(let chunk): return chunk
+        case .end: return nil
+        case .mustWait: break
+        }
         guard let timeout else { return try await iterator.next() }
         enum Outcome: Sendable {
             case chunk(ChatChunk?)
@@ -168,6 +175,33 @@ struct GuardedChunkSource: ChatChunkSource {
         self.deadline = deadline
         self.provider = provider
         self.firstByteLatency = firstByteLatency
+    }
+
+    mutating func nextIfReady() throws -> ReadyChunk {
+        if let chunk = first {
+            first = nil
+            return .chunk(chunk)
+        }
+        guard !done else { return .end }
+        do {
+            let ready = try box.iterator.nextIfReady()
+            if case .end = ready {
+                done = true
+                lease.succeed(latency: firstByteLatency)
+                slot.release()
+            }
+            return ready
+        } catch let error as UpstreamError {
+            done = true
+            lease.fail(error, cooldown: nil)
+            slot.release()
+            throw error
+        } catch {
+            done = true
+            lease.abandon()
+            slot.release()
+            throw error
+        }
     }
 
     mutating func next() async throws -> ChatChunk? {

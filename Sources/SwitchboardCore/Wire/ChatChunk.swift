@@ -120,6 +120,9 @@ public struct ChatChunk: Sendable, Hashable {
     public var usage: Usage?
     public var systemFingerprint: String?
     public var extra: [String: JSONValue]
+    /// The event's `data` exactly as the provider sent it, when it speaks OpenAI's format; see
+    /// ``ChatResponse/upstreamBody``. Whoever changes the fields above must clear it.
+    public var upstreamBody = VerbatimBody.empty
 
     public init(
         id: String,

@@ -77,6 +77,11 @@ public struct ChatResponse: Sendable, Hashable {
     public var usage: Usage?
     public var systemFingerprint: String?
     public var extra: [String: JSONValue]
+    /// The provider's body exactly as it arrived, when the provider speaks OpenAI's format: an
+    /// OpenAI-format front door sends these bytes instead of re-encoding the fields above (what
+    /// a reverse proxy would do, and cheaper). Whoever changes the fields above must clear it.
+    /// Never encoded; equality ignores it; empty when there is none.
+    public var upstreamBody = VerbatimBody.empty
 
     public init(
         id: String,
@@ -97,6 +102,21 @@ public struct ChatResponse: Sendable, Hashable {
         self.systemFingerprint = systemFingerprint
         self.extra = extra
     }
+}
+
+/// Bytes carried beside a decoded value, invisible to its equality and hashing.
+public struct VerbatimBody: Sendable, Hashable {
+    public let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    public static let empty = VerbatimBody([])
+    public var isEmpty: Bool { bytes.isEmpty }
+
+    public static func == (lhs: VerbatimBody, rhs: VerbatimBody) -> Bool { true }
+    public func hash(into hasher: inout Hasher) {}
 }
 
 extension ChatResponse.Choice: Codable {

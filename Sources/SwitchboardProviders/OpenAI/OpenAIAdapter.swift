@@ -60,7 +60,9 @@ public struct OpenAIAdapter: ProviderAdapter {
             call: call
         )
         do {
-            return try JSONDecoder().decode(ChatResponse.self, from: Data(buffer.readableBytesView))
+            var response = try JSONDecoder().decode(ChatResponse.self, from: Data(buffer.readableBytesView))
+            response.upstreamBody = VerbatimBody(Array(buffer.readableBytesView))
+            return response
         } catch {
             throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not a chat completion")
         }
@@ -145,18 +147,27 @@ struct OpenAIChunkSource: ChatChunkSource {
         self.provider = provider
     }
 
+    mutating func nextIfReady() throws -> ReadyChunk {
+        while pendingIndex < pending.count {
+            let event = pending[pendingIndex]
+            pendingIndex += 1
+            if let chunk = try handle(event) { return .chunk(chunk) }
+            if finished { return .end }
+        }
+        if finished { return .end }
+        guard !atEnd else {
+            if sawFinishReason { return .end }
+            throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before [DONE]")
+        }
+        return .mustWait
+    }
+
     mutating func next() async throws -> ChatChunk? {
         while true {
-            while pendingIndex < pending.count {
-                let event = pending[pendingIndex]
-                pendingIndex += 1
-                if let chunk = try handle(event) { return chunk }
-                if finished { return nil }
-            }
-            if finished { return nil }
-            guard !atEnd else {
-                if sawFinishReason { return nil }
-                throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before [DONE]")
+            switch try nextIfReady() {
+            case .chunk(let chunk): return chunk
+            case .end: return nil
+            case .mustWait: break
             }
             let buffer: ByteBuffer?
             do {
@@ -180,9 +191,13 @@ struct OpenAIChunkSource: ChatChunkSource {
             finished = true
             return nil
         }
-        let chunk: ChatChunk
+        var chunk: ChatChunk
         do {
             chunk = try decoder.decode(ChatChunk.self, from: Data(event.data.utf8))
+            // Data spread over several `data:` lines can't be re-sent as one line verbatim.
+            if !event.data.utf8.contains(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
+                chunk.upstreamBody = VerbatimBody(Array(event.data.utf8))
+            }
         } catch {
             throw UpstreamError(.invalidResponse, provider: provider, detail: "a stream event is not a chat completion chunk")
         }

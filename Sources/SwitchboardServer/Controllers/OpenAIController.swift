@@ -43,7 +43,9 @@ struct OpenAIController: Sendable {
                 return try await stream(chat, admission: admitted, body: body, context: context)
             }
             let result = try await gateway.chat(chat, requestID: context.requestID, logger: context.logger)
-            let data = try Self.encode(result.response)
+            // An OpenAI-format provider's answer goes out as it came; others are encoded.
+            let verbatim = result.response.upstreamBody
+            let data = verbatim.isEmpty ? Array(try Self.encode(result.response)) : verbatim.bytes
             var response = Response(
                 status: .ok,
                 headers: [.contentType: "application/json"],

@@ -41,29 +41,73 @@ struct StreamRelay: Sendable {
             finish(outcome, tally: tally)
         }
         var iterator = stream.makeAsyncIterator()
+        // Chunks that are already at hand go out in one write; the buffer is flushed before
+        // waiting on the provider, so nothing is held back.
+        var pending = ByteBuffer()
         while true {
-            let next: ChatChunk?
+            let ready: ReadyChunk
             do {
-                next = try await iterator.next()
+                ready = try iterator.nextIfReady()
             } catch {
-                let failure = Self.gatewayError(error)
-                outcome = .upstreamFailed(failure)
-                gateway.metrics.error(code: failure.code.rawValue)
-                logger.warning("stream failed mid-way", metadata: ["error": "\(failure.message)"])
-                try await writer.write(Self.errorEvent(failure, requestID: ledger.requestID, encoder: encoder))
-                try await writer.finish(nil)
+                outcome = .upstreamFailed(failed(error))
+                try await end(with: error, after: pending, encoder: encoder, writer: &writer)
                 return
+            }
+            let next: ChatChunk?
+            switch ready {
+            case .chunk(let chunk):
+                next = chunk
+            case .end:
+                next = nil
+            case .mustWait:
+                if pending.readableBytes > 0 {
+                    try await writer.write(pending)
+                    pending = ByteBuffer()
+                }
+                do {
+                    next = try await iterator.next()
+                } catch {
+                    outcome = .upstreamFailed(failed(error))
+                    try await end(with: error, after: ByteBuffer(), encoder: encoder, writer: &writer)
+                    return
+                }
             }
             guard var chunk = next else { break }
             tally.observe(chunk)
             if !clientWantsUsage {
                 if chunk.isUsageOnly { continue }
-                chunk.usage = nil
+                if chunk.usage != nil {
+                    chunk.usage = nil
+                    chunk.upstreamBody = .empty
+                }
             }
-            try await writer.write(try Self.event(chunk, encoder: encoder))
+            try Self.appendEvent(chunk, to: &pending, encoder: encoder)
+            if pending.readableBytes >= 64 * 1024 {
+                try await writer.write(pending)
+                pending = ByteBuffer()
+            }
         }
-        try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+        pending.writeString("data: [DONE]\n\n")
+        try await writer.write(pending)
         outcome = .completed
+        try await writer.finish(nil)
+    }
+
+    /// Counts and logs a mid-stream failure.
+    private func failed(_ error: any Error) -> GatewayError {
+        let failure = Self.gatewayError(error)
+        gateway.metrics.error(code: failure.code.rawValue)
+        logger.warning("stream failed mid-way", metadata: ["error": "\(failure.message)"])
+        return failure
+    }
+
+    /// Sends what is pending, then the error event, and ends the response (no `[DONE]`).
+    private func end(
+        with error: any Error, after pending: ByteBuffer, encoder: JSONEncoder, writer: inout any ResponseBodyWriter
+    ) async throws {
+        var buffer = pending
+        buffer.writeImmutableBuffer(Self.errorEvent(Self.gatewayError(error), requestID: ledger.requestID, encoder: encoder))
+        try await writer.write(buffer)
         try await writer.finish(nil)
     }
 
@@ -76,14 +120,15 @@ struct StreamRelay: Sendable {
         }
     }
 
-    static func event(_ chunk: ChatChunk, encoder: JSONEncoder) throws -> ByteBuffer {
-        let data = try encoder.encode(chunk)
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(data.count + 8)
+    /// Appends one `data:` event: an OpenAI-format provider's chunk as it came, others encoded.
+    static func appendEvent(_ chunk: ChatChunk, to buffer: inout ByteBuffer, encoder: JSONEncoder) throws {
         buffer.writeString("data: ")
-        buffer.writeBytes(data)
+        if chunk.upstreamBody.isEmpty {
+            buffer.writeBytes(try encoder.encode(chunk))
+        } else {
+            buffer.writeBytes(chunk.upstreamBody.bytes)
+        }
         buffer.writeString("\n\n")
-        return buffer
     }
 
     static func errorEvent(_ error: GatewayError, requestID: String, encoder: JSONEncoder) -> ByteBuffer {
