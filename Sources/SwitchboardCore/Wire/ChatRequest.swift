@@ -193,6 +193,8 @@ extension ChatRequest: Codable {
         "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens",
         "max_completion_tokens", "n", "stop", "seed", "tools", "tool_choice", "response_format", "user",
     ]
+    /// Everything that is not an unknown pass-through field (computed once, not per request).
+    private static let notExtra = known.union(gatewayKeys)
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
@@ -221,7 +223,7 @@ extension ChatRequest: Codable {
             }
         }
         self.gatewayExtensions = gateway
-        self.extra = try container.decodeExtras(excluding: Self.known.union(Self.gatewayKeys))
+        self.extra = try container.decodeExtras(excluding: Self.notExtra)
     }
 
     /// Encodes the request as it goes upstream to an OpenAI-compatible API (gateway extensions left out).
@@ -243,7 +245,7 @@ extension ChatRequest: Codable {
         try container.encodeIfPresent(toolChoice, forKey: key("tool_choice"))
         try container.encodeIfPresent(responseFormat, forKey: key("response_format"))
         try container.encodeIfPresent(user, forKey: key("user"))
-        try container.encodeExtras(extra, excluding: Self.known.union(Self.gatewayKeys))
+        try container.encodeExtras(extra, excluding: Self.notExtra)
     }
 }
 
