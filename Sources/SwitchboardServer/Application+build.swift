@@ -75,7 +75,7 @@ public func buildGateway(
     onServerRunning: (@Sendable (Int) async -> Void)? = nil
 ) async throws -> BuiltGateway {
     let logger = {
-        var logger = Logger(label: "switchboard")
+        var logger = Logger(label: "switchboard", factory: { GatewayLogHandler(label: $0) })
         logger.logLevel = arguments.logLevel
         return logger
     }()
