@@ -6,11 +6,17 @@ import NIOPosix
 import Glibc
 #endif
 
-// With `SWITCHBOARD_NIO_EXECUTOR=1`, Swift Concurrency's jobs run on NIO's event-loop threads,
-// so a handler, its upstream call and both sockets can stay on one thread. It must happen
-// before any async code runs. Off by default: measured here (bench/NOTES.md) it saved little CPU
-// per request and made streams' tail latency worse.
-if getenv("SWITCHBOARD_NIO_EXECUTOR").map({ String(cString: $0) }) == "1" {
+// `SWITCHBOARD_EVENT_LOOPS=N`: the number of NIO event-loop threads (default: one per core).
+// The server, the upstream client, PostgreSQL and (below) Swift Concurrency all share them.
+if let value = getenv("SWITCHBOARD_EVENT_LOOPS").flatMap({ Int(String(cString: $0)) }), value > 0 {
+    NIOSingletons.groupLoopCountSuggestion = value
+}
+
+// Swift Concurrency's jobs run on NIO's event-loop threads, so a handler, its upstream call
+// and both sockets share threads instead of hopping between NIO's loops and a separate pool
+// (bench/NOTES.md: ~15-20% less CPU per request). It must happen before any async code runs.
+// `SWITCHBOARD_NIO_EXECUTOR=0` keeps the default global executor.
+if getenv("SWITCHBOARD_NIO_EXECUTOR").map({ String(cString: $0) }) != "0" {
     NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
 }
 
