@@ -203,6 +203,24 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // What StreamRelay does now for an OpenAI-format provider: chunks already received are
+    // taken without a timer (nextIfReady), sent as the provider's bytes, batched into one write.
+    Benchmark("SSE relay pass-through, per 20-chunk answer (read + decode + tally + verbatim frame, one buffer)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            let body = HTTPClientResponse.Body.stream(Buffers(buffers: sseBuffers))
+            var source = OpenAIChunkSource(iterator: body.makeAsyncIterator(), provider: "bench")
+            var out = ByteBuffer()
+            while let chunk = try await source.next() {
+                blackHole(chunk.choices.first?.delta.content?.utf8.count)
+                if chunk.isUsageOnly { continue }
+                out.writeString("data: ")
+                out.writeBytes(chunk.upstreamBody.bytes)
+                out.writeString("\n\n")
+            }
+            blackHole(out)
+        }
+    }
+
     Benchmark("Anthropic stream event → chunk, per event (decode + translate)") { benchmark in
         let decoder = JSONDecoder()
         var translator = AnthropicStreamTranslator(created: 1_700_000_000)

@@ -177,7 +177,7 @@ import Testing
         let config = standardConfig(extraModels: """
               - name: patient
                 targets: [{ provider: fake, model: slow }, { provider: fake, model: fake-model }]
-                timeout_s: 0.3
+                timeout_s: 1
               - name: hopeless
                 targets: [{ provider: fake, model: slow }]
                 timeout_s: 0.2
