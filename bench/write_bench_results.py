@@ -9,6 +9,7 @@ appended if the markers are missing); every other section, the soak's among them
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -225,15 +226,26 @@ def render(results, command):
         "<details><summary>Exact commands of this run</summary>",
         "",
         "```",
-        *results.get("commands", []),
+        *[portable(command) for command in results.get("commands", [])],
         "```",
         "",
         *[line for t in results["targets"] if t.get("config_text") for line in (
-            f"Config of {t['label']}:", "", "```yaml", t["config_text"].rstrip("\n"), "```", "")],
+            f"Config of {t['label']}:", "", "```yaml", portable(t["config_text"]).rstrip("\n"), "```", "")],
         "</details>",
         END,
     ]
     return "\n".join(out)
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def portable(text):
+    """Commands and configs as anyone can read them: repository paths relative, the run's
+    temporary directories as $RUN_DIR (run.sh's) and $WORK_DIR (bench.py's)."""
+    text = text.replace(REPO + "/", "")
+    text = re.sub(r"/tmp/switchboard-bench-run\.[A-Za-z0-9]+", "$RUN_DIR", text)
+    return re.sub(r"/tmp/switchboard-bench-[A-Za-z0-9_]+", "$WORK_DIR", text)
 
 
 def main():
