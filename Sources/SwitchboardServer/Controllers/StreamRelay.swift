@@ -44,6 +44,7 @@ struct StreamRelay: Sendable {
         // Chunks that are already at hand go out in one write; the buffer is flushed before
         // waiting on the provider, so nothing is held back.
         var pending = ByteBuffer()
+        var sentFirst = false
         while true {
             let ready: ReadyChunk
             do {
@@ -82,7 +83,10 @@ struct StreamRelay: Sendable {
                 }
             }
             try Self.appendEvent(chunk, to: &pending, encoder: encoder)
-            if pending.readableBytes >= 64 * 1024 {
+            // The first chunk leaves at once (time to first byte); later ones that are already
+            // at hand are gathered into one write.
+            if !sentFirst || pending.readableBytes >= 64 * 1024 {
+                sentFirst = true
                 try await writer.write(pending)
                 pending = ByteBuffer()
             }
