@@ -145,15 +145,24 @@ struct AnthropicChunkSource: ChatChunkSource {
         self.translator = AnthropicStreamTranslator(created: created)
     }
 
+    mutating func nextIfReady() throws -> ReadyChunk {
+        if readyIndex < ready.count {
+            defer { readyIndex += 1 }
+            return .chunk(ready[readyIndex])
+        }
+        if translator.finished { return .end }
+        guard !reader.atEnd else {
+            throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before message_stop")
+        }
+        return .mustWait
+    }
+
     mutating func next() async throws -> ChatChunk? {
         while true {
-            if readyIndex < ready.count {
-                defer { readyIndex += 1 }
-                return ready[readyIndex]
-            }
-            if translator.finished { return nil }
-            guard !reader.atEnd else {
-                throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before message_stop")
+            switch try nextIfReady() {
+            case .chunk(let chunk): return chunk
+            case .end: return nil
+            case .mustWait: break
             }
             let events = try await reader.nextEvents()
             ready.removeAll(keepingCapacity: true)

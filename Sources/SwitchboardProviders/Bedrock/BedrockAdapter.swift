@@ -305,15 +305,24 @@ struct BedrockChunkSource: ChatChunkSource {
         self.translator = translator
     }
 
+    mutating func nextIfReady() throws -> ReadyChunk {
+        if pendingIndex < pending.count {
+            pendingIndex += 1
+            return .chunk(pending[pendingIndex - 1])
+        }
+        if atEnd { return .end }
+        if let deferred { throw deferred }
+        if let failure = decoder.failure { throw corrupt(failure) }
+        return .mustWait
+    }
+
     mutating func next() async throws -> ChatChunk? {
         while true {
-            if pendingIndex < pending.count {
-                pendingIndex += 1
-                return pending[pendingIndex - 1]
+            switch try nextIfReady() {
+            case .chunk(let chunk): return chunk
+            case .end: return nil
+            case .mustWait: break
             }
-            if atEnd { return nil }
-            if let deferred { throw deferred }
-            if let failure = decoder.failure { throw corrupt(failure) }
             let buffer: ByteBuffer?
             do {
                 buffer = try await iterator.next()

@@ -162,17 +162,26 @@ struct GeminiChunkSource: ChatChunkSource {
         self.created = created
     }
 
+    mutating func nextIfReady() throws -> ReadyChunk {
+        if readyIndex < ready.count {
+            defer { readyIndex += 1 }
+            return .chunk(ready[readyIndex])
+        }
+        if reader.atEnd {
+            guard finished else {
+                throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended without a finish reason")
+            }
+            return .end
+        }
+        return .mustWait
+    }
+
     mutating func next() async throws -> ChatChunk? {
         while true {
-            if readyIndex < ready.count {
-                defer { readyIndex += 1 }
-                return ready[readyIndex]
-            }
-            if reader.atEnd {
-                guard finished else {
-                    throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended without a finish reason")
-                }
-                return nil
+            switch try nextIfReady() {
+            case .chunk(let chunk): return chunk
+            case .end: return nil
+            case .mustWait: break
             }
             let events = try await reader.nextEvents()
             ready.removeAll(keepingCapacity: true)
