@@ -185,22 +185,10 @@ struct GuardedChunkSource: ChatChunkSource {
         guard !done else { return .end }
         do {
             let ready = try box.iterator.nextIfReady()
-            if case .end = ready {
-                done = true
-                lease.succeed(latency: firstByteLatency)
-                slot.release()
-            }
+            if case .end = ready { ended() }
             return ready
-        } catch let error as UpstreamError {
-            done = true
-            lease.fail(error, cooldown: nil)
-            slot.release()
-            throw error
         } catch {
-            done = true
-            lease.abandon()
-            slot.release()
-            throw error
+            throw failed(error)
         }
     }
 
@@ -216,23 +204,30 @@ struct GuardedChunkSource: ChatChunkSource {
             let chunk = try await box.next(
                 within: limit, provider: provider, what: limit == idle ? "chunk within the idle timeout" : "end of stream within the total timeout"
             )
-            if chunk == nil {
-                done = true
-                lease.succeed(latency: firstByteLatency)
-                slot.release()
-            }
+            if chunk == nil { ended() }
             return chunk
-        } catch let error as UpstreamError {
-            done = true
-            lease.fail(error, cooldown: nil)
-            slot.release()
-            throw error
         } catch {
-            done = true
-            lease.abandon()
-            slot.release()
-            throw error
+            throw failed(error)
         }
+    }
+
+    /// The stream ended cleanly: the call succeeded.
+    private mutating func ended() {
+        done = true
+        lease.succeed(latency: firstByteLatency)
+        slot.release()
+    }
+
+    /// The stream failed (a provider error) or was abandoned (cancelled); hands the error back.
+    private mutating func failed(_ error: any Error) -> any Error {
+        done = true
+        if let error = error as? UpstreamError {
+            lease.fail(error, cooldown: nil)
+        } else {
+            lease.abandon()
+        }
+        slot.release()
+        return error
     }
 }
 

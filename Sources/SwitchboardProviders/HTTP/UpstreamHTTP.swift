@@ -67,16 +67,8 @@ public struct UpstreamHTTP: Sendable {
         )
         let buffer = response.body ?? ByteBuffer()
         guard (200..<300).contains(response.status.code) else {
-            let status = Int(response.status.code)
-            let info = errorDecoder.decode(buffer.getSlice(at: buffer.readerIndex, length: min(buffer.readableBytes, 64 * 1024)) ?? buffer)
-            throw UpstreamError(
-                .status(status),
-                provider: provider,
-                detail: "HTTP \(status)",
-                errorType: info.type,
-                errorCode: info.code,
-                retryAfterSeconds: Self.retryAfter(response.headers) ?? info.retryAfterSeconds
-            )
+            let errorBody = buffer.getSlice(at: buffer.readerIndex, length: min(buffer.readableBytes, 64 * 1024))
+            throw failure(status: Int(response.status.code), headers: response.headers, body: errorBody, decoder: errorDecoder)
         }
         return (response, buffer)
     }
@@ -142,18 +134,19 @@ public struct UpstreamHTTP: Sendable {
 
     /// Reads a little of an error body to learn the provider's error type, then drops it.
     private func failure(_ response: HTTPClientResponse, decoder: ErrorBodyDecoder) async -> UpstreamError {
-        let status = Int(response.status.code)
-        var info = ErrorBodyDecoder.Info()
-        if let body = await Self.errorBody(response) {
-            info = decoder.decode(body)
-        }
+        failure(status: Int(response.status.code), headers: response.headers, body: await Self.errorBody(response), decoder: decoder)
+    }
+
+    /// An error status as an ``UpstreamError``: the type, code and retry hint only, never the message.
+    private func failure(status: Int, headers: HTTPHeaders, body: ByteBuffer?, decoder: ErrorBodyDecoder) -> UpstreamError {
+        let info = body.map(decoder.decode) ?? ErrorBodyDecoder.Info()
         return UpstreamError(
             .status(status),
             provider: provider,
             detail: "HTTP \(status)",
             errorType: info.type,
             errorCode: info.code,
-            retryAfterSeconds: Self.retryAfter(response.headers) ?? info.retryAfterSeconds
+            retryAfterSeconds: Self.retryAfter(headers) ?? info.retryAfterSeconds
         )
     }
 

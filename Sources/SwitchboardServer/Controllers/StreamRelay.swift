@@ -50,8 +50,9 @@ struct StreamRelay: Sendable {
             do {
                 ready = try iterator.nextIfReady()
             } catch {
-                outcome = .upstreamFailed(failed(error))
-                try await end(with: error, after: pending, encoder: encoder, writer: &writer)
+                let failure = failed(error)
+                outcome = .upstreamFailed(failure)
+                try await end(with: failure, after: pending, encoder: encoder, writer: &writer)
                 return
             }
             let next: ChatChunk?
@@ -68,8 +69,9 @@ struct StreamRelay: Sendable {
                 do {
                     next = try await iterator.next()
                 } catch {
-                    outcome = .upstreamFailed(failed(error))
-                    try await end(with: error, after: ByteBuffer(), encoder: encoder, writer: &writer)
+                    let failure = failed(error)
+                    outcome = .upstreamFailed(failure)
+                    try await end(with: failure, after: pending, encoder: encoder, writer: &writer)
                     return
                 }
             }
@@ -107,10 +109,10 @@ struct StreamRelay: Sendable {
 
     /// Sends what is pending, then the error event, and ends the response (no `[DONE]`).
     private func end(
-        with error: any Error, after pending: ByteBuffer, encoder: JSONEncoder, writer: inout any ResponseBodyWriter
+        with failure: GatewayError, after pending: ByteBuffer, encoder: JSONEncoder, writer: inout any ResponseBodyWriter
     ) async throws {
         var buffer = pending
-        buffer.writeImmutableBuffer(Self.errorEvent(Self.gatewayError(error), requestID: ledger.requestID, encoder: encoder))
+        buffer.writeImmutableBuffer(Self.errorEvent(failure, requestID: ledger.requestID, encoder: encoder))
         try await writer.write(buffer)
         try await writer.finish(nil)
     }
