@@ -7,14 +7,35 @@ public import Foundation
 /// Decoding and encoding of wire JSON, with decoding failures turned into messages a client can act on.
 public enum JSONCoding {
     /// Decodes a client's request body; any failure becomes a `VALIDATION_ERROR` naming the field.
+    ///
+    /// The body is read by ``JSONParser`` (one linear pass, nesting at most
+    /// ``JSONLimits/maxDepth`` levels), then decoded from the parsed tree.
     public static func decodeRequest<T: Decodable>(_ type: T.Type, from data: Data) throws(GatewayError) -> T {
+        let value: JSONValue
         do {
-            return try JSONDecoder().decode(type, from: data)
+            value = try JSONParser().parse(data)
+        } catch {
+            throw GatewayError.validation("Request body is not valid JSON: \(error.description).")
+        }
+        do {
+            return try JSONValueDecoder().decode(type, from: value)
         } catch let error as DecodingError {
             throw describe(error)
+        } catch let error as GatewayError {
+            throw error
         } catch {
-            throw GatewayError.validation("Request body could not be read: \(error)")
+            throw GatewayError.validation("Request body could not be read.")
         }
+    }
+
+    /// Parses JSON text that came from outside (a client, a token, a stored value) in linear time.
+    public static func parse(_ bytes: some ContiguousBytes) throws(JSONParseError) -> JSONValue {
+        try JSONParser().parse(bytes)
+    }
+
+    /// Decodes JSON that came from outside, in linear time (see ``decodeRequest(_:from:)``).
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: some ContiguousBytes) throws -> T {
+        try JSONValueDecoder().decode(type, from: JSONParser().parse(bytes))
     }
 
     public static func encode<T: Encodable>(_ value: T) throws -> Data {

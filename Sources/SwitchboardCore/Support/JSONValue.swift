@@ -14,6 +14,11 @@ public enum JSONValue: Sendable, Hashable {
 
 extension JSONValue: Codable {
     public init(from decoder: any Decoder) throws {
+        // From the gateway's own parser: the value is already there, nothing to guess.
+        if let decoder = decoder as? ValueDecoder {
+            self = decoder.value
+            return
+        }
         let container = try decoder.singleValueContainer()
         // The decoder has no way to ask a value's type, so each wrong guess costs a thrown
         // DecodingError: strings (the commonest pass-through value) are tried first, objects

@@ -165,7 +165,7 @@ extension AnthropicTranslation {
 
     /// Tool arguments as the JSON object Anthropic's `input` must be.
     static func toolInput(_ arguments: String) -> JSONValue {
-        if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(arguments.utf8)), case .object = value { return value }
+        if let value = try? JSONCoding.parse(Array(arguments.utf8)), case .object = value { return value }
         return [:]
     }
 

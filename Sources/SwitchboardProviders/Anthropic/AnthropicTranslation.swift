@@ -68,7 +68,7 @@ public enum AnthropicTranslation {
                     let input: JSONValue
                     if call.function.arguments.isEmpty {
                         input = [:]
-                    } else if let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(call.function.arguments.utf8)),
+                    } else if let parsed = try? JSONCoding.parse(Array(call.function.arguments.utf8)),
                         case .object = parsed
                     {
                         input = parsed

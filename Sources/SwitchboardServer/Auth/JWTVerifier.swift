@@ -52,8 +52,9 @@ struct JWTVerifier: Sendable {
         let header: Header
         let claims: [String: JSONValue]
         do {
-            header = try JSONDecoder().decode(Header.self, from: Data(headerBytes))
-            claims = try JSONDecoder().decode([String: JSONValue].self, from: Data(payloadBytes))
+            // Read before the signature is checked: the gateway's linear, depth-bounded parser.
+            header = try JSONCoding.decode(Header.self, from: headerBytes)
+            claims = try JSONCoding.decode([String: JSONValue].self, from: payloadBytes)
         } catch {
             throw Failure(reason: "undecodable header or claims")
         }
