@@ -151,7 +151,7 @@ def main():
             "failover_stream": run(port, "soak", args.requests // 2, args.threads, True),
         }
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        conn.request("GET", "/metrics")
+        conn.request("GET", "/metrics", headers={"authorization": "Bearer sk-soak"})
         metrics = conn.getresponse().read().decode()
         results["fallbacks_total"] = sum(
             float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith("fallbacks_total{")

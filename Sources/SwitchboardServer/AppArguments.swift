@@ -11,6 +11,12 @@ public protocol AppArguments: Sendable {
     var logLevel: Logger.Level { get }
     /// The environment `${VAR}` interpolation and zero-config mode read from.
     var environment: [String: String] { get }
+    /// Where log lines go; `nil` is standard error.
+    var logOutput: (@Sendable (String) -> Void)? { get }
+}
+
+extension AppArguments {
+    public var logOutput: (@Sendable (String) -> Void)? { nil }
 }
 
 /// A plain-value ``AppArguments``, for tests and embedding.
@@ -20,14 +26,17 @@ public struct GatewayArguments: AppArguments {
     public var portOverride: Int?
     public var logLevel: Logger.Level
     public var environment: [String: String]
+    public var logOutput: (@Sendable (String) -> Void)?
 
     public init(
         configPath: String? = nil,
         hostOverride: String? = nil,
         portOverride: Int? = nil,
         logLevel: Logger.Level = .info,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        logOutput: (@Sendable (String) -> Void)? = nil
     ) {
+        self.logOutput = logOutput
         self.configPath = configPath
         self.hostOverride = hostOverride
         self.portOverride = portOverride

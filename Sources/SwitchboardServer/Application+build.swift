@@ -26,6 +26,8 @@ public struct BuiltGateway: Sendable {
     public let store: any RequestLogStore
     public let governance: any GovernanceStore
     public let writer: RecordWriter
+    /// Every route the router serves, as `METHOD /path` (the security table is checked against it).
+    public let routes: [String]
 }
 
 /// Builds the gateway's application from arguments: used by `switchboard serve` and by tests.
@@ -75,7 +77,8 @@ public func buildGateway(
     onServerRunning: (@Sendable (Int) async -> Void)? = nil
 ) async throws -> BuiltGateway {
     let logger = {
-        var logger = Logger(label: "switchboard", factory: { GatewayLogHandler(label: $0) })
+        let output = arguments.logOutput
+        var logger = Logger(label: "switchboard", factory: { GatewayLogHandler(label: $0, output: output) })
         logger.logLevel = arguments.logLevel
         return logger
     }()
@@ -86,12 +89,13 @@ public func buildGateway(
     let governance = storage.governance
     let closeStore = storage.close
 
+    let scrubber = SecretScrubber.configured(config)
     let registry = PrometheusCollectorRegistry()
     let metricsFactory = PrometheusMetricsFactory(registry: registry)
     let writer = RecordWriter(
         store: store,
         capacity: config.requestLog.queueCapacity,
-        redactor: Redactor(custom: config.requestLog.redactPatterns),
+        redactor: Redactor(custom: config.requestLog.redactPatterns, secrets: scrubber),
         previewLimit: config.requestLog.previewChars,
         metricsFactory: metricsFactory,
         logger: logger
@@ -119,35 +123,22 @@ public func buildGateway(
     let catalog = ModelCatalog(providers: adapters, config: config)
     let gateway = Gateway(
         catalog: catalog,
-        metrics: GatewayMetrics(factory: metricsFactory),
+        metrics: GatewayMetrics(factory: metricsFactory, labels: .configured(config)),
         sink: LogModeSink(base: writer, mode: config.requestLog.mode),
         board: HealthBoard(
             policy: config.reliability.breaker,
             maxCooldown: .milliseconds(Int64(config.reliability.maxRetryAfterSeconds * 1000)),
-            targets: catalog.allTargets()
+            targets: catalog.allTargets(),
+            scrubber: scrubber
         ),
         limiter: ConcurrencyLimiter(limit: config.reliability.maxConcurrentUpstream),
-        requestTimeout: .milliseconds(Int64(config.server.requestTimeoutSeconds * 1000))
+        requestTimeout: .milliseconds(Int64(config.server.requestTimeoutSeconds * 1000)),
+        scrubber: scrubber
     )
     let healthWindow = Duration.seconds(300)
     let bodyReader = RequestBodyReader(maxBytes: config.server.maxBodyBytes)
     let startedAtUnix = Int(Date().timeIntervalSince1970)
 
-    let router = Router(context: GatewayRequestContext.self)
-    router.add(middleware: ObservabilityMiddleware(metricsFactory: metricsFactory))
-    let health = HealthController(gateway: gateway, window: healthWindow)
-    health.addRoutes(to: router)
-    OperationsController(
-        version: SwitchboardVersion.current,
-        gateway: gateway,
-        startedAt: .now,
-        startedAtUnix: startedAtUnix,
-        registry: registry,
-        store: store,
-        providers: adapters.map(\.name),
-        models: catalog.modelNames,
-        authEnabled: config.server.masterKey != nil
-    ).addRoutes(to: router)
     let governor = Governor(
         limiter: RateLimiter(),
         budgets: BudgetBook(
@@ -158,33 +149,62 @@ public func buildGateway(
         defaultMaxTokens: config.limits.defaultMaxTokens
     )
     let authenticator = Authenticator(config: config, store: governance, client: client, logger: logger)
-    let auth = AuthMiddleware(authenticator: authenticator, limiter: governor.limiter, ipRPM: config.limits.ipRPM)
+    let auth = AuthMiddleware(
+        authenticator: authenticator, limiter: governor.limiter,
+        failedSignInsPerMinute: [config.limits.ipRPM, config.auth.maxFailedSignInsPerMinute].compactMap { $0 }.min()
+    )
     let meter = CallMeter(
         gateway: gateway, governor: governor, captureBodies: config.requestLog.mode == .bodies,
         captureLimit: config.requestLog.previewChars, ledgerBacklogged: { writer.isBacklogged }
+    )
+    let operations = OperationsController(
+        version: SwitchboardVersion.current,
+        gateway: gateway,
+        startedAt: .now,
+        startedAtUnix: startedAtUnix,
+        registry: registry,
+        store: store,
+        providers: adapters.map(\.name),
+        models: catalog.modelNames,
+        authEnabled: config.server.masterKey != nil
     )
     let openAI = OpenAIController(gateway: gateway, meter: meter, bodyReader: bodyReader, startedAt: startedAtUnix)
     let simple = SimpleChatController(gateway: gateway, meter: meter, bodyReader: bodyReader)
     let recommend = RecommendController(gateway: gateway, bodyReader: bodyReader, window: healthWindow)
     let anthropic = AnthropicController(gateway: gateway, meter: meter, bodyReader: bodyReader, defaultMaxTokens: config.limits.defaultMaxTokens)
     let usage = UsageController(store: governance)
-    let me = MeController(store: governance, governor: governor, bodyReader: bodyReader)
+    let me = MeController(store: governance, governor: governor, bodyReader: bodyReader, minting: config.auth.minting)
+    let admin = AdminController(store: governance, authenticator: authenticator, governor: governor, bodyReader: bodyReader)
+
+    // Every route is public (liveness, readiness) or needs one permission; docs/SECURITY.md
+    // holds the table, and a test checks it against this router cell by cell.
+    let router = Router(context: GatewayRequestContext.self)
+    router.add(middleware: ObservabilityMiddleware(metricsFactory: metricsFactory))
+    operations.addPublicRoutes(to: router)
+    let guarded = { (group: RouterGroup<GatewayRequestContext>, permission: Permission) in
+        group.add(middleware: auth).add(middleware: PermissionMiddleware(permission))
+    }
+    let ops = config.server.publicOpsEndpoints ? router.group() : guarded(router.group(), .readOperations)
+    operations.addRoutes(to: ops)
+    HealthController(gateway: gateway, window: healthWindow).addRoutes(to: ops)
     for prefix in ["v1", "api/v1", "openai/v1"] {
-        let group = router.group(RouterPath(prefix)).add(middleware: auth)
-        openAI.addRoutes(to: group)
-        simple.addRoutes(to: group)
-        recommend.addRoutes(to: group)
-        anthropic.addRoutes(to: group)
+        let calls = guarded(router.group(RouterPath(prefix)), .callModels)
+        openAI.addCallRoutes(to: calls)
+        simple.addRoutes(to: calls)
+        anthropic.addRoutes(to: calls)
+        let own = guarded(router.group(RouterPath(prefix)), .selfService)
+        openAI.addModelRoutes(to: own)
+        recommend.addRoutes(to: own)
         if prefix == "v1" {
-            me.addRoutes(to: group)
+            me.addRoutes(to: own)
         }
         if prefix == "api/v1" {
-            usage.addUsageRoutes(to: group.group().add(middleware: RoleMiddleware.usageReader))
+            usage.addUsageRoutes(to: guarded(router.group(RouterPath(prefix)), .readUsage))
         }
     }
-    usage.addSeedRoutes(to: router.group("api").add(middleware: auth).add(middleware: RoleMiddleware.usageReader))
-    AdminController(store: governance, authenticator: authenticator, governor: governor, bodyReader: bodyReader)
-        .addRoutes(to: router.group("admin").add(middleware: auth).add(middleware: RoleMiddleware.admin))
+    usage.addSeedRoutes(to: guarded(router.group("api"), .readUsage))
+    admin.addRoutes(to: guarded(router.group("admin"), .administer))
+    let routes = router.routes.map { "\($0.method.rawValue) \($0.path)" }
 
     logStartup(config: config, catalog: catalog, logger: logger)
     let host = config.server.host
@@ -212,7 +232,7 @@ public func buildGateway(
         },
         logger: logger
     )
-    return BuiltGateway(application: application, config: config, store: store, governance: governance, writer: writer)
+    return BuiltGateway(application: application, config: config, store: store, governance: governance, writer: writer, routes: routes)
 }
 
 /// The request-log store named by a storage URL, migrated, with what it needs to run and close.

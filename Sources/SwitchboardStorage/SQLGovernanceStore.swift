@@ -49,6 +49,13 @@ public struct SQLGovernanceStore: GovernanceStore {
         return try row.map(Self.key)
     }
 
+    public func keys(createdBy: String) async throws -> [VirtualKey] {
+        let rows = try await provider.withDatabase { database in
+            try await database.raw("SELECT * FROM api_keys WHERE created_by = \(bind: createdBy) ORDER BY created_at DESC, id").all()
+        }
+        return try rows.map(Self.key)
+    }
+
     public func updateKey(_ key: VirtualKey) async throws {
         let models = try Self.json(key.models)
         let metadata = try Self.json(key.metadata)
@@ -67,14 +74,14 @@ public struct SQLGovernanceStore: GovernanceStore {
 
     static let keyColumns = [
         "id", "name", "prefix", "hash", "user_id", "team", "role", "models", "rpm", "tpm", "max_budget_usd",
-        "budget_period", "expires_at", "metadata", "created_at", "revoked_at",
+        "budget_period", "expires_at", "metadata", "created_at", "revoked_at", "created_by",
     ]
 
     static func values(_ key: VirtualKey) throws -> [any Encodable & Sendable] {
         [
             key.id, key.name, key.prefix, key.hash, key.userID, key.team, key.role.rawValue, try json(key.models),
             key.rpm, key.tpm, key.maxBudgetUSD, key.budgetPeriod.rawValue, key.expiresAt, try json(key.metadata),
-            key.createdAt, key.revokedAt,
+            key.createdAt, key.revokedAt, key.createdBy,
         ]
     }
 
@@ -89,15 +96,17 @@ public struct SQLGovernanceStore: GovernanceStore {
             userID: try row.decode(column: "user_id", as: String?.self),
             team: try row.decode(column: "team", as: String?.self),
             role: Role(rawValue: try row.decode(column: "role", as: String.self)) ?? .user,
-            models: try JSONDecoder().decode([String].self, from: Data(models.utf8)),
+            models: try JSONCoding.decode([String].self, from: Array(models.utf8)),
             rpm: try row.decode(column: "rpm", as: Int?.self),
             tpm: try row.decode(column: "tpm", as: Int?.self),
             maxBudgetUSD: try row.decode(column: "max_budget_usd", as: Double?.self),
             budgetPeriod: BudgetPeriod(rawValue: try row.decode(column: "budget_period", as: String.self)) ?? .monthly,
             expiresAt: try row.decode(column: "expires_at", as: Double?.self),
-            metadata: try JSONDecoder().decode([String: JSONValue].self, from: Data(metadata.utf8)),
+            // The gateway's own linear parser: stored metadata is read on every key lookup.
+            metadata: try JSONCoding.decode([String: JSONValue].self, from: Array(metadata.utf8)),
             createdAt: try row.decode(column: "created_at", as: Double.self),
-            revokedAt: try row.decode(column: "revoked_at", as: Double?.self)
+            revokedAt: try row.decode(column: "revoked_at", as: Double?.self),
+            createdBy: try row.decode(column: "created_by", as: String?.self)
         )
     }
 

@@ -253,6 +253,11 @@ public struct SQLRequestLogStore: RequestLogStore {
             "CREATE INDEX IF NOT EXISTS request_log_key ON request_log (key_id, timestamp)",
             "CREATE INDEX IF NOT EXISTS request_log_user ON request_log (user_id, timestamp)",
         ]),
+        Migration(version: 4, statements: [
+            // Self-made keys name their maker: they draw on its limits and are revoked with it.
+            "ALTER TABLE api_keys ADD COLUMN created_by TEXT",
+            "CREATE INDEX IF NOT EXISTS api_keys_created_by ON api_keys (created_by)",
+        ]),
     ]
 
     static func now() -> Double {

@@ -3,6 +3,18 @@ public import SQLKit
 public import SQLiteKit
 import NIOCore
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The database file could not be created.
+public struct SQLiteFileError: Error, CustomStringConvertible {
+    public var path: String
+    public var description: String { "the SQLite database file \(path) could not be created" }
+}
+
 /// Opens the embedded SQLite database named by a `sqlite://` URL, in WAL mode.
 public struct SQLiteDatabase: SQLDatabaseProvider {
     public let connection: SQLiteConnection
@@ -21,6 +33,7 @@ public struct SQLiteDatabase: SQLDatabaseProvider {
                 path.removeFirst(prefix.count)
                 break
             }
+            try Self.prepareFile(path)
             storage = .file(path: path)
         }
         let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
@@ -31,6 +44,22 @@ public struct SQLiteDatabase: SQLDatabaseProvider {
         }
         try await database.raw("PRAGMA busy_timeout=5000").run()
         return SQLiteDatabase(connection: connection, database: database)
+    }
+
+    /// Creates the database file owner-only (0600) before SQLite opens it, so it and the `-wal`
+    /// and `-shm` files SQLite makes with the same mode are not readable by other users whatever
+    /// the umask; a directory the gateway has to create is 0700. Existing files are left as they are.
+    static func prepareFile(_ path: String) throws {
+        let files = FileManager.default
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
+        if !directory.isEmpty, !files.fileExists(atPath: directory) {
+            try files.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        if !files.fileExists(atPath: path) {
+            guard files.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw SQLiteFileError(path: path)
+            }
+        }
     }
 
     private init(connection: SQLiteConnection, database: any SQLDatabase) {

@@ -49,7 +49,7 @@ public actor UpstreamRecorder {
 /// A fake OpenAI API speaking the real wire format, with faults chosen by the request's `model`.
 ///
 /// Models: any name answers normally (echoing the last user message as `echo: <text>`), except
-/// `fail-400`, `fail-401`, `fail-404`, `fail-429`, `fail-500`, `fail-503` (OpenAI error bodies
+/// `fail-400`, `fail-401`, `fail-404`, `fail-429`, `fail-500`, `fail-503`, `fail-echo-key` (OpenAI error bodies
 /// that contain ``secretMarker``, which must never reach a client), `slow` (answers after 3 s),
 /// `invalid-json` (200 with a body that is not JSON), `die-mid-stream` (two chunks, then the
 /// connection drops), `endless-stream` (a chunk every 20 ms until the client leaves), and
@@ -206,6 +206,8 @@ public struct FakeOpenAIUpstream: Sendable {
             response.headers[.retryAfter] = "7"
             return response
         case "fail-500": return error(status: 500, type: "server_error", code: nil)
+        // A provider that quotes the credential it was sent as its error type and code.
+        case "fail-echo-key": return error(status: 500, type: apiKey, code: apiKey)
         case "fail-503": return error(status: 503, type: "server_error", code: nil)
         default: return nil
         }

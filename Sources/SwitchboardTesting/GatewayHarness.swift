@@ -5,7 +5,7 @@ public import NIOHTTP1
 public import ServiceLifecycle
 public import SwitchboardCore
 public import SwitchboardServer
-import Logging
+public import Logging
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -57,6 +57,23 @@ public struct GatewayTestContext: Sendable {
         return TestResponse(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
     }
 
+    /// Sends raw bytes as the body (they need not be UTF-8).
+    public func request(
+        _ method: HTTPMethod,
+        _ path: String,
+        bytes: [UInt8],
+        headers: [(String, String)] = [("content-type", "application/json")],
+        timeout: TimeAmount = .seconds(30)
+    ) async throws -> TestResponse {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: bytes))
+        let response = try await client.execute(request, timeout: timeout)
+        let buffer = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        return TestResponse(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
+    }
+
     public func post(_ path: String, _ body: String, headers: [(String, String)] = [("content-type", "application/json")]) async throws -> TestResponse {
         try await request(.POST, path, body: body, headers: headers)
     }
@@ -73,9 +90,12 @@ public struct GatewayTestContext: Sendable {
 
 /// Config for the harness: `UPSTREAM` in the text is replaced by the fake OpenAI upstream's base
 /// URL (with `/v1`), `UPSTREAM_ROOT` by its root (for Azure), `ANTHROPIC_BASE` by the fake Anthropic API's root, `DB` by a fresh SQLite file.
+/// - Parameter log: receives every log line at `logLevel` and above (nothing is logged when it is `nil`).
 public func withGateway<Result: Sendable>(
     config: String,
     environment: [String: String] = [:],
+    logLevel: Logger.Level = .critical,
+    log: (@Sendable (String) -> Void)? = nil,
     _ body: @Sendable (GatewayTestContext) async throws -> Result
 ) async throws -> Result {
     let upstream = FakeOpenAIUpstream()
@@ -92,10 +112,13 @@ public func withGateway<Result: Sendable>(
             .replacingOccurrences(of: "GEMINI_BASE", with: "http://127.0.0.1:\(geminiPort)")
             .replacingOccurrences(of: "UPSTREAM_ROOT", with: "http://127.0.0.1:\(upstreamPort)")
             .replacingOccurrences(of: "UPSTREAM", with: "http://127.0.0.1:\(upstreamPort)/v1")
-            .replacingOccurrences(of: "DB", with: "sqlite://" + directory.appendingPathComponent("switchboard.db").path)
+            // Only the `url: DB` token: a path or id that merely contains "DB" must stay as it is.
+            .replacingOccurrences(of: "url: DB", with: "url: sqlite://" + directory.appendingPathComponent("switchboard.db").path)
         let path = directory.appendingPathComponent("switchboard.yaml").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        let arguments = GatewayArguments(configPath: path, portOverride: 0, logLevel: .critical, environment: environment)
+        let arguments = GatewayArguments(
+            configPath: path, portOverride: 0, logLevel: log == nil ? .critical : logLevel, environment: environment, logOutput: log
+        )
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let box = BuiltBox()
         do {

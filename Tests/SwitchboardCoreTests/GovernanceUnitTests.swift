@@ -183,8 +183,17 @@ import Foundation
         #expect(ModelGlob.matches(pattern, model) == matches)
     }
 
-    @Test func rolesOrderAndPermissions() {
-        #expect(Role.viewer < Role.user && Role.user < Role.admin)
+    /// Roles are permission sets, not a ladder: a viewer holds `read_usage`, which a user lacks.
+    @Test func rolesArePermissionSetsAndMintOnlySubsets() {
+        #expect(Role.admin.permissions == Set(Permission.allCases))
+        #expect(Role.user.permissions == [.callModels, .selfService])
+        #expect(Role.viewer.permissions == [.selfService, .readUsage, .readOperations])
+        #expect(!Role.user.permissions.isSubset(of: Role.viewer.permissions))
+        #expect(!Role.viewer.permissions.isSubset(of: Role.user.permissions))
+        // Minting: only subsets of the maker's permissions, never admin.
+        #expect(Role.user.mayMint(.user) && !Role.user.mayMint(.viewer) && !Role.user.mayMint(.admin))
+        #expect(Role.viewer.mayMint(.viewer) && !Role.viewer.mayMint(.user) && !Role.viewer.mayMint(.admin))
+        #expect(Role.admin.mayMint(.user) && Role.admin.mayMint(.viewer) && !Role.admin.mayMint(.admin))
         #expect(!Role.viewer.mayCallModels && Role.viewer.mayReadUsage)
         #expect(Role.user.mayCallModels && !Role.user.mayReadUsage && !Role.user.mayAdminister)
         #expect(Role.admin.mayAdminister)

@@ -21,7 +21,7 @@ import Testing
                 #expect(try response.json()["status"] == "ready")
                 #expect(try response.json()["storage"] == "ok")
             }
-            let info = try await gateway.get("/info")
+            let info = try await gateway.get("/info", headers: authHeaders)
             #expect(try info.json()["name"] == "switchboard")
             #expect(try info.json()["version"]?.stringValue == SwitchboardVersion.current)
             #expect(try info.json()["providers"] == ["fake", "mock"])
@@ -51,7 +51,7 @@ import Testing
             _ = try await gateway.post("/v1/chat/completions", #"{"model":"gpt-test","messages":[{"role":"user","content":"x"}]}"#, headers: authHeaders)
             _ = try await gateway.post("/v1/chat/completions", #"{"model":"nope","messages":[{"role":"user","content":"x"}]}"#, headers: authHeaders)
             _ = try await gateway.post("/v1/chat/completions", #"{"model":"gpt-test","stream":true,"messages":[{"role":"user","content":"x"}]}"#, headers: authHeaders)
-            let metrics = try await gateway.get("/metrics")
+            let metrics = try await gateway.get("/metrics", headers: authHeaders)
             #expect(metrics.status == 200)
             #expect(metrics.header("content-type")?.hasPrefix("text/plain") == true)
             let text = metrics.body

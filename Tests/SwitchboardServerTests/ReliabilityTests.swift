@@ -16,7 +16,7 @@ import Testing
     /// Waits until the gateway reports a call in flight, so the next request meets a busy target.
     static func waitForInFlight(_ gateway: GatewayTestContext) async throws {
         for _ in 0..<500 {
-            if try await gateway.get("/health/detailed").json()["in_flight"] == 1 { return }
+            if try await gateway.get("/health/detailed", headers: authHeaders).json()["in_flight"] == 1 { return }
             try await Task.sleep(for: .milliseconds(5))
         }
         Issue.record("no call was in flight")
@@ -36,7 +36,7 @@ import Testing
             }
             // Every other call failed once and was retried on the same target.
             #expect(await gateway.upstream.recorder.calls(model: "flaky") == 8)
-            let metrics = try await gateway.get("/metrics").body
+            let metrics = try await gateway.get("/metrics", headers: authHeaders).body
             #expect(metrics.contains(#"upstream_retries_total{provider="fake",model="flaky"} 4"#))
             #expect(metrics.contains(#"upstream_requests_total{provider="fake",model="flaky",outcome="http_5xx"} 4"#))
         }
@@ -69,7 +69,7 @@ import Testing
             }
             // The 429 said Retry-After: 7, so the target was skipped after the first call.
             #expect(await gateway.upstream.recorder.calls(model: "fail-429") == 1)
-            let detailed = try await gateway.get("/health/detailed").json()
+            let detailed = try await gateway.get("/health/detailed", headers: authHeaders).json()
             let fake = try #require(detailed["providers"]?.arrayValue?.first { $0["name"] == "fake" })
             let target = try #require(fake["targets"]?.arrayValue?.first { $0["model"] == "fail-429" })
             #expect((target["cooldown_remaining_s"]?.doubleValue ?? 0) > 5)
@@ -104,11 +104,11 @@ import Testing
             }
             // Two failures opened the breaker; the next three calls went straight to the healthy target.
             #expect(await gateway.upstream.recorder.calls(model: "fail-500") == 2)
-            var detailed = try await gateway.get("/health/detailed").json()
+            var detailed = try await gateway.get("/health/detailed", headers: authHeaders).json()
             var target = detailed["providers"]?.arrayValue?.first?["targets"]?.arrayValue?.first { $0["model"] == "fail-500" }
             #expect(target?["breaker"] == "open")
             #expect(detailed["status"] == "degraded")
-            let metrics = try await gateway.get("/metrics").body
+            let metrics = try await gateway.get("/metrics", headers: authHeaders).body
             #expect(metrics.contains(#"breaker_state{target="fake/fail-500"} 2"#))
 
             // After the cooldown one probe goes through; it fails, so the breaker opens again.
@@ -117,7 +117,7 @@ import Testing
             #expect(probe.status == 200)
             #expect(probe.header("x-switchboard-attempts") == "2")
             #expect(await gateway.upstream.recorder.calls(model: "fail-500") == 3)
-            detailed = try await gateway.get("/health/detailed").json()
+            detailed = try await gateway.get("/health/detailed", headers: authHeaders).json()
             target = detailed["providers"]?.arrayValue?.first?["targets"]?.arrayValue?.first { $0["model"] == "fail-500" }
             #expect(target?["breaker"] == "open")
         }
@@ -155,7 +155,7 @@ import Testing
             #expect(response.header("x-switchboard-model") == "fake-model")
             #expect(response.header("x-switchboard-provider") == "fake")
             #expect(response.header("x-switchboard-attempts") == "2")
-            let metrics = try await gateway.get("/metrics").body
+            let metrics = try await gateway.get("/metrics", headers: authHeaders).body
             #expect(metrics.contains(#"fallbacks_total{from="primary",to="gpt-test"} 1"#))
         }
     }

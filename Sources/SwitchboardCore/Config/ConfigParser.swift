@@ -55,8 +55,19 @@ struct ConfigParser {
             config.reliability = try parseReliability(node)
         }
         if let node = top["auth"] {
-            let section = try self.section(node, path: "auth", allowed: ["jwt", "key_cache_ttl_s"])
+            let section = try self.section(node, path: "auth", allowed: [
+                "jwt", "key_cache_ttl_s", "max_failed_sign_ins_per_minute", "max_keys_per_user", "key_mint_per_minute",
+            ])
             if let value = try section.double("key_cache_ttl_s", minimum: 0) { config.auth.keyCacheTTLSeconds = value }
+            if let value = try section.int("max_failed_sign_ins_per_minute", minimum: 0) {
+                config.auth.maxFailedSignInsPerMinute = value == 0 ? nil : value
+            }
+            if let value = try section.int("max_keys_per_user", minimum: 0) {
+                config.auth.minting.maxKeysPerUser = value == 0 ? nil : value
+            }
+            if let value = try section.int("key_mint_per_minute", minimum: 0) {
+                config.auth.minting.perMinute = value == 0 ? nil : value
+            }
             if let jwtNode = section["jwt"] {
                 let jwt = try self.section(jwtNode, path: "auth.jwt", allowed: [
                     "hs256_secret", "jwks_url", "issuer", "audience", "role_claim", "user_claim", "default_role", "leeway_s", "jwks_min_refetch_s",
@@ -110,6 +121,7 @@ struct ConfigParser {
     private func parseServer(_ node: Node) throws(ConfigError) -> ServerConfig {
         let section = try self.section(node, path: "server", allowed: [
             "host", "port", "master_key", "max_body_bytes", "shutdown_grace_s", "upstream_timeout_s", "idle_timeout_s", "request_timeout_s",
+            "public_ops_endpoints",
         ])
         var server = ServerConfig()
         if let host = try section.string("host") { server.host = host }
@@ -120,6 +132,7 @@ struct ConfigParser {
         if let value = try section.double("upstream_timeout_s", minimum: 0.001) { server.upstreamTimeoutSeconds = value }
         if let value = try section.double("idle_timeout_s", minimum: 1) { server.idleTimeoutSeconds = value }
         if let value = try section.double("request_timeout_s", minimum: 0.001) { server.requestTimeoutSeconds = value }
+        if let value = try section.bool("public_ops_endpoints") { server.publicOpsEndpoints = value }
         return server
     }
 
@@ -325,6 +338,15 @@ struct Section {
         }
         if let maximum, value > maximum {
             throw ConfigError("`\(key)` in \(path) must be at most \(maximum), not \(value)", line: node.mark?.line)
+        }
+        return value
+    }
+
+    func bool(_ key: String) throws(ConfigError) -> Bool? {
+        guard let node = self[key] else { return nil }
+        guard let text = try string(key) else { return nil }
+        guard let value = Bool(text) else {
+            throw ConfigError("`\(key)` in \(path) must be true or false", line: node.mark?.line)
         }
         return value
     }

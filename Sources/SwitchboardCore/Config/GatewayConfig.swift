@@ -209,6 +209,9 @@ public struct ServerConfig: Sendable, Hashable {
     public var idleTimeoutSeconds: Double = 300
     /// The most one request may take across all attempts, retries and fallbacks.
     public var requestTimeoutSeconds: Double = 600
+    /// Serve `/health/detailed`, `/info` and `/metrics` without a credential (for a scraper on a
+    /// private network). Off by default: they name every provider, target and last error.
+    public var publicOpsEndpoints = false
 
     public init(
         host: String = "127.0.0.1",
@@ -305,6 +308,21 @@ public struct AuthConfig: Sendable, Hashable {
     /// How long a looked-up virtual key is trusted before the store is asked again: the longest
     /// a revocation on another replica takes to apply here. This replica applies its own at once.
     public var keyCacheTTLSeconds: Double = 5
+    /// Failed sign-ins allowed per client address per minute before answers become 429
+    /// (`nil` or 0: no throttle). On by default, so keys cannot be guessed quickly.
+    public var maxFailedSignInsPerMinute: Int? = 20
+    /// Self-service keys (`POST /v1/users/me/api-keys`).
+    public var minting = MintingConfig()
+
+    public init() {}
+}
+
+/// Bounds on keys callers make for themselves.
+public struct MintingConfig: Sendable, Hashable {
+    /// Most active keys a non-admin user may hold (`nil`: no cap).
+    public var maxKeysPerUser: Int? = 10
+    /// Most keys one caller may create per minute (`nil`: no limit).
+    public var perMinute: Int? = 5
 
     public init() {}
 }

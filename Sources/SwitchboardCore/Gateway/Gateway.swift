@@ -48,6 +48,8 @@ public struct Gateway: Sendable {
     public let limiter: ConcurrencyLimiter
     /// The most one request may take across all its attempts, retries and fallbacks.
     public let requestTimeout: Duration
+    /// Hides configured secrets in every error message and log line derived from an upstream.
+    public let scrubber: SecretScrubber
     private let sink: any RequestRecordSink
     private let selector = TargetSelector()
 
@@ -57,8 +59,10 @@ public struct Gateway: Sendable {
         sink: any RequestRecordSink,
         board: HealthBoard = HealthBoard(),
         limiter: ConcurrencyLimiter = ConcurrencyLimiter(limit: nil),
-        requestTimeout: Duration = .seconds(600)
+        requestTimeout: Duration = .seconds(600),
+        scrubber: SecretScrubber = .none
     ) {
+        self.scrubber = scrubber
         self.requestTimeout = requestTimeout
         self.catalog = catalog
         self.metrics = metrics
@@ -322,7 +326,7 @@ public struct Gateway: Sendable {
                             "upstream attempt failed",
                             metadata: [
                                 "provider": "\(target.provider.name)", "model": "\(target.model)",
-                                "error": "\(error.gatewayError.message)",
+                                "error": "\(scrubber.scrub(error.gatewayError.message))",
                             ]
                         )
                         if error.isContextWindowExceeded, !route.contextWindowFallbacks.isEmpty {
@@ -330,7 +334,7 @@ public struct Gateway: Sendable {
                             break targets
                         }
                         if error.isTargetSpecific { continue targets }
-                        guard error.isRetryable else { throw error.gatewayError }
+                        guard error.isRetryable else { throw scrubber.scrub(error.gatewayError) }
                         retry += 1
                         guard retry <= route.retry.retries,
                             let delay = route.retry.delay(beforeRetry: retry, retryAfter: retryAfter, using: &generator),
@@ -361,7 +365,9 @@ public struct Gateway: Sendable {
                 if let resolved = try? catalog.resolve(fallback) { routes.append(resolved) }
             }
         }
-        throw summarize(failures, skipped: skipped, refusals: refusals, coolingUntil: coolingUntil, now: clock.now, model: modelName)
+        throw scrubber.scrub(
+            summarize(failures, skipped: skipped, refusals: refusals, coolingUntil: coolingUntil, now: clock.now, model: modelName)
+        )
     }
 
     private func describe(target: RouteTarget, admission: HealthBoard.Admission) -> String {

@@ -1,18 +1,60 @@
 public import CoreMetrics
 
+/// Which model and provider names may become metric labels: the configured ones. Anything a
+/// caller made up (`provider/<anything>`) is counted as `other`, so callers cannot grow the
+/// number of series without bound.
+public struct MetricLabels: Sendable {
+    let models: Set<String>?
+    let providers: Set<String>?
+
+    /// Every name is its own label (for tests of the metrics themselves).
+    public static let unrestricted = MetricLabels(models: nil, providers: nil)
+
+    public init(models: Set<String>?, providers: Set<String>?) {
+        self.models = models
+        self.providers = providers
+    }
+
+    /// The configured aliases, target models and listed models, and the configured providers.
+    public static func configured(_ config: GatewayConfig) -> MetricLabels {
+        var models = Set(config.models.map(\.name))
+        for model in config.models { models.formUnion(model.targets.map(\.model)) }
+        for provider in config.providers { models.formUnion(provider.models) }
+        return MetricLabels(models: models, providers: Set(config.providers.map(\.name) + ["none"]))
+    }
+
+    public func model(_ name: String) -> String {
+        guard let models else { return name }
+        return models.contains(name) ? name : "other"
+    }
+
+    public func provider(_ name: String) -> String {
+        guard let providers else { return name }
+        return providers.contains(name) ? name : "other"
+    }
+
+    func target(_ target: TargetID) -> TargetID {
+        TargetID(provider: provider(target.provider), model: model(target.model))
+    }
+}
+
 /// The gateway's business metrics, made through an injected factory (no global bootstrap).
 public struct GatewayMetrics: Sendable {
     private let factory: any MetricsFactory
     private let activeStreams: Meter
+    public let labels: MetricLabels
 
-    public init(factory: any MetricsFactory) {
+    public init(factory: any MetricsFactory, labels: MetricLabels = .unrestricted) {
         self.factory = factory
+        self.labels = labels
         self.activeStreams = Meter(label: "active_streams_current", dimensions: [], factory: factory)
         // Created up front so the series exists (at 0) before the first request.
         activeStreams.set(0)
     }
 
     public func chatCompleted(model: String, provider: String, status: String) {
+        let model = labels.model(model)
+        let provider = labels.provider(provider)
         Counter(
             label: "chat_completions_total",
             dimensions: [("model", model), ("provider", provider), ("status", status)],
@@ -21,6 +63,8 @@ public struct GatewayMetrics: Sendable {
     }
 
     public func tokens(model: String, provider: String, prompt: Int, completion: Int) {
+        let model = labels.model(model)
+        let provider = labels.provider(provider)
         if prompt > 0 {
             Counter(
                 label: "chat_tokens_total",
@@ -45,6 +89,7 @@ public struct GatewayMetrics: Sendable {
     public func streamClosed() { activeStreams.decrement() }
 
     func upstreamSettled(target: TargetID, outcome: CallLease.CallOutcome) {
+        let target = labels.target(target)
         let label: String
         switch outcome {
         case .success: label = "success"
@@ -67,6 +112,7 @@ public struct GatewayMetrics: Sendable {
     }
 
     func upstreamLatency(target: TargetID, duration: Duration) {
+        let target = labels.target(target)
         Timer(
             label: "upstream_latency_seconds",
             dimensions: [("provider", target.provider), ("model", target.model)],
@@ -76,6 +122,7 @@ public struct GatewayMetrics: Sendable {
     }
 
     func retried(target: TargetID) {
+        let target = labels.target(target)
         Counter(
             label: "upstream_retries_total",
             dimensions: [("provider", target.provider), ("model", target.model)],
@@ -84,7 +131,8 @@ public struct GatewayMetrics: Sendable {
     }
 
     func fallback(from: String, to: String) {
-        Counter(label: "fallbacks_total", dimensions: [("from", from), ("to", to)], factory: factory).increment()
+        Counter(label: "fallbacks_total", dimensions: [("from", labels.model(from)), ("to", labels.model(to))], factory: factory)
+            .increment()
     }
 
     func overloaded(scope: String) {
@@ -93,6 +141,7 @@ public struct GatewayMetrics: Sendable {
 
     /// Sets `breaker_state{target}`: 0 closed, 1 half-open, 2 open.
     public func breakerState(target: TargetID, state: CircuitBreaker.State) {
+        let target = labels.target(target)
         Gauge(label: "breaker_state", dimensions: [("target", target.description)], factory: factory)
             .record(state.gaugeValue)
     }

@@ -138,6 +138,17 @@ public struct ModelCatalog: Sendable {
 
     public var categoryNames: [String] { categories.keys.sorted() }
 
+    /// Resolves for a caller limited to `allowed` model patterns: a miss lists only those models.
+    public func resolve(_ name: String, allowed: [String]) throws(GatewayError) -> Route {
+        guard !allowed.isEmpty else { return try resolve(name) }
+        guard ModelGlob.allows(allowed, model: name) else { throw notFound(name, allowed: allowed) }
+        do {
+            return try resolve(name)
+        } catch {
+            throw notFound(name, allowed: allowed)
+        }
+    }
+
     public func resolve(_ name: String) throws(GatewayError) -> Route {
         if let model = modelsByName[name] {
             let targets = model.targets.compactMap { target -> RouteTarget? in
@@ -221,16 +232,17 @@ public struct ModelCatalog: Sendable {
         return result
     }
 
-    private func notFound(_ name: String) -> GatewayError {
-        let available = listModels().map(\.id)
+    /// - Parameter allowed: the caller's model patterns; when set, only matching models are named.
+    private func notFound(_ name: String, allowed: [String] = []) -> GatewayError {
+        let available = listModels().map(\.id).filter { ModelGlob.allows(allowed, model: $0) }
         var message = "Model `\(name)` is not available."
         if available.isEmpty {
-            message += " No models are configured."
+            message += allowed.isEmpty ? " No models are configured." : " No model you may use is configured."
         } else {
             let shown = available.prefix(40).joined(separator: ", ")
             message += " Available models: \(shown)\(available.count > 40 ? ", ..." : "")."
         }
-        if !providers.isEmpty {
+        if !providers.isEmpty, allowed.isEmpty {
             message += " Any model can also be asked for as provider/model with one of the providers: "
                 + providers.map(\.name).joined(separator: ", ") + "."
         }

@@ -23,6 +23,10 @@ public struct Principal: Sendable, Hashable {
     public var allowedModels: [String]
     /// The limits and budgets each call is checked against, most specific first.
     public var scopes: [LimitScope]
+    /// The keys that made this key, nearest first: its calls are charged to them too.
+    public var makerKeyIDs: [String] = []
+    /// When the credential stops working (a key's `expires_at`), if it does.
+    public var expiresAt: Double?
 
     public init(
         kind: Kind,

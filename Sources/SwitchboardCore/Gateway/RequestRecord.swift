@@ -30,6 +30,8 @@ public struct RequestRecord: Sendable, Hashable {
     /// to the preview length by the writer before they are stored.
     public var requestBody: String?
     public var responseBody: String?
+    /// The keys that made the calling key: its spend is booked to them too (not stored in the log).
+    public var makerKeyIDs: [String] = []
 
     public init(
         requestID: String,
@@ -81,6 +83,7 @@ public struct RequestRecord: Sendable, Hashable {
     public var spendScopes: [String] {
         var scopes: [String] = []
         if let keyID { scopes.append("key:\(keyID)") }
+        scopes += makerKeyIDs.map { "key:\($0)" }
         if let userID { scopes.append("user:\(userID)") }
         return scopes
     }
@@ -91,6 +94,7 @@ public struct RequestRecord: Sendable, Hashable {
         self.keyID = principal.keyID
         self.userID = principal.userID
         self.team = principal.team
+        self.makerKeyIDs = principal.makerKeyIDs
     }
 }
 

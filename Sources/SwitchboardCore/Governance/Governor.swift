@@ -31,13 +31,20 @@ public struct Governor: Sendable {
     ///
     /// - Parameters:
     ///   - promptTokens: the prompt's estimated size.
-    ///   - maxTokens: the request's output cap, if it set one.
-    public func admit(_ principal: Principal, model: String, promptTokens: Int, maxTokens: Int?) async throws(GatewayError) -> Admission {
+    ///   - maxTokens: the request's output cap per answer, if it set one.
+    ///   - choices: how many answers the provider may generate and bill (`n`).
+    public func admit(
+        _ principal: Principal, model: String, promptTokens: Int, maxTokens: Int?, choices: Int = 1
+    ) async throws(GatewayError) -> Admission {
         guard principal.role.mayCallModels else {
             throw GatewayError(.permissionDenied, "This credential may not call models.")
         }
         guard ModelGlob.allows(principal.allowedModels, model: model) else {
             throw GatewayError(.permissionDenied, "This credential may not use model `\(model)`.", param: "model")
+        }
+        if !principal.allowedModels.isEmpty {
+            // A miss names only the models this caller may use, not everything configured.
+            _ = try catalog.resolve(model, allowed: principal.allowedModels)
         }
         if principal.scopes.isEmpty { return .unlimited }
         let rate: RateLimitStatus?
@@ -59,7 +66,9 @@ public struct Governor: Sendable {
         // Pricing the call means resolving its route; only budgets need it.
         let budgeted = principal.scopes.contains { $0.budget != nil }
         let hold = budgeted
-            ? try await budgets.reserve(principal.scopes, amount: maximumCost(model: model, promptTokens: promptTokens, maxTokens: maxTokens))
+            ? try await budgets.reserve(
+                principal.scopes, amount: maximumCost(model: model, promptTokens: promptTokens, maxTokens: maxTokens, choices: choices)
+            )
             : .none
         return Admission(scopes: principal.scopes, hold: hold, promptTokens: promptTokens, rate: rate)
     }
@@ -72,11 +81,13 @@ public struct Governor: Sendable {
         budgets.settle(admission.hold, actual: cost ?? 0)
     }
 
-    /// The most a call can cost: the prompt plus the whole output allowance at the dearest target's rates.
-    public func maximumCost(model: String, promptTokens: Int, maxTokens: Int?) -> Double {
+    /// The most a call can cost: the prompt plus the whole output allowance of every answer it
+    /// may generate, at the dearest target's rates.
+    public func maximumCost(model: String, promptTokens: Int, maxTokens: Int?, choices: Int = 1) -> Double {
         guard let price = catalog.reservationPrice(for: model) else { return 0 }
-        let output = maxTokens ?? price.maxOutputTokens ?? defaultMaxTokens
+        // In Double: a client's `max_tokens` times `n` must not overflow.
+        let output = Double(maxTokens ?? price.maxOutputTokens ?? defaultMaxTokens) * Double(max(1, choices))
         let outputRate = max(price.outputPerMillionTokens, price.reasoningPerMillionTokens ?? 0)
-        return (Double(promptTokens) * price.inputPerMillionTokens + Double(output) * outputRate) / 1_000_000
+        return (Double(promptTokens) * price.inputPerMillionTokens + output * outputRate) / 1_000_000
     }
 }

@@ -21,6 +21,9 @@ public struct VirtualKey: Sendable, Hashable {
     public var metadata: [String: JSONValue]
     public var createdAt: Double
     public var revokedAt: Double?
+    /// Who made the key for themselves (`key:<id>`, `user:<sub>`); `nil` for keys an admin made.
+    /// A self-made key draws on its maker's limits and budget and lives no longer than its maker.
+    public var createdBy: String?
 
     public init(
         id: String,
@@ -38,7 +41,8 @@ public struct VirtualKey: Sendable, Hashable {
         expiresAt: Double? = nil,
         metadata: [String: JSONValue] = [:],
         createdAt: Double,
-        revokedAt: Double? = nil
+        revokedAt: Double? = nil,
+        createdBy: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -56,6 +60,7 @@ public struct VirtualKey: Sendable, Hashable {
         self.metadata = metadata
         self.createdAt = createdAt
         self.revokedAt = revokedAt
+        self.createdBy = createdBy
     }
 
     /// Usable at `time`: not revoked and not expired.
@@ -64,6 +69,18 @@ public struct VirtualKey: Sendable, Hashable {
     }
 
     public var scopeID: String { "key:\(id)" }
+
+    /// The key that made this one, when a key did.
+    public var makerKeyID: String? {
+        guard let createdBy, createdBy.hasPrefix("key:") else { return nil }
+        return String(createdBy.dropFirst(4))
+    }
+
+    /// The JWT user that made this key, when one did.
+    public var makerUserID: String? {
+        guard let createdBy, createdBy.hasPrefix("user:") else { return nil }
+        return String(createdBy.dropFirst(5))
+    }
 
     public var budget: Budget? { maxBudgetUSD.map { Budget(maxUSD: $0, period: budgetPeriod) } }
 }
@@ -148,6 +165,8 @@ public protocol GovernanceStore: Sendable {
     func key(id: String) async throws -> VirtualKey?
     func key(hash: String) async throws -> VirtualKey?
     func updateKey(_ key: VirtualKey) async throws
+    /// Keys a principal made for itself (`createdBy`), newest first.
+    func keys(createdBy: String) async throws -> [VirtualKey]
     func userLimits(_ userID: String) async throws -> UserLimits?
     func setUserLimits(_ limits: UserLimits) async throws
     /// Dollars spent by a scope (`key:<id>`, `user:<id>`) at or after a time, from the spend table.

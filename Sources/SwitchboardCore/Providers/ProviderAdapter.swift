@@ -129,8 +129,8 @@ public struct UpstreamError: Error, Sendable, Hashable {
         self.kind = kind
         self.provider = provider
         self.detail = detail
-        self.errorType = errorType.flatMap(Self.identifier)
-        self.errorCode = errorCode.flatMap(Self.identifier)
+        self.errorType = errorType.flatMap(Self.known)
+        self.errorCode = errorCode.flatMap(Self.known)
         self.retryAfterSeconds = retryAfterSeconds
     }
 
@@ -157,15 +157,45 @@ public struct UpstreamError: Error, Sendable, Hashable {
         return markers.contains(errorCode ?? "") || markers.contains(errorType ?? "")
     }
 
-    /// Keeps only short identifier-like strings, so nothing of an upstream body leaks through.
-    static func identifier(_ value: String) -> String? {
-        guard !value.isEmpty, value.utf8.count <= 64 else { return nil }
-        let allowed = value.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x5F || byte == 0x2D || byte == 0x2E
-        }
-        return allowed ? value : nil
+    /// An upstream's error type or code if it is one the gateway knows, else `nil`.
+    ///
+    /// Only known identifiers (and short numeric codes) are passed on into messages, the health
+    /// report and the log: an upstream that echoes its own credential, or anything else, as its
+    /// error "type" has that string dropped, not quoted.
+    public static func known(_ value: String) -> String? {
+        if knownCodes.contains(value) { return value }
+        if (1...6).contains(value.utf8.count), value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return value }
+        return nil
     }
+
+    /// Error types and codes of OpenAI (and compatible servers), Azure, Anthropic, Gemini
+    /// (google.rpc status names and ErrorInfo reasons) and Bedrock, as their docs list them.
+    static let knownCodes: Set<String> = [
+        // OpenAI, Azure and compatible servers
+        "invalid_request_error", "authentication_error", "permission_error", "not_found_error", "rate_limit_error",
+        "server_error", "api_error", "insufficient_quota", "invalid_api_key", "model_not_found", "context_length_exceeded",
+        "string_above_max_length", "rate_limit_exceeded", "billing_hard_limit_reached", "unsupported_parameter",
+        "unsupported_value", "invalid_value", "invalid_type", "missing_required_parameter", "content_filter",
+        "content_policy_violation", "engine_overloaded", "server_overloaded", "timeout", "invalid_prompt", "tokens",
+        "requests", "account_deactivated", "organization_deactivated", "access_terminated", "quota_exceeded",
+        "DeploymentNotFound", "InvalidRequest", "OperationNotSupported", "ResponsibleAIPolicyViolation", "Unauthorized",
+        "invalid_organization", "unknown_url", "not_found", "context_window_exceeded", "overloaded",
+        // Anthropic
+        "overloaded_error", "request_too_large", "billing_error", "timeout_error", "prompt_too_long",
+        // Gemini (google.rpc.Code names, ErrorInfo reasons) and the gateway's own
+        "INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE", "UNAUTHENTICATED", "PERMISSION_DENIED", "NOT_FOUND",
+        "ABORTED", "ALREADY_EXISTS", "RESOURCE_EXHAUSTED", "CANCELLED", "DATA_LOSS", "UNKNOWN", "INTERNAL",
+        "NOT_IMPLEMENTED", "UNIMPLEMENTED", "UNAVAILABLE", "DEADLINE_EXCEEDED", "API_KEY_INVALID", "API_KEY_EXPIRED",
+        "API_KEY_SERVICE_BLOCKED", "SERVICE_DISABLED", "RATE_LIMIT_EXCEEDED", "PROMPT_BLOCKED", "SAFETY", "RECITATION",
+        "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "OTHER", "MAX_TOKENS",
+        // Bedrock
+        "ThrottlingException", "ValidationException", "AccessDeniedException", "ResourceNotFoundException",
+        "ModelTimeoutException", "ServiceUnavailableException", "InternalServerException", "ModelErrorException",
+        "ModelNotReadyException", "ServiceQuotaExceededException", "UnrecognizedClientException", "ExpiredTokenException",
+        "IncompleteSignatureException", "InvalidSignatureException", "ModelStreamErrorException", "ConflictException",
+        "SignatureDoesNotMatch", "internalServerException", "modelStreamErrorException", "throttlingException",
+        "validationException", "serviceUnavailableException",
+    ]
 }
 
 extension UpstreamError {

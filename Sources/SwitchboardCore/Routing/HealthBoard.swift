@@ -105,9 +105,16 @@ public final class HealthBoard: Sendable {
     /// How long 429 cooldowns and Retry-After waits may be at most.
     public let maxCooldown: Duration
 
-    public init(policy: CircuitBreaker.Policy = .init(), maxCooldown: Duration = .seconds(60), targets: [TargetID] = []) {
+    /// Hides configured secrets in the last errors the board reports.
+    private let scrubber: SecretScrubber
+
+    public init(
+        policy: CircuitBreaker.Policy = .init(), maxCooldown: Duration = .seconds(60), targets: [TargetID] = [],
+        scrubber: SecretScrubber = .none
+    ) {
         self.policy = policy
         self.maxCooldown = maxCooldown
+        self.scrubber = scrubber
         self.known = Dictionary(targets.map { ($0, Entry(policy: policy)) }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -182,7 +189,7 @@ public final class HealthBoard: Sendable {
                 stats.latencyEWMAMilliseconds = stats.latencyEWMAMilliseconds.map { 0.8 * $0 + 0.2 * milliseconds } ?? milliseconds
             } else {
                 stats.failures += 1
-                stats.lastError = error
+                stats.lastError = error.map(scrubber.scrub)
                 stats.lastErrorAt = now
             }
             if let cooldown {

@@ -6,10 +6,14 @@
 /// request path.
 public struct Redactor: Sendable {
     private let custom: [String]
+    private let secrets: SecretScrubber
 
-    /// - Parameter custom: extra regular expressions (already checked with ``RedactionPattern/isValid(_:)``).
-    public init(custom: [String] = []) {
+    /// - Parameters:
+    ///   - custom: extra regular expressions (already checked with ``RedactionPattern/isValid(_:)``).
+    ///   - secrets: the configured secrets, replaced by value before any pattern runs.
+    public init(custom: [String] = [], secrets: SecretScrubber = .none) {
         self.custom = custom
+        self.secrets = secrets
     }
 
     /// The patterns compiled, for redacting many texts in a row.
@@ -21,7 +25,7 @@ public struct Redactor: Sendable {
         for pattern in custom {
             if let regex = try? Regex(pattern) { rules.append((regex, "[REDACTED]")) }
         }
-        return Compiled(rules: rules)
+        return Compiled(rules: rules, secrets: secrets)
     }
 
     public func redact(_ text: String) -> String {
@@ -34,9 +38,10 @@ public struct Redactor: Sendable {
 
     public struct Compiled {
         let rules: [(regex: Regex<AnyRegexOutput>, replacement: String)]
+        let secrets: SecretScrubber
 
         public func redact(_ text: String) -> String {
-            var text = text
+            var text = secrets.scrub(text)
             for rule in rules {
                 text = text.replacing(rule.regex, with: rule.replacement)
             }
@@ -70,5 +75,51 @@ public enum RedactionPattern {
     /// Whether `pattern` compiles as a regular expression.
     public static func isValid(_ pattern: String) -> Bool {
         (try? Regex(pattern)) != nil
+    }
+}
+
+/// Replaces the gateway's own configured secrets (provider keys, the master key, signing
+/// secrets) wherever they appear, by value rather than by shape: a provider key need not look
+/// like one. Used on every string derived from an upstream (errors for clients, the health
+/// report, log lines) and by the request log's ``Redactor``.
+public struct SecretScrubber: Sendable {
+    /// Longest first, so a secret containing another is replaced whole.
+    let secrets: [String]
+
+    /// - Parameter secrets: values to hide; ones shorter than 8 characters are ignored (they
+    ///   would match ordinary text and are not credentials worth the name).
+    public init(_ secrets: [String]) {
+        self.secrets = Array(Set(secrets.filter { $0.utf8.count >= 8 })).sorted { $0.utf8.count > $1.utf8.count }
+    }
+
+    public static let none = SecretScrubber([])
+
+    /// Every secret the configuration holds.
+    public static func configured(_ config: GatewayConfig) -> SecretScrubber {
+        var secrets: [String] = []
+        for provider in config.providers {
+            secrets += [provider.apiKey, provider.secretAccessKey, provider.sessionToken].compactMap { $0 }
+            secrets += provider.headers.values.filter { $0.utf8.count >= 16 }
+        }
+        secrets += [config.server.masterKey, config.jwt?.hs256Secret].compactMap { $0 }
+        return SecretScrubber(secrets)
+    }
+
+    public var isEmpty: Bool { secrets.isEmpty }
+
+    public func scrub(_ text: String) -> String {
+        guard !secrets.isEmpty else { return text }
+        var text = text
+        for secret in secrets where text.contains(secret) {
+            text = text.replacing(secret, with: "[REDACTED:secret]")
+        }
+        return text
+    }
+
+    public func scrub(_ error: GatewayError) -> GatewayError {
+        guard !secrets.isEmpty else { return error }
+        var error = error
+        error.message = scrub(error.message)
+        return error
     }
 }

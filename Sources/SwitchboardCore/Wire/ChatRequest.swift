@@ -185,6 +185,13 @@ public struct ChatRequest: Sendable, Hashable {
 
     /// The most output tokens the client allowed, whichever field it used.
     public var outputTokenLimit: Int? { maxCompletionTokens ?? maxTokens }
+
+    /// How many answers the provider may generate (and bill) for this request: `n`, or a
+    /// pass-through `best_of` when it is larger.
+    public var choiceCount: Int {
+        let bestOf = extra["best_of"]?.intValue ?? 1
+        return max(1, n ?? 1, bestOf)
+    }
 }
 
 extension ChatRequest: Codable {

@@ -9,8 +9,13 @@ import FoundationEssentials
 import Foundation
 #endif
 
+/// A provider that can count a Messages-API prompt's tokens itself.
+public protocol TokenCounting: ProviderAdapter {
+    func countTokens(_ request: Anthropic.Request, call: UpstreamCall) async throws -> Int
+}
+
 /// Anthropic's Messages API (`type: anthropic`): `POST {base_url}/v1/messages`, key in `x-api-key`.
-public struct AnthropicAdapter: ProviderAdapter {
+public struct AnthropicAdapter: ProviderAdapter, TokenCounting {
     public let name: String
     public let type = ProviderType.anthropic
     public let knownModels: [String]

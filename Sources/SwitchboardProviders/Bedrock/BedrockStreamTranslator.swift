@@ -35,7 +35,7 @@ struct BedrockStreamTranslator: Sendable {
         case "event":
             break
         case "exception":
-            let type = message.exceptionType.flatMap(Self.identifier)
+            let type = message.exceptionType.flatMap(UpstreamError.known)
             throw Failure(
                 kind: .streamInterrupted,
                 detail: "the provider reported \(type.map { "a `\($0)`" } ?? "an exception") mid-stream",
@@ -97,10 +97,13 @@ struct BedrockStreamTranslator: Sendable {
     }
 
     /// Keeps a header value only when it is a short name such as `throttlingException`.
-    static func identifier(_ value: String) -> String? {
-        let allowed = !value.isEmpty && value.utf8.count <= 64
-            && value.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil) }
-        return allowed ? value : nil
+    /// Converse stream event names; anything else the provider sent is not repeated.
+    static let eventNames: Set<String> = [
+        "messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata",
+    ]
+
+    static func eventName(_ value: String) -> String? {
+        eventNames.contains(value) ? value : nil
     }
 
     private func chunk(_ delta: ChatDelta) -> ChatChunk {
@@ -111,7 +114,9 @@ struct BedrockStreamTranslator: Sendable {
         do {
             return try JSONDecoder().decode(type, from: Data(message.payload))
         } catch {
-            throw Failure(kind: .invalidResponse, detail: "a `\(message.eventType ?? "?")` event is not in the Converse format")
+            throw Failure(
+                kind: .invalidResponse, detail: "a `\(message.eventType.flatMap(Self.eventName) ?? "?")` event is not in the Converse format"
+            )
         }
     }
 }

@@ -13,9 +13,14 @@ import Foundation
 final class Authenticator: Sendable {
     private struct CachedKey: Sendable {
         var key: VirtualKey?
+        /// The keys that made this one, nearest first (empty for keys an admin made).
+        var makers: [VirtualKey] = []
         var userLimits: UserLimits?
         var expires: ContinuousClock.Instant
     }
+
+    /// How many makers a self-made key may have above it; a longer chain is refused.
+    static let maxMakerChain = 16
 
     private struct CachedUser: Sendable {
         var limits: UserLimits?
@@ -85,7 +90,18 @@ final class Authenticator: Sendable {
             do {
                 let key = try await store.key(hash: hash)
                 let overrides: UserLimits? = try await key?.userID.asyncMap { try await store.userLimits($0) } ?? nil
-                let fresh = CachedKey(key: key, userLimits: overrides, expires: now + ttl)
+                var makers: [VirtualKey] = []
+                var next = key?.makerKeyID
+                while let id = next {
+                    // A maker that is gone, or a chain too long to be real, leaves the key unusable.
+                    guard makers.count < Self.maxMakerChain, let maker = try await store.key(id: id) else {
+                        makers.append(VirtualKey(id: id, name: "missing", prefix: "", hash: "", createdAt: 0, revokedAt: 0))
+                        break
+                    }
+                    makers.append(maker)
+                    next = maker.makerKeyID
+                }
+                let fresh = CachedKey(key: key, makers: makers, userLimits: overrides, expires: now + ttl)
                 keys.withLock { keys in
                     if keys.count >= maxCached { keys.removeAll(keepingCapacity: true) }
                     keys[hash] = fresh
@@ -96,8 +112,11 @@ final class Authenticator: Sendable {
                 throw GatewayError(.internalError, "The key store is unavailable; try again.", status: 503)
             }
         }
-        guard let key = entry?.key, key.isActive(at: Date().timeIntervalSince1970) else { throw Self.rejection }
-        return principal(key: key, overrides: entry?.userLimits)
+        let wallClock = Date().timeIntervalSince1970
+        guard let entry, let key = entry.key, key.isActive(at: wallClock),
+            entry.makers.allSatisfy({ $0.isActive(at: wallClock) })
+        else { throw Self.rejection }
+        return principal(key: key, makers: entry.makers, overrides: entry.userLimits)
     }
 
     private func userLimits(_ userID: String) async throws(GatewayError) -> UserLimits? {
@@ -125,34 +144,55 @@ final class Authenticator: Sendable {
         }
     }
 
-    func principal(key: VirtualKey, overrides: UserLimits?) -> Principal {
-        var scopes = [
-            LimitScope(
-                id: key.scopeID, label: "key `\(key.name)`", rpm: key.rpm ?? limits.defaultRPM,
-                tpm: key.tpm ?? limits.defaultTPM, budget: key.budget
-            )
-        ]
-        if let userID = key.userID, let overrides {
-            scopes.append(
-                LimitScope(id: "user:\(userID)", label: "user `\(userID)`", rpm: overrides.rpm, tpm: overrides.tpm, budget: overrides.budget)
-            )
+    /// Forgets every cached key: after a revocation or edit that keys made by this one inherit.
+    func invalidateAllKeys() {
+        keys.withLock { $0.removeAll(keepingCapacity: true) }
+    }
+
+    /// A key's principal: its own scope, then the scopes of the keys that made it (so a self-made
+    /// key spends its maker's limits and budget, not a copy of them), then its user's.
+    func principal(key: VirtualKey, makers: [VirtualKey] = [], overrides: UserLimits?) -> Principal {
+        var scopes = [keyScope(key, label: "key `\(key.name)`")]
+        for maker in makers {
+            scopes.append(keyScope(maker, label: "key `\(maker.name)` (which made key `\(key.name)`)"))
         }
-        return Principal(
+        let madeByUser = (makers.last ?? key).makerUserID
+        if let userID = key.userID {
+            if madeByUser == userID {
+                // Made by a signed-in user: bound by what that user is bound by.
+                scopes.append(jwtUserScope(userID, overrides: overrides))
+            } else if let overrides {
+                scopes.append(
+                    LimitScope(id: "user:\(userID)", label: "user `\(userID)`", rpm: overrides.rpm, tpm: overrides.tpm, budget: overrides.budget)
+                )
+            }
+        }
+        var principal = Principal(
             kind: .virtualKey, id: key.scopeID, role: key.role, keyID: key.id, keyName: key.name, userID: key.userID,
             team: key.team, allowedModels: key.models, scopes: scopes.filter(\.limitsAnything)
+        )
+        principal.makerKeyIDs = makers.map(\.id)
+        principal.expiresAt = ([key.expiresAt] + makers.map(\.expiresAt)).compactMap { $0 }.min()
+        return principal
+    }
+
+    private func keyScope(_ key: VirtualKey, label: String) -> LimitScope {
+        LimitScope(id: key.scopeID, label: label, rpm: key.rpm ?? limits.defaultRPM, tpm: key.tpm ?? limits.defaultTPM, budget: key.budget)
+    }
+
+    private func jwtUserScope(_ userID: String, overrides: UserLimits?) -> LimitScope {
+        let defaultBudget = limits.defaultBudgetUSD.map { Budget(maxUSD: $0, period: limits.defaultBudgetPeriod) }
+        return LimitScope(
+            id: "user:\(userID)", label: "user `\(userID)`",
+            rpm: overrides?.rpm ?? limits.defaultRPM, tpm: overrides?.tpm ?? limits.defaultTPM,
+            budget: overrides?.budget ?? defaultBudget
         )
     }
 
     func principal(jwtUser identity: JWTIdentity, overrides: UserLimits?) -> Principal {
-        let defaultBudget = limits.defaultBudgetUSD.map { Budget(maxUSD: $0, period: limits.defaultBudgetPeriod) }
-        let scope = LimitScope(
-            id: "user:\(identity.subject)", label: "user `\(identity.subject)`",
-            rpm: overrides?.rpm ?? limits.defaultRPM, tpm: overrides?.tpm ?? limits.defaultTPM,
-            budget: overrides?.budget ?? defaultBudget
-        )
-        return Principal(
+        Principal(
             kind: .jwtUser, id: "user:\(identity.subject)", role: identity.role, userID: identity.subject,
-            scopes: [scope].filter(\.limitsAnything)
+            scopes: [jwtUserScope(identity.subject, overrides: overrides)].filter(\.limitsAnything)
         )
     }
 

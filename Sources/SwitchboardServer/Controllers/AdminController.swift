@@ -67,12 +67,14 @@ struct AdminController: Sendable {
         try KeyFields.apply(fields, to: &key, now: now)
         let updated = key
         try await GovernanceAccess.run { try await store.updateKey(updated) }
-        authenticator.invalidate(keyHash: key.hash)
+        // Keys this one made carry it in their cache entries.
+        authenticator.invalidateAllKeys()
         governor.budgets.forget(key.scopeID)
         context.logger.info("key updated", metadata: ["key_id": "\(key.id)", "by": "\(context.principal?.id ?? "-")"])
         return try Self.json(GovernanceViews.key(key, now: now))
     }
 
+    /// Revokes a key and every key it made (and they made), and says how many of those went.
     @Sendable func revokeKey(request: Request, context: Context) async throws -> Response {
         var key = try await existingKey(context)
         let now = Date().timeIntervalSince1970
@@ -81,9 +83,32 @@ struct AdminController: Sendable {
             let revoked = key
             try await GovernanceAccess.run { try await store.updateKey(revoked) }
         }
-        authenticator.invalidate(keyHash: key.hash)
-        context.logger.info("key revoked", metadata: ["key_id": "\(key.id)", "by": "\(context.principal?.id ?? "-")"])
-        return try Self.json(GovernanceViews.key(key, now: now))
+        let minted = try await revokeMinted(by: key, now: now)
+        // Cached keys carry their makers: forget them all so none outlives this one here.
+        authenticator.invalidateAllKeys()
+        context.logger.info(
+            "key revoked", metadata: ["key_id": "\(key.id)", "minted_keys_revoked": "\(minted)", "by": "\(context.principal?.id ?? "-")"]
+        )
+        return try Self.json(GovernanceViews.key(key, now: now).merging(["minted_keys_revoked": .integer(Int64(minted))]))
+    }
+
+    /// Revokes the keys `maker` made, theirs in turn, and so on; returns how many were still active.
+    private func revokeMinted(by maker: VirtualKey, now: Double) async throws(GatewayError) -> Int {
+        var pending = [maker.scopeID]
+        var seen: Set<String> = [maker.id]
+        var revoked = 0
+        while let creator = pending.popLast() {
+            let children = try await GovernanceAccess.run { try await store.keys(createdBy: creator) }
+            for var child in children where seen.insert(child.id).inserted {
+                pending.append(child.scopeID)
+                guard child.revokedAt == nil else { continue }
+                child.revokedAt = now
+                let update = child
+                try await GovernanceAccess.run { try await store.updateKey(update) }
+                revoked += 1
+            }
+        }
+        return revoked
     }
 
     @Sendable func setUser(request: Request, context: Context) async throws -> Response {
@@ -147,14 +172,20 @@ struct KeyIssuer: Sendable {
     let store: any GovernanceStore
 
     func issue(_ fields: [String: JSONValue], now: Double) async throws(GatewayError) -> (VirtualKey, String) {
-        guard fields["name"]?.stringValue?.isEmpty == false else {
+        var key = VirtualKey(id: KeySecret.makeID(), name: "", prefix: "", hash: "", createdAt: now)
+        try KeyFields.apply(fields, to: &key, now: now)
+        return try await issue(key)
+    }
+
+    /// Stores a key whose fields are already checked, with a fresh secret.
+    func issue(_ draft: VirtualKey) async throws(GatewayError) -> (VirtualKey, String) {
+        guard !draft.name.isEmpty else {
             throw GatewayError.validation("Missing required field `name`.", param: "name")
         }
         let secret = KeySecret.generate()
-        var key = VirtualKey(
-            id: KeySecret.makeID(), name: "", prefix: KeySecret.prefix(of: secret), hash: KeySecret.hash(secret), createdAt: now
-        )
-        try KeyFields.apply(fields, to: &key, now: now)
+        var key = draft
+        key.prefix = KeySecret.prefix(of: secret)
+        key.hash = KeySecret.hash(secret)
         let created = key
         try await GovernanceAccess.run { try await store.createKey(created) }
         return (key, secret)

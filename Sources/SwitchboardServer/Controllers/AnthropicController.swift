@@ -96,31 +96,61 @@ struct AnthropicController: Sendable {
     }
 
     /// Counts with the provider when it can (Anthropic); otherwise estimates and says so.
+    ///
+    /// Governed like any model call (the route needs `call_models`; the key's models, RPM and
+    /// the request log apply), since the provider is called.
     @Sendable func countTokens(request: Request, context: Context) async throws -> Response {
-        let wire = try await bodyReader.decode(Anthropic.Request.self, from: request)
-        let route = try gateway.catalog.resolve(wire.model)
-        if let target = route.targets.first, let anthropic = target.provider as? AnthropicAdapter {
-            var upstream = wire
-            upstream.model = target.model
-            do {
-                let count = try await anthropic.countTokens(
-                    upstream, call: UpstreamCall(requestID: context.requestID, timeout: route.timeout, logger: context.logger)
-                )
-                var response = try OpenAIController.json(TokenCount(input_tokens: count))
-                response.headers[.switchboardProvider] = target.provider.name
-                return response
-            } catch let error as UpstreamError {
-                throw error.gatewayError
+        let (wire, data) = try await bodyReader.decodeKeepingBody(Anthropic.Request.self, from: request)
+        let body = meter.body(data)
+        var admission: Governor.Admission?
+        do {
+            if wire.model.isEmpty {
+                throw GatewayError.validation("`model` must not be empty.", param: "model")
             }
+            let admitted = try await meter.admit(model: wire.model, promptTokens: 0, context: context)
+            admission = admitted
+            let route = try gateway.catalog.resolve(wire.model)
+            guard let target = route.targets.first else {
+                throw GatewayError(.upstreamError, "No provider is configured to serve `\(wire.model)`.")
+            }
+            var response: Response
+            var upstreamTime = Duration.zero
+            if let counter = target.provider as? any TokenCounting {
+                var upstream = wire
+                upstream.model = target.model
+                let started = ContinuousClock.now
+                do {
+                    let count = try await counter.countTokens(
+                        upstream, call: UpstreamCall(requestID: context.requestID, timeout: route.timeout, logger: context.logger)
+                    )
+                    upstreamTime = ContinuousClock.now - started
+                    response = try OpenAIController.json(TokenCount(input_tokens: count))
+                } catch let error as UpstreamError {
+                    var failure = gateway.scrubber.scrub(error.gatewayError)
+                    failure.provider = target.provider.name
+                    throw failure
+                }
+            } else {
+                let core = AnthropicTranslation.coreRequest(from: wire)
+                var estimate = TokenEstimator.estimatePrompt(core.messages)
+                for tool in core.tools ?? [] {
+                    estimate += TokenEstimator.estimate(tool.function.name)
+                        + TokenEstimator.estimate(AnthropicTranslation.jsonText(tool.function.parameters ?? [:]))
+                }
+                response = try OpenAIController.json(TokenCount(input_tokens: estimate))
+                response.headers[.switchboardTokenCount] = "estimated"
+            }
+            meter.served(
+                &response, admission: admitted, endpoint: "count_tokens", model: wire.model,
+                servedBy: ServedBy(provider: target.provider.name, model: target.model, upstreamDuration: upstreamTime, attempts: 1),
+                usage: Usage(promptTokens: 0, completionTokens: 0), estimated: false,
+                elapsed: ContinuousClock.now - context.start, context: context, body: body, answer: nil
+            )
+            return response
+        } catch let error as GatewayError {
+            meter.failed(error, admission: admission, endpoint: "count_tokens", model: wire.model, stream: false, context: context, body: body)
+            throw error
         }
-        let core = AnthropicTranslation.coreRequest(from: wire)
-        var estimate = TokenEstimator.estimatePrompt(core.messages)
-        for tool in core.tools ?? [] {
-            estimate += TokenEstimator.estimate(tool.function.name) + TokenEstimator.estimate(AnthropicTranslation.jsonText(tool.function.parameters ?? [:]))
-        }
-        var response = try OpenAIController.json(TokenCount(input_tokens: estimate))
-        response.headers[.switchboardTokenCount] = "estimated"
-        return response
     }
 }
 
@@ -153,7 +183,7 @@ struct AnthropicStreamRelay: Sendable {
             do {
                 next = try await iterator.next()
             } catch {
-                let failure = StreamRelay.gatewayError(error)
+                let failure = gateway.scrubber.scrub(StreamRelay.gatewayError(error))
                 status = failure.status
                 code = failure.code.rawValue
                 gateway.metrics.error(code: failure.code.rawValue)

@@ -53,6 +53,7 @@ enum GovernanceViews {
         object.set("metadata", json: .object(key.metadata))
         object.set("created_at", time: key.createdAt)
         object.set("revoked_at", time: key.revokedAt)
+        object.set("created_by", key.createdBy)
         object.set("status", status)
         return object.value
     }
@@ -216,6 +217,8 @@ enum KeyFields {
                 guard case .object(let metadata) = value else {
                     throw GatewayError.validation("`metadata` must be a JSON object.", param: field)
                 }
+                // Read back on every lookup of the key: bounded like every stored free-form value.
+                try StoredJSON.check(value, field: field)
                 key.metadata = metadata
             default:
                 break

@@ -58,8 +58,8 @@ struct HealthController: Sendable {
         }
     }
 
-    func addRoutes(to router: Router<Context>) {
-        router.get("health/detailed", use: detailed)
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("health/detailed", use: detailed)
     }
 
     @Sendable func detailed(request: Request, context: Context) async throws -> Response {

@@ -16,6 +16,7 @@ struct MeController: Sendable {
     let store: any GovernanceStore
     let governor: Governor
     let bodyReader: RequestBodyReader
+    let minting: MintingConfig
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.get("users/me", use: me)
@@ -76,59 +77,36 @@ struct MeController: Sendable {
         return try AdminController.json(GovernanceViews.list(keys.map { GovernanceViews.key($0, now: now) }))
     }
 
-    /// A user makes a key for themselves: never beyond their own role, models, limits or budget.
+    /// A user makes a key for themselves: never beyond their own permissions, models, limits,
+    /// budget or lifetime (``KeyMinting``), at most `auth.max_keys_per_user` active keys, and at
+    /// most `auth.key_mint_per_minute` keys a minute.
     @Sendable func createKey(request: Request, context: Context) async throws -> Response {
         let principal = context.principal ?? .anonymous
-        guard let user = principal.userID else {
-            throw GatewayError(.permissionDenied, "Only a user (a JWT, or a key that belongs to a user) can create keys here; admins use /admin/keys.")
-        }
-        var fields = try await bodyReader.decode([String: JSONValue].self, from: request)
-        if let owner = fields["user_id"], owner != .string(user) {
-            throw GatewayError(.permissionDenied, "A key made here belongs to its maker.", param: "user_id")
-        }
-        fields["user_id"] = .string(user)
-        if let team = principal.team, fields["team"] == nil { fields["team"] = .string(team) }
+        let fields = try await bodyReader.decode([String: JSONValue].self, from: request)
         let now = Date().timeIntervalSince1970
-        // Check the request against the maker's own bounds before anything is stored.
-        var draft = VirtualKey(id: "", name: "draft", prefix: "", hash: "", role: principal.role, createdAt: now)
+        var draft = VirtualKey(
+            id: KeySecret.makeID(), name: "", prefix: "", hash: "", role: principal.role == .admin ? .user : principal.role, createdAt: now
+        )
         try KeyFields.apply(fields, to: &draft, now: now)
-        if draft.role > principal.role {
-            throw GatewayError(.permissionDenied, "A key cannot have a higher role than its maker (\(principal.role.rawValue)).", param: "role")
-        }
-        fields["role"] = .string(draft.role.rawValue)
-        if !principal.allowedModels.isEmpty {
-            if draft.models.isEmpty {
-                fields["models"] = .array(principal.allowedModels.map { .string($0) })
-            } else if let model = draft.models.first(where: { !principal.allowedModels.contains($0) }) {
-                throw GatewayError(.permissionDenied, "`\(model)` is not among the models you may use.", param: "models")
+        try KeyMinting.bound(&draft, by: principal)
+        if let perMinute = minting.perMinute {
+            let scope = LimitScope(id: "mint:\(principal.id)", label: "key creation by \(principal.id)", rpm: perMinute)
+            if case .failure(let rejection) = governor.limiter.admit([scope], promptTokens: 0, now: governor.limiter.seconds()) {
+                let wait = max(1, Int(rejection.retryAfterSeconds.rounded(.up)))
+                throw GatewayError(
+                    .rateLimitExceeded, "At most \(perMinute) keys can be created a minute; retry in \(wait) s.", retryAfterSeconds: wait
+                )
             }
         }
-        for scope in principal.scopes {
-            if let rpm = scope.rpm {
-                if let asked = draft.rpm, asked > rpm {
-                    throw GatewayError(.permissionDenied, "`rpm` may be at most your own limit of \(rpm).", param: "rpm")
-                }
-                if draft.rpm == nil { fields["rpm"] = .integer(Int64(rpm)) }
-            }
-            if let tpm = scope.tpm {
-                if let asked = draft.tpm, asked > tpm {
-                    throw GatewayError(.permissionDenied, "`tpm` may be at most your own limit of \(tpm).", param: "tpm")
-                }
-                if draft.tpm == nil { fields["tpm"] = .integer(Int64(tpm)) }
-            }
-            if let budget = scope.budget {
-                if let asked = draft.maxBudgetUSD, asked > budget.maxUSD {
-                    throw GatewayError(
-                        .permissionDenied, "`max_budget_usd` may be at most your own budget of $\(budget.maxUSD).", param: "max_budget_usd"
-                    )
-                }
-                if draft.maxBudgetUSD == nil {
-                    fields["max_budget_usd"] = .double(budget.maxUSD)
-                    fields["budget_period"] = .string(budget.period.rawValue)
-                }
+        if let user = draft.userID, principal.role != .admin, let cap = minting.maxKeysPerUser {
+            let held = try await GovernanceAccess.run { try await store.keys(userID: user) }.filter { $0.isActive(at: now) }.count
+            if held >= cap {
+                throw GatewayError(
+                    .permissionDenied, "You hold \(held) active keys, the most allowed is \(cap); revoke one first.", param: "name"
+                )
             }
         }
-        let (key, secret) = try await KeyIssuer(store: store).issue(fields, now: now)
+        let (key, secret) = try await KeyIssuer(store: store).issue(draft)
         context.logger.info("key created", metadata: ["key_id": "\(key.id)", "by": "\(principal.id)"])
         return try AdminController.json(AdminController.withSecret(key, secret: secret), status: .created)
     }

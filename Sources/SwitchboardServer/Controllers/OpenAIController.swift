@@ -19,9 +19,14 @@ struct OpenAIController: Sendable {
     let bodyReader: RequestBodyReader
     let startedAt: Int
 
-    func addRoutes(to group: RouterGroup<Context>) {
+    /// Model calls: behind `call_models`.
+    func addCallRoutes(to group: RouterGroup<Context>) {
         group.post("chat/completions", use: chatCompletions)
         group.post("embeddings", use: embeddings)
+    }
+
+    /// The model list: any authenticated caller (each sees only the models it may use).
+    func addModelRoutes(to group: RouterGroup<Context>) {
         group.get("models", use: listModels)
         group.get("models/**", use: getModel)
     }
@@ -36,7 +41,8 @@ struct OpenAIController: Sendable {
                 chat.model = try Self.modelForCategory(of: chat, request: request, catalog: gateway.catalog)
             }
             let admitted = try await meter.admit(
-                model: chat.model, messages: chat.messages, maxTokens: chat.maxCompletionTokens ?? chat.maxTokens, context: context
+                model: chat.model, messages: chat.messages, maxTokens: chat.maxCompletionTokens ?? chat.maxTokens,
+                choices: chat.choiceCount, context: context
             )
             admission = admitted
             if chat.stream {
@@ -91,6 +97,9 @@ struct OpenAIController: Sendable {
             if embeddings.input.count == 0 {
                 throw GatewayError.validation("`input` must not be empty.", param: "input")
             }
+            if let dimensions = embeddings.dimensions, !(1...16_384).contains(dimensions) {
+                throw GatewayError.validation("`dimensions` must be between 1 and 16384, not \(dimensions).", param: "dimensions")
+            }
             let admitted = try await meter.admit(
                 model: embeddings.model, promptTokens: embeddings.input.estimatedTokens,
                 context: context
@@ -126,13 +135,12 @@ struct OpenAIController: Sendable {
     @Sendable func getModel(request: Request, context: Context) async throws -> Response {
         // SDKs send `provider/model` ids with the slash encoded (`fake%2Ffake-model`).
         let id = Self.percentDecoded(context.parameters.getCatchAll().joined(separator: "/"))
+        let allowed = context.principal?.allowedModels ?? []
+        // A key limited to some models learns of no others, listed or not.
+        _ = try gateway.catalog.resolve(id, allowed: allowed)
         guard let info = gateway.catalog.modelInfo(id: id, created: startedAt) else {
             // Anything the router can serve is a model, even if it is not listed.
-            if (try? gateway.catalog.resolve(id)) != nil {
-                return try Self.json(ModelInfo(id: id, created: startedAt, ownedBy: id.split(separator: "/").first.map(String.init) ?? "switchboard"))
-            }
-            _ = try gateway.catalog.resolve(id)
-            throw GatewayError(.modelNotFound, "Model `\(id)` is not available.", param: "model")
+            return try Self.json(ModelInfo(id: id, created: startedAt, ownedBy: id.split(separator: "/").first.map(String.init) ?? "switchboard"))
         }
         return try Self.json(info)
     }

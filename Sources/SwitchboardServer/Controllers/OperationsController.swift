@@ -45,14 +45,19 @@ struct OperationsController: Sendable {
         }
     }
 
-    func addRoutes(to router: Router<Context>) {
+    /// Liveness and readiness: open to anyone, for load balancers and orchestrators.
+    func addPublicRoutes(to router: Router<Context>) {
         router.get("health", use: live)
         router.get("health/live", use: live)
         router.get("live", use: live)
         router.get("health/ready", use: ready)
         router.get("ready", use: ready)
-        router.get("info", use: info)
-        router.get("metrics", use: metrics)
+    }
+
+    /// Service information and metrics: behind `read_operations` unless `server.public_ops_endpoints`.
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("info", use: info)
+        group.get("metrics", use: metrics)
     }
 
     @Sendable func live(request: Request, context: Context) async throws -> Response {

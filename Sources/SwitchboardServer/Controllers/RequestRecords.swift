@@ -153,12 +153,14 @@ struct CallMeter: Sendable {
     /// Whether the ledger's queue is too far behind to take more calls (back-pressure).
     let ledgerBacklogged: @Sendable () -> Bool
 
-    func admit(model: String, messages: [ChatMessage], maxTokens: Int?, context: GatewayRequestContext) async throws(GatewayError) -> Governor.Admission {
+    func admit(
+        model: String, messages: [ChatMessage], maxTokens: Int?, choices: Int = 1, context: GatewayRequestContext
+    ) async throws(GatewayError) -> Governor.Admission {
         try checkLedger()
         let principal = context.principal ?? .anonymous
         // The estimate only feeds limits and budgets; a caller without any skips it.
         let promptTokens = principal.scopes.isEmpty ? 0 : TokenEstimator.estimatePrompt(messages)
-        return try await governor.admit(principal, model: model, promptTokens: promptTokens, maxTokens: maxTokens)
+        return try await governor.admit(principal, model: model, promptTokens: promptTokens, maxTokens: maxTokens, choices: choices)
     }
 
     func admit(model: String, promptTokens: Int, context: GatewayRequestContext) async throws(GatewayError) -> Governor.Admission {

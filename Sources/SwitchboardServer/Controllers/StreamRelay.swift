@@ -101,7 +101,7 @@ struct StreamRelay: Sendable {
 
     /// Counts and logs a mid-stream failure.
     private func failed(_ error: any Error) -> GatewayError {
-        let failure = Self.gatewayError(error)
+        let failure = gateway.scrubber.scrub(Self.gatewayError(error))
         gateway.metrics.error(code: failure.code.rawValue)
         logger.warning("stream failed mid-way", metadata: ["error": "\(failure.message)"])
         return failure

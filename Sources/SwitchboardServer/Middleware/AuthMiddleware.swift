@@ -6,14 +6,15 @@ import SwitchboardCore
 /// Anthropic clients send) is the master key, a virtual key or a JWT; the principal goes into
 /// the context. With auth off (no master key) every caller is the anonymous admin.
 ///
-/// Failed sign-ins are counted per client address when `limits.ip_rpm` is set: past the limit
-/// the answer is 429, so keys cannot be guessed quickly.
+/// Failed sign-ins are counted per client address (`auth.max_failed_sign_ins_per_minute`, on by
+/// default, or `limits.ip_rpm` when tighter): past the limit the answer is 429 with
+/// `Retry-After`, so keys cannot be guessed quickly. A valid credential is never held back.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
 
     let authenticator: Authenticator
     let limiter: RateLimiter
-    let ipRPM: Int?
+    let failedSignInsPerMinute: Int?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -36,8 +37,8 @@ struct AuthMiddleware: RouterMiddleware {
         do {
             principal = try await authenticator.authenticate(Self.credential(in: request))
         } catch {
-            guard error.code == .authenticationError, let ipRPM, let address else { return .failure(error) }
-            let scope = LimitScope(id: "auth-failures:\(address)", label: "address \(address)", rpm: ipRPM)
+            guard error.code == .authenticationError, let limit = failedSignInsPerMinute, let address else { return .failure(error) }
+            let scope = LimitScope(id: "auth-failures:\(address)", label: "address \(address)", rpm: limit)
             let decision = limiter.admit([scope], promptTokens: 0, now: limiter.seconds())
             if case .failure(let rejection) = decision {
                 let wait = max(1, Int(rejection.retryAfterSeconds.rounded(.up)))
@@ -72,23 +73,28 @@ struct AuthMiddleware: RouterMiddleware {
     }
 }
 
-/// Lets a route group through only for principals whose role passes `allows`; otherwise 403.
-struct RoleMiddleware: RouterMiddleware {
+/// Lets a route group through only for principals whose role holds `permission`; otherwise 403.
+struct PermissionMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
 
-    let allows: @Sendable (Role) -> Bool
-    let message: String
+    let permission: Permission
+
+    init(_ permission: Permission) {
+        self.permission = permission
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let principal = context.principal, allows(principal.role) else {
-            throw GatewayError(.permissionDenied, message)
+        guard let principal = context.principal, principal.role.may(permission) else {
+            throw GatewayError(.permissionDenied, Self.refusal(permission))
         }
         return try await next(request, context)
     }
 
-    static let admin = RoleMiddleware(allows: { $0.mayAdminister }, message: "This endpoint needs the admin role.")
-    static let usageReader = RoleMiddleware(allows: { $0.mayReadUsage }, message: "This endpoint needs the admin or viewer role.")
-    static let modelCaller = RoleMiddleware(allows: { $0.mayCallModels }, message: "This credential may not call models.")
+    static func refusal(_ permission: Permission) -> String {
+        if permission == .callModels { return "This credential may not call models." }
+        let roles = Role.allCases.filter { $0.may(permission) }.map(\.rawValue)
+        return "This endpoint needs the `\(permission.rawValue)` permission (roles: \(roles.joined(separator: ", ")))."
+    }
 }
 
 extension Substring {

@@ -19,10 +19,13 @@ public struct GatewayLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
+    /// Where finished lines go instead of standard error (tests read the log this way).
+    private let output: (@Sendable (String) -> Void)?
 
-    public init(label: String, metadataProvider: Logger.MetadataProvider? = nil) {
+    public init(label: String, metadataProvider: Logger.MetadataProvider? = nil, output: (@Sendable (String) -> Void)? = nil) {
         self.label = label
         self.metadataProvider = metadataProvider
+        self.output = output
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -49,6 +52,10 @@ public struct GatewayLogHandler: LogHandler {
             line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
         line += " [\(event.source)] \(event.message)\n"
+        if let output {
+            output(line)
+            return
+        }
         // One write(2) per line, so lines from concurrent tasks never interleave.
         let bytes = Array(line.utf8)
         var offset = 0
