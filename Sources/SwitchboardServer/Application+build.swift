@@ -121,10 +121,10 @@ public func buildGateway(
         throw error
     }
     let catalog = ModelCatalog(providers: adapters, config: config)
+    let metrics = GatewayMetrics(factory: metricsFactory, labels: .configured(config))
     let gateway = Gateway(
         catalog: catalog,
-        metrics: GatewayMetrics(factory: metricsFactory, labels: .configured(config)),
-        sink: LogModeSink(base: writer, mode: config.requestLog.mode),
+        metrics: metrics,
         board: HealthBoard(
             policy: config.reliability.breaker,
             maxCooldown: .milliseconds(Int64(config.reliability.maxRetryAfterSeconds * 1000)),
@@ -135,10 +135,6 @@ public func buildGateway(
         requestTimeout: .milliseconds(Int64(config.server.requestTimeoutSeconds * 1000)),
         scrubber: scrubber
     )
-    let healthWindow = Duration.seconds(300)
-    let bodyReader = RequestBodyReader(maxBytes: config.server.maxBodyBytes)
-    let startedAtUnix = Int(Date().timeIntervalSince1970)
-
     let governor = Governor(
         limiter: RateLimiter(),
         budgets: BudgetBook(
@@ -148,62 +144,79 @@ public func buildGateway(
         catalog: catalog,
         defaultMaxTokens: config.limits.defaultMaxTokens
     )
+    // The call pipeline: the ledger first (it refuses what it could not record, and records
+    // last), then admission and metering. Later capabilities add their stages here.
+    let pipeline = CallPipeline(gateway: gateway, stages: [
+        LedgerStage(
+            sink: LogModeSink(base: writer, mode: config.requestLog.mode), metrics: metrics,
+            captureLimit: config.requestLog.mode == .bodies ? config.requestLog.previewChars : nil,
+            backlogged: { writer.isBacklogged }
+        ),
+        AdmissionStage(governor: governor),
+    ])
+
+    let healthWindow = Duration.seconds(300)
+    let bodyReader = RequestBodyReader(maxBytes: config.server.maxBodyBytes)
+    let startedAtUnix = Int(Date().timeIntervalSince1970)
     let authenticator = Authenticator(config: config, store: governance, client: client, logger: logger)
     let auth = AuthMiddleware(
         authenticator: authenticator, limiter: governor.limiter,
         failedSignInsPerMinute: [config.limits.ipRPM, config.auth.maxFailedSignInsPerMinute].compactMap { $0 }.min()
     )
-    let meter = CallMeter(
-        gateway: gateway, governor: governor, captureBodies: config.requestLog.mode == .bodies,
-        captureLimit: config.requestLog.previewChars, ledgerBacklogged: { writer.isBacklogged }
-    )
     let operations = OperationsController(
-        version: SwitchboardVersion.current,
-        gateway: gateway,
-        startedAt: .now,
-        startedAtUnix: startedAtUnix,
-        registry: registry,
-        store: store,
-        providers: adapters.map(\.name),
-        models: catalog.modelNames,
-        authEnabled: config.server.masterKey != nil
+        version: SwitchboardVersion.current, gateway: gateway, startedAt: .now, startedAtUnix: startedAtUnix, registry: registry,
+        store: store, providers: adapters.map(\.name), models: catalog.modelNames, authEnabled: config.server.masterKey != nil
     )
-    let openAI = OpenAIController(gateway: gateway, meter: meter, bodyReader: bodyReader, startedAt: startedAtUnix)
-    let simple = SimpleChatController(gateway: gateway, meter: meter, bodyReader: bodyReader)
-    let recommend = RecommendController(gateway: gateway, bodyReader: bodyReader, window: healthWindow)
-    let anthropic = AnthropicController(gateway: gateway, meter: meter, bodyReader: bodyReader, defaultMaxTokens: config.limits.defaultMaxTokens)
-    let usage = UsageController(store: governance)
-    let me = MeController(store: governance, governor: governor, bodyReader: bodyReader, minting: config.auth.minting)
-    let admin = AdminController(store: governance, authenticator: authenticator, governor: governor, bodyReader: bodyReader)
 
-    // Every route is public (liveness, readiness) or needs one permission; docs/SECURITY.md
-    // holds the table, and a test checks it against this router cell by cell.
+    // Every route is public (liveness, readiness) or needs one permission, and renders its
+    // errors in its API's shape; docs/SECURITY.md holds the table, checked against this router.
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: ObservabilityMiddleware(metricsFactory: metricsFactory))
     operations.addPublicRoutes(to: router)
-    let guarded = { (group: RouterGroup<GatewayRequestContext>, permission: Permission) in
-        group.add(middleware: auth).add(middleware: PermissionMiddleware(permission))
+    /// A route group: its error shape, then authentication and its one permission.
+    func routes(_ path: String, _ format: ErrorFormat, _ permission: Permission) -> RouterGroup<AuthenticatedContext> {
+        router.group(RouterPath(path))
+            .add(middleware: ErrorRenderingMiddleware(format: format, metricsFactory: metricsFactory))
+            .add(middleware: auth)
+            .group(context: AuthenticatedContext.self)
+            .add(middleware: PermissionMiddleware(permission))
     }
-    let ops = config.server.publicOpsEndpoints ? router.group() : guarded(router.group(), .readOperations)
-    operations.addRoutes(to: ops)
-    HealthController(gateway: gateway, window: healthWindow).addRoutes(to: ops)
+    let ops = router.group().add(middleware: ErrorRenderingMiddleware(format: .openAI, metricsFactory: metricsFactory))
+    let guardedOps = config.server.publicOpsEndpoints
+        ? ops : ops.add(middleware: auth).add(middleware: PermissionMiddleware<GatewayRequestContext>(.readOperations))
+    operations.addRoutes(to: guardedOps)
+    HealthController(gateway: gateway, window: healthWindow).addRoutes(to: guardedOps)
+
+    let openAI = ChatEndpoint(door: OpenAIChatDoor(catalog: catalog), pipeline: pipeline, bodyReader: bodyReader)
+    let messages = ChatEndpoint(door: AnthropicMessagesDoor(defaultMaxTokens: config.limits.defaultMaxTokens), pipeline: pipeline, bodyReader: bodyReader)
+    let simple = ChatEndpoint(door: SimpleChatDoor(catalog: catalog), pipeline: pipeline, bodyReader: bodyReader)
+    let embeddings = EmbeddingsEndpoint(pipeline: pipeline, bodyReader: bodyReader)
+    let countTokens = CountTokensEndpoint(pipeline: pipeline, bodyReader: bodyReader)
+    let models = ModelsController(catalog: catalog, startedAt: startedAtUnix)
+    let recommend = RecommendController(gateway: gateway, bodyReader: bodyReader, window: healthWindow)
+    let me = MeController(store: governance, governor: governor, bodyReader: bodyReader, minting: config.auth.minting)
+    let usage = UsageController(store: governance)
     for prefix in ["v1", "api/v1", "openai/v1"] {
-        let calls = guarded(router.group(RouterPath(prefix)), .callModels)
-        openAI.addCallRoutes(to: calls)
-        simple.addRoutes(to: calls)
-        anthropic.addRoutes(to: calls)
-        let own = guarded(router.group(RouterPath(prefix)), .selfService)
-        openAI.addModelRoutes(to: own)
+        let calls = routes(prefix, .openAI, .callModels)
+        calls.post("chat/completions", use: openAI.handle)
+        calls.post("embeddings", use: embeddings.handle)
+        let anthropic = routes(prefix, .anthropic, .callModels)
+        anthropic.post("messages", use: messages.handle)
+        anthropic.post("messages/count_tokens", use: countTokens.handle)
+        routes(prefix, .simple, .callModels).post("chat", use: simple.handle)
+        let own = routes(prefix, .openAI, .selfService)
+        models.addRoutes(to: own)
         recommend.addRoutes(to: own)
         if prefix == "v1" {
             me.addRoutes(to: own)
         }
         if prefix == "api/v1" {
-            usage.addUsageRoutes(to: guarded(router.group(RouterPath(prefix)), .readUsage))
+            usage.addUsageRoutes(to: routes(prefix, .openAI, .readUsage))
         }
     }
-    usage.addSeedRoutes(to: guarded(router.group("api"), .readUsage))
-    admin.addRoutes(to: guarded(router.group("admin"), .administer))
+    usage.addSeedRoutes(to: routes("api", .openAI, .readUsage))
+    AdminController(store: governance, authenticator: authenticator, governor: governor, bodyReader: bodyReader)
+        .addRoutes(to: routes("admin", .openAI, .administer))
     let routes = router.routes.map { "\($0.method.rawValue) \($0.path)" }
 
     logStartup(config: config, catalog: catalog, logger: logger)

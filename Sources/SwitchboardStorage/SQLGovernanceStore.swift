@@ -25,6 +25,22 @@ public struct SQLGovernanceStore: GovernanceStore {
         }
     }
 
+    public func createKey(_ key: VirtualKey, ifUser user: String, holdsFewerThan cap: Int, now: Double) async throws -> Bool {
+        let values = try Self.values(key)
+        return try await provider.withTransaction { database in
+            if database.dialect.name == "postgresql" {
+                // Serialises concurrent creations for one user (SQLite's write lock already does).
+                try await database.raw("SELECT pg_advisory_xact_lock(hashtext(\(bind: "api_keys:" + user)))").run()
+            }
+            let row = try await database.raw(
+                "SELECT COUNT(*) AS n FROM api_keys WHERE user_id = \(bind: user) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > \(bind: now))"
+            ).first()
+            guard try (row?.decode(column: "n", as: Int.self) ?? 0) < cap else { return false }
+            try await database.insert(into: "api_keys").columns(Self.keyColumns).values(values).run()
+            return true
+        }
+    }
+
     public func keys(userID: String?) async throws -> [VirtualKey] {
         let rows = try await provider.withDatabase { database in
             if let userID {
@@ -103,7 +119,9 @@ public struct SQLGovernanceStore: GovernanceStore {
             budgetPeriod: BudgetPeriod(rawValue: try row.decode(column: "budget_period", as: String.self)) ?? .monthly,
             expiresAt: try row.decode(column: "expires_at", as: Double?.self),
             // The gateway's own linear parser: stored metadata is read on every key lookup.
-            metadata: try JSONCoding.decode([String: JSONValue].self, from: Array(metadata.utf8)),
+            // Metadata stored before it was bounded (deeper than the limit) reads as empty
+            // rather than making the key, and every key list, unreadable; an edit rewrites it.
+            metadata: (try? JSONCoding.decode([String: JSONValue].self, from: Array(metadata.utf8))) ?? [:],
             createdAt: try row.decode(column: "created_at", as: Double.self),
             revokedAt: try row.decode(column: "revoked_at", as: Double?.self),
             createdBy: try row.decode(column: "created_by", as: String?.self)

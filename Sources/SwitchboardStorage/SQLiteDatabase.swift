@@ -48,7 +48,8 @@ public struct SQLiteDatabase: SQLDatabaseProvider {
 
     /// Creates the database file owner-only (0600) before SQLite opens it, so it and the `-wal`
     /// and `-shm` files SQLite makes with the same mode are not readable by other users whatever
-    /// the umask; a directory the gateway has to create is 0700. Existing files are left as they are.
+    /// the umask; a directory the gateway has to create is 0700. Files of an earlier run that
+    /// others could read (created before this rule) are made owner-only too.
     static func prepareFile(_ path: String) throws {
         let files = FileManager.default
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
@@ -59,6 +60,10 @@ public struct SQLiteDatabase: SQLDatabaseProvider {
             guard files.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
                 throw SQLiteFileError(path: path)
             }
+        }
+        for file in [path, path + "-wal", path + "-shm"] {
+            guard let mode = (try? files.attributesOfItem(atPath: file))?[.posixPermissions] as? Int, mode & 0o077 != 0 else { continue }
+            try? files.setAttributes([.posixPermissions: mode & 0o700], ofItemAtPath: file)
         }
     }
 

@@ -19,7 +19,7 @@ import Foundation
         let request = try JSONCoding.decodeRequest(ChatRequest.self, from: Data(json.utf8))
         #expect(request.stop?.values == ["END"])
         #expect(request.extra["logit_bias"] == ["50256": -100])
-        #expect(request.gatewayExtensions["conversation_id"] == "conv-1")
+        #expect(request.gatewayExtensions.conversationID == "conv-1")
         guard case .parts(let parts) = request.messages[0].content else {
             Issue.record("expected parts")
             return

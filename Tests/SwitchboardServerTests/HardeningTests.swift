@@ -189,6 +189,96 @@ import Foundation
         }
     }
 
+    @Test func narrowingOrExpiringAMakerNarrowsOrEndsWhatItMade() async throws {
+        try await withGateway(config: governanceConfig()) { gateway in
+            let maker = try await gateway.createKey(#"{"name":"maker","user_id":"nia"}"#)
+            let child = try await mint(gateway, #"{"name":"child"}"#, as: maker.secret)
+            let childSecret = try #require(try child.json()["key"]?.stringValue)
+            #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(childSecret)).status == 200)
+            // The maker is narrowed to another model: so is the child, whatever it holds itself.
+            let narrowed = try await gateway.request(.PATCH, "/admin/keys/\(maker.id)", body: #"{"models":["other"]}"#, headers: authHeaders)
+            #expect(narrowed.status == 200)
+            #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(childSecret)).status == 403)
+            let listed = try await gateway.get("/v1/models", headers: bearer(childSecret))
+            #expect(try listed.json()["data"]?.arrayCount == 1)
+            // The maker becomes a viewer: the child can no longer call models at all.
+            _ = try await gateway.request(.PATCH, "/admin/keys/\(maker.id)", body: #"{"models":null,"role":"viewer"}"#, headers: authHeaders)
+            let demoted = try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(childSecret))
+            #expect(demoted.status == 403)
+            #expect(try await gateway.get("/api/prompt-log", headers: bearer(childSecret)).status == 403)
+            // The maker expires: the child stops working with it.
+            _ = try await gateway.request(.PATCH, "/admin/keys/\(maker.id)", body: #"{"role":"user","expires_at":"2020-01-01T00:00:00Z"}"#, headers: authHeaders)
+            #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(childSecret)).status == 401)
+        }
+    }
+
+    @Test func selfMadeKeysHaveBoundedLifetimesTeamsAndDepth() async throws {
+        try await withGateway(config: governanceConfig("auth:\n  key_mint_per_minute: 100\n  max_keys_per_user: 100")) { gateway in
+            let maker = try await gateway.createKey(#"{"name":"maker","user_id":"ola","team":"red"}"#)
+            let child = try await mint(gateway, #"{"name":"child"}"#, as: maker.secret)
+            // At most 90 days by default, even when the maker never expires.
+            let expiresText = try #require(try child.json()["expires_at"]?.stringValue)
+            let expires = try #require(CivilDate.parse(expiresText))
+            #expect(abs(expires - (Date().timeIntervalSince1970 + 90 * 86_400)) < 120)
+            #expect(try child.json()["team"] == "red")
+            let tooLong = try await mint(gateway, #"{"name":"long","expires_at":"2099-01-01T00:00:00Z"}"#, as: maker.secret)
+            #expect(tooLong.status == 403 && tooLong.body.contains("90 days"))
+            let otherTeam = try await mint(gateway, #"{"name":"blue","team":"blue"}"#, as: maker.secret)
+            #expect(otherTeam.status == 403)
+            #expect(try otherTeam.json()["error"]?["param"] == "team")
+            // Times nobody can render are refused, not stored.
+            for bad in [#"1e300"#, #""inf""#, #""nan""#, #"-1e300"#] {
+                let response = try await mint(gateway, #"{"name":"t","expires_at":\#(bad)}"#, as: maker.secret)
+                #expect(response.status == 400, "\(bad): \(response.body)")
+                #expect(try await gateway.post("/admin/keys", #"{"name":"t","expires_at":\#(bad)}"#, headers: authHeaders).status == 400)
+            }
+            // A chain of keys making keys ends at 16.
+            var secret = maker.secret
+            var depth = 0
+            while depth < 20 {
+                let next = try await mint(gateway, #"{"name":"level"}"#, as: secret)
+                guard next.status == 201 else {
+                    #expect(next.status == 403 && next.body.contains("16 deep"))
+                    break
+                }
+                secret = try #require(try next.json()["key"]?.stringValue)
+                depth += 1
+            }
+            #expect(depth == 15)
+            #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(secret)).status == 200)
+            #expect(try await gateway.get("/admin/keys", headers: authHeaders).status == 200)
+        }
+    }
+
+    @Test func recommendationsNameOnlyTheCallersModelsAndNoHealthDetail() async throws {
+        try await withGateway(config: governanceConfig()) { gateway in
+            let narrow = try await gateway.createKey(#"{"name":"narrow","models":["gpt-*"]}"#)
+            let answer = try await gateway.post("/v1/models/recommend", #"{"task":"chat"}"#, headers: bearer(narrow.secret))
+            #expect(answer.status == 200)
+            let models = try answer.json()["recommendations"]?.arrayValue?.compactMap { $0["model"]?.stringValue } ?? []
+            #expect(models == ["gpt-test"], "\(models)")
+            #expect(!answer.body.contains("success_rate") && !answer.body.contains("observed_requests"))
+            let viewer = try await gateway.createKey(#"{"name":"v","role":"viewer"}"#)
+            let detailed = try await gateway.post("/v1/models/recommend", #"{"task":"chat"}"#, headers: bearer(viewer.secret))
+            #expect(detailed.body.contains("observed_requests"))
+        }
+    }
+
+    @Test func metadataStoredBeforeTheBoundDoesNotBreakReads() async throws {
+        try await withGateway(config: governanceConfig()) { gateway in
+            var deep: JSONValue = "bottom"
+            for _ in 0..<100 { deep = ["a": deep] }
+            let secret = KeySecret.generate()
+            try await gateway.gateway.governance.createKey(VirtualKey(
+                id: "key_0123456789abcdef", name: "old", prefix: KeySecret.prefix(of: secret), hash: KeySecret.hash(secret),
+                metadata: ["deep": deep], createdAt: Date().timeIntervalSince1970
+            ))
+            #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(secret)).status == 200)
+            let keys = try await gateway.get("/admin/keys", headers: authHeaders)
+            #expect(keys.status == 200 && keys.body.contains("key_0123456789abcdef"))
+        }
+    }
+
     // MARK: 4. Budget reservations count `n`
 
     @Test func aReservationCountsEveryChoice() async throws {
@@ -391,7 +481,10 @@ import Foundation
             #expect(statuses.filter { $0 == 429 }.count >= 120, "\(statuses)")
             #expect(Set(statuses) == [401, 429])
             #expect(Int(retryAfter ?? "") ?? 0 >= 1)
-            #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: authHeaders).status == 200)
+            // While throttled, even the right key gets 429: a 200 would tell a guesser it guessed right.
+            #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: authHeaders).status == 429)
+            // Only the first 20 (and the odd refill) reached the key store.
+            #expect(statuses.filter { $0 == 401 }.count < 30)
         }
     }
 

@@ -135,6 +135,31 @@ import Foundation
                 await #expect(throws: (any Error).self) {
                     try await store.createKey(VirtualKey(id: "key_3", name: "dup", prefix: "p", hash: "hash-1", createdAt: 0))
                 }
+                // Self-made keys: the cap is checked in the same transaction as the insert, even
+                // when many race; revoked and expired keys do not count; makers are found by `created_by`.
+                let stored = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for index in 0..<8 {
+                        group.addTask {
+                            try await store.createKey(
+                                VirtualKey(id: "key_c\(index)", name: "c", prefix: "p", hash: "hash-c\(index)", userID: "carl", createdAt: 1, createdBy: "key:key_2"),
+                                ifUser: "carl", holdsFewerThan: 3, now: 10
+                            )
+                        }
+                    }
+                    var stored = 0
+                    for try await ok in group where ok { stored += 1 }
+                    return stored
+                }
+                #expect(stored == 3)
+                #expect(try await store.keys(createdBy: "key:key_2").count == 3)
+                #expect(try await store.createKey(
+                    VirtualKey(id: "key_d", name: "d", prefix: "p", hash: "hash-d", userID: "dee", createdAt: 1, revokedAt: 2),
+                    ifUser: "dee", holdsFewerThan: 1, now: 10
+                ))
+                #expect(try await store.createKey(
+                    VirtualKey(id: "key_e", name: "e", prefix: "p", hash: "hash-e", userID: "dee", createdAt: 1),
+                    ifUser: "dee", holdsFewerThan: 1, now: 10
+                ))
 
                 try await store.setUserLimits(UserLimits(userID: "alice", rpm: 1, updatedAt: 1))
                 try await store.setUserLimits(UserLimits(userID: "alice", rpm: 9, maxBudgetUSD: 4, budgetPeriod: .total, updatedAt: 2))

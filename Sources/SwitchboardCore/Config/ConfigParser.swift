@@ -57,6 +57,7 @@ struct ConfigParser {
         if let node = top["auth"] {
             let section = try self.section(node, path: "auth", allowed: [
                 "jwt", "key_cache_ttl_s", "max_failed_sign_ins_per_minute", "max_keys_per_user", "key_mint_per_minute",
+                "self_made_key_max_days",
             ])
             if let value = try section.double("key_cache_ttl_s", minimum: 0) { config.auth.keyCacheTTLSeconds = value }
             if let value = try section.int("max_failed_sign_ins_per_minute", minimum: 0) {
@@ -67,6 +68,9 @@ struct ConfigParser {
             }
             if let value = try section.int("key_mint_per_minute", minimum: 0) {
                 config.auth.minting.perMinute = value == 0 ? nil : value
+            }
+            if let value = try section.double("self_made_key_max_days", minimum: 0) {
+                config.auth.minting.maxLifetimeDays = value == 0 ? nil : value
             }
             if let jwtNode = section["jwt"] {
                 let jwt = try self.section(jwtNode, path: "auth.jwt", allowed: [

@@ -323,6 +323,8 @@ public struct MintingConfig: Sendable, Hashable {
     public var maxKeysPerUser: Int? = 10
     /// Most keys one caller may create per minute (`nil`: no limit).
     public var perMinute: Int? = 5
+    /// The longest a self-made key may live, in days (`nil`: as long as its maker).
+    public var maxLifetimeDays: Double? = 90
 
     public init() {}
 }

@@ -1,5 +1,11 @@
 public import Logging
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Which target finally served a call, and what it took.
 public struct ServedBy: Sendable, Hashable {
     public var provider: String
@@ -37,10 +43,11 @@ public struct StreamResult: Sendable {
     public var servedBy: ServedBy
 }
 
-/// The gateway's core: resolves the model, calls a target (moving on when one fails), and accounts.
+/// The executor: resolves the model and calls a target, moving on when one fails (retries,
+/// next target, fallbacks), within the request's deadline and the gateway's concurrency bound.
 ///
-/// It knows nothing of HTTP servers: front doors decode their wire format into core requests,
-/// call this, and encode what comes back.
+/// The ``CallPipeline`` runs it between its before- and after-stages; it knows nothing of
+/// HTTP servers, accounting or the ledger.
 public struct Gateway: Sendable {
     public let catalog: ModelCatalog
     public let metrics: GatewayMetrics
@@ -50,13 +57,11 @@ public struct Gateway: Sendable {
     public let requestTimeout: Duration
     /// Hides configured secrets in every error message and log line derived from an upstream.
     public let scrubber: SecretScrubber
-    private let sink: any RequestRecordSink
     private let selector = TargetSelector()
 
     public init(
         catalog: ModelCatalog,
         metrics: GatewayMetrics,
-        sink: any RequestRecordSink,
         board: HealthBoard = HealthBoard(),
         limiter: ConcurrencyLimiter = ConcurrencyLimiter(limit: nil),
         requestTimeout: Duration = .seconds(600),
@@ -66,7 +71,6 @@ public struct Gateway: Sendable {
         self.requestTimeout = requestTimeout
         self.catalog = catalog
         self.metrics = metrics
-        self.sink = sink
         self.board = board
         self.limiter = limiter
     }
@@ -149,23 +153,45 @@ public struct Gateway: Sendable {
         return EmbeddingsResult(response: response, servedBy: servedBy)
     }
 
+    /// A prompt's token count from the route's first target: the provider's own count when it
+    /// can count (``TokenCounting``), else the gateway's estimate.
+    public func countTokens(
+        _ request: ChatRequest, requestID: String, logger: Logger
+    ) async throws(GatewayError) -> (tokens: Int, estimated: Bool, servedBy: ServedBy) {
+        let route = try catalog.resolve(request.model)
+        guard let target = route.targets.first else {
+            throw GatewayError(.upstreamError, "No provider is configured to serve `\(request.model)`.")
+        }
+        guard let counter = target.provider as? any TokenCounting else {
+            var estimate = TokenEstimator.estimatePrompt(request.messages)
+            for tool in request.tools ?? [] {
+                estimate += TokenEstimator.estimate(tool.function.name)
+                    + TokenEstimator.estimate(String(decoding: (try? JSONCoding.encode(tool.function.parameters ?? [:])) ?? Data(), as: UTF8.self))
+            }
+            let servedBy = ServedBy(provider: target.provider.name, model: target.model, upstreamDuration: .zero, attempts: 0)
+            return (estimate, true, servedBy)
+        }
+        var upstream = request
+        upstream.model = target.model
+        let started = ContinuousClock.now
+        do {
+            let count = try await counter.countTokens(upstream, call: UpstreamCall(requestID: requestID, timeout: route.timeout, logger: logger))
+            let servedBy = ServedBy(provider: target.provider.name, model: target.model, upstreamDuration: .now - started, attempts: 1)
+            return (count, false, servedBy)
+        } catch let error as UpstreamError {
+            var failure = scrubber.scrub(error.gatewayError)
+            failure.provider = target.provider.name
+            throw failure
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            throw GatewayError(.upstreamError, "Provider `\(target.provider.name)` could not count the tokens.", provider: target.provider.name)
+        }
+    }
+
     /// What a served call cost at the price table's rates for the model that served it.
     public func cost(of servedBy: ServedBy, usage: Usage) -> Double? {
         catalog.prices.cost(model: servedBy.model, usage: usage)
-    }
-
-    /// Counts a finished request in the metrics and hands it to the ledger.
-    ///
-    /// `errors_total` is counted where the error reaches the client (the HTTP edge, or the
-    /// stream relay for errors after the first byte), not here.
-    public func complete(_ record: RequestRecord) {
-        let provider = record.provider ?? "none"
-        let model = record.modelServed ?? record.modelRequested
-        if record.endpoint == "chat" {
-            metrics.chatCompleted(model: model, provider: provider, status: String(record.status))
-            metrics.tokens(model: model, provider: provider, prompt: record.promptTokens, completion: record.completionTokens)
-        }
-        sink.record(record)
     }
 
     private func acquireSlot() throws(GatewayError) -> SlotRelease {

@@ -138,14 +138,15 @@ public struct ModelCatalog: Sendable {
 
     public var categoryNames: [String] { categories.keys.sorted() }
 
-    /// Resolves for a caller limited to `allowed` model patterns: a miss lists only those models.
-    public func resolve(_ name: String, allowed: [String]) throws(GatewayError) -> Route {
-        guard !allowed.isEmpty else { return try resolve(name) }
-        guard ModelGlob.allows(allowed, model: name) else { throw notFound(name, allowed: allowed) }
+    /// Resolves for a caller that may be limited to some models: a model out of its reach is
+    /// not found, and a miss names only the models it may use.
+    public func resolve(_ name: String, for caller: Principal) throws(GatewayError) -> Route {
+        guard caller.isModelRestricted else { return try resolve(name) }
+        guard caller.mayUse(name) else { throw notFound(name, visibleTo: caller) }
         do {
             return try resolve(name)
         } catch {
-            throw notFound(name, allowed: allowed)
+            throw notFound(name, visibleTo: caller)
         }
     }
 
@@ -232,17 +233,18 @@ public struct ModelCatalog: Sendable {
         return result
     }
 
-    /// - Parameter allowed: the caller's model patterns; when set, only matching models are named.
-    private func notFound(_ name: String, allowed: [String] = []) -> GatewayError {
-        let available = listModels().map(\.id).filter { ModelGlob.allows(allowed, model: $0) }
+    /// - Parameter caller: when limited to some models, only those are named.
+    private func notFound(_ name: String, visibleTo caller: Principal? = nil) -> GatewayError {
+        let restricted = caller?.isModelRestricted ?? false
+        let available = listModels().map(\.id).filter { caller?.mayUse($0) ?? true }
         var message = "Model `\(name)` is not available."
         if available.isEmpty {
-            message += allowed.isEmpty ? " No models are configured." : " No model you may use is configured."
+            message += restricted ? " No model you may use is configured." : " No models are configured."
         } else {
             let shown = available.prefix(40).joined(separator: ", ")
             message += " Available models: \(shown)\(available.count > 40 ? ", ..." : "")."
         }
-        if !providers.isEmpty, allowed.isEmpty {
+        if !providers.isEmpty, !restricted {
             message += " Any model can also be asked for as provider/model with one of the providers: "
                 + providers.map(\.name).joined(separator: ", ") + "."
         }

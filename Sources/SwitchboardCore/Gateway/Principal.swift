@@ -15,12 +15,18 @@ public struct Principal: Sendable, Hashable {
     /// A stable identifier for accounting: `master`, `anonymous`, `key:<id>`, `user:<sub>`.
     public var id: String
     public var role: Role
+    /// What the caller may do: its role's permissions, narrowed to what every key that made
+    /// this one may still do.
+    public var permissions: Set<Permission>
     public var keyID: String?
     public var keyName: String?
     public var userID: String?
     public var team: String?
     /// Model patterns the caller may use; empty means any.
     public var allowedModels: [String]
+    /// The model patterns of the keys that made this one (each non-empty list): a model must
+    /// pass every one of them too, so narrowing a maker narrows what it made.
+    public var makerModelLists: [[String]] = []
     /// The limits and budgets each call is checked against, most specific first.
     public var scopes: [LimitScope]
     /// The keys that made this key, nearest first: its calls are charged to them too.
@@ -42,6 +48,7 @@ public struct Principal: Sendable, Hashable {
         self.kind = kind
         self.id = id
         self.role = role
+        self.permissions = role.permissions
         self.keyID = keyID
         self.keyName = keyName
         self.userID = userID
@@ -49,6 +56,16 @@ public struct Principal: Sendable, Hashable {
         self.allowedModels = allowedModels
         self.scopes = scopes
     }
+
+    public func may(_ permission: Permission) -> Bool { permissions.contains(permission) }
+
+    /// Whether the caller may use `model`: its own patterns and every maker's allow it.
+    public func mayUse(_ model: String) -> Bool {
+        ModelGlob.allows(allowedModels, model: model) && makerModelLists.allSatisfy { ModelGlob.allows($0, model: model) }
+    }
+
+    /// Whether some model is out of the caller's reach.
+    public var isModelRestricted: Bool { !allowedModels.isEmpty || !makerModelLists.isEmpty }
 
     public static let anonymous = Principal(kind: .anonymous, id: "anonymous", role: .admin)
     public static let master = Principal(kind: .master, id: "master", role: .admin)

@@ -58,14 +58,19 @@ public enum CivilDate {
         return era * 146_097 + doe - 719_468
     }
 
+    /// The times these functions render: 0001-01-01 to 9999-12-31 (others are clamped).
+    public static let range: ClosedRange<Double> = -62_135_596_800...253_402_300_799
+
     /// `2026-12-02` for a time in seconds since 1970.
     public static func isoDay(_ time: Double) -> String {
+        let time = clamped(time)
         let (year, month, day) = fromDays(Int((time / 86_400).rounded(.down)))
         return "\(year)-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)"
     }
 
     /// `2026-12-02T13:04:05Z`.
     public static func isoTimestamp(_ time: Double) -> String {
+        let time = clamped(time)
         let seconds = Int(time.rounded(.down))
         let secondOfDay = ((seconds % 86_400) + 86_400) % 86_400
         let hh = secondOfDay / 3600, mm = secondOfDay / 60 % 60, ss = secondOfDay % 60
@@ -73,9 +78,16 @@ public enum CivilDate {
         return isoDay(time) + "T" + two(hh) + ":" + two(mm) + ":" + two(ss) + "Z"
     }
 
-    /// Parses `2026-12-02`, `2026-12-02T13:04:05Z` (or with `+00:00`) or seconds since 1970.
+    /// A time that cannot be rendered (infinite, NaN, beyond the years 1–9999) brought into range.
+    static func clamped(_ time: Double) -> Double {
+        guard time.isFinite else { return time > 0 ? range.upperBound : range.lowerBound }
+        return min(max(time, range.lowerBound), range.upperBound)
+    }
+
+    /// Parses `2026-12-02`, `2026-12-02T13:04:05Z` (or with `+00:00`) or seconds since 1970;
+    /// `nil` for anything else, and for times outside the years 1–9999.
     public static func parse(_ text: String) -> Double? {
-        if let seconds = Double(text) { return seconds }
+        if let seconds = Double(text) { return range.contains(seconds) ? seconds : nil }
         let bytes = Array(text.utf8)
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count else { return nil }

@@ -36,15 +36,15 @@ public struct Governor: Sendable {
     public func admit(
         _ principal: Principal, model: String, promptTokens: Int, maxTokens: Int?, choices: Int = 1
     ) async throws(GatewayError) -> Admission {
-        guard principal.role.mayCallModels else {
+        guard principal.may(.callModels) else {
             throw GatewayError(.permissionDenied, "This credential may not call models.")
         }
-        guard ModelGlob.allows(principal.allowedModels, model: model) else {
+        guard principal.mayUse(model) else {
             throw GatewayError(.permissionDenied, "This credential may not use model `\(model)`.", param: "model")
         }
-        if !principal.allowedModels.isEmpty {
+        if principal.isModelRestricted {
             // A miss names only the models this caller may use, not everything configured.
-            _ = try catalog.resolve(model, allowed: principal.allowedModels)
+            _ = try catalog.resolve(model, for: principal)
         }
         if principal.scopes.isEmpty { return .unlimited }
         let rate: RateLimitStatus?

@@ -4,7 +4,8 @@
 /// maker's and never admin; its models are among the maker's; it expires no later than the
 /// maker; and it does not get limits of its own to spend — it draws on its maker's rate-limit and
 /// budget scopes (``VirtualKey/createdBy`` links it, and authentication adds the maker's scopes),
-/// so minting keys cannot multiply a budget.
+/// so minting keys cannot multiply a budget. A signed-in (JWT) user's token expires but the user
+/// does not, so self-made keys also live at most `auth.self_made_key_max_days`.
 public enum KeyMinting {
     /// Checks and completes a draft key against its maker; throws `PERMISSION_DENIED` naming the
     /// field that asks for more than the maker has.
@@ -12,7 +13,12 @@ public enum KeyMinting {
     /// - Parameters:
     ///   - draft: the key as the request asked for it (fields applied, role defaulted to the maker's).
     ///   - maker: the authenticated caller.
-    public static func bound(_ draft: inout VirtualKey, by maker: Principal) throws(GatewayError) {
+    /// How many keys may stand above a self-made key (its maker, the maker's maker, …).
+    public static let maxMakerChain = 16
+
+    ///   - maxLifetime: the longest a self-made key may live, in seconds (`auth.self_made_key_max_days`).
+    ///   - now: seconds since 1970.
+    public static func bound(_ draft: inout VirtualKey, by maker: Principal, maxLifetime: Double? = nil, now: Double = 0) throws(GatewayError) {
         guard let user = maker.userID else {
             throw GatewayError(
                 .permissionDenied,
@@ -23,7 +29,14 @@ public enum KeyMinting {
             throw GatewayError(.permissionDenied, "A key made here belongs to its maker.", param: "user_id")
         }
         draft.userID = user
-        if draft.team == nil { draft.team = maker.team }
+        // Spend is reported per team: a key made here is booked to its maker's.
+        if let team = draft.team, team != maker.team {
+            throw GatewayError(.permissionDenied, "A key made here belongs to its maker's team.", param: "team")
+        }
+        draft.team = maker.team
+        if maker.makerKeyIDs.count + 1 >= maxMakerChain {
+            throw GatewayError(.permissionDenied, "Keys made by keys may go \(maxMakerChain) deep at most.")
+        }
         guard maker.role.mayMint(draft.role) else {
             let reason = draft.role == .admin
                 ? "An admin key cannot be made here."
@@ -50,15 +63,19 @@ public enum KeyMinting {
                 )
             }
         }
-        if let limit = maker.expiresAt {
-            if let asked = draft.expiresAt, asked > limit {
-                throw GatewayError(
-                    .permissionDenied, "A key cannot outlive its maker, which expires at \(CivilDate.isoTimestamp(limit)).",
-                    param: "expires_at"
-                )
-            }
-            draft.expiresAt = draft.expiresAt ?? limit
+        if let limit = maker.expiresAt, let asked = draft.expiresAt, asked > limit {
+            throw GatewayError(
+                .permissionDenied, "A key cannot outlive its maker, which expires at \(CivilDate.isoTimestamp(limit)).",
+                param: "expires_at"
+            )
         }
+        if let maxLifetime, let asked = draft.expiresAt, asked > now + maxLifetime {
+            throw GatewayError(
+                .permissionDenied, "A key made here lives at most \(Int(maxLifetime / 86_400)) days.", param: "expires_at"
+            )
+        }
+        let limits = [maker.expiresAt, maxLifetime.map { now + $0 }].compactMap { $0 }
+        if draft.expiresAt == nil { draft.expiresAt = limits.min() }
         draft.createdBy = maker.id
     }
 }

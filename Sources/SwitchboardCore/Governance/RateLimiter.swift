@@ -152,6 +152,16 @@ public final class RateLimiter: Sendable {
         }
     }
 
+    /// Seconds until `scope` would admit one request (0 if now), taking nothing.
+    public func waitBeforeNext(_ scope: LimitScope, now: Double) -> Double {
+        guard let rpm = scope.rpm else { return 0 }
+        return buckets.withLock { buckets in
+            guard var bucket = buckets[BucketKey(scope: scope.id, tokens: false)], bucket.capacity == Double(rpm) else { return 0 }
+            bucket.refill(now: now)
+            return bucket.wait(for: 1)
+        }
+    }
+
     /// Charges the tokens a call used beyond (or refunds below) what its admission took.
     public func settleTokens(_ scopes: [LimitScope], difference: Int, now: Double) {
         guard difference != 0, scopes.contains(where: { $0.tpm != nil }) else { return }
@@ -172,11 +182,4 @@ public final class RateLimiter: Sendable {
 
     /// Buckets held now (for tests and metrics).
     public var bucketCount: Int { buckets.withLock { $0.count } }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
 }

@@ -160,6 +160,9 @@ public struct UsageRow: Sendable, Hashable {
 /// by the ``RequestLogStore``.
 public protocol GovernanceStore: Sendable {
     func createKey(_ key: VirtualKey) async throws
+    /// Stores `key` only if `user` holds fewer than `cap` active keys at `now`, atomically;
+    /// returns whether it was stored.
+    func createKey(_ key: VirtualKey, ifUser user: String, holdsFewerThan cap: Int, now: Double) async throws -> Bool
     /// Every key, or one user's, newest first (revoked ones included).
     func keys(userID: String?) async throws -> [VirtualKey]
     func key(id: String) async throws -> VirtualKey?

@@ -40,6 +40,13 @@ extension ProviderAdapter {
     public func unsupportedParameters(in request: ChatRequest) -> [String] { [] }
 }
 
+/// A provider that can count a prompt's tokens itself (Anthropic's `count_tokens`); the gateway
+/// estimates for the others.
+public protocol TokenCounting: ProviderAdapter {
+    /// - Parameter request: with the provider's own model id.
+    func countTokens(_ request: ChatRequest, call: UpstreamCall) async throws -> Int
+}
+
 /// A source of streamed chunks; not shared between tasks.
 public protocol ChatChunkSource {
     mutating func next() async throws -> ChatChunk?
@@ -89,6 +96,30 @@ public struct ChatStream: AsyncSequence, Sendable {
         public mutating func nextIfReady() throws -> ReadyChunk {
             try source.nextIfReady()
         }
+    }
+}
+
+extension ChatStream {
+    /// A stream of chunks already at hand (a stage's own answer).
+    public static func replaying(_ chunks: [ChatChunk]) -> ChatStream {
+        ChatStream { ReplayedChunkSource(chunks: chunks) }
+    }
+}
+
+struct ReplayedChunkSource: ChatChunkSource {
+    let chunks: [ChatChunk]
+    var index = 0
+
+    mutating func nextIfReady() throws -> ReadyChunk {
+        guard index < chunks.count else { return .end }
+        defer { index += 1 }
+        return .chunk(chunks[index])
+    }
+
+    mutating func next() async throws -> ChatChunk? {
+        guard index < chunks.count else { return nil }
+        defer { index += 1 }
+        return chunks[index]
     }
 }
 

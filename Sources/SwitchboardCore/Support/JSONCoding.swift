@@ -33,6 +33,11 @@ public enum JSONCoding {
         try JSONParser().parse(bytes)
     }
 
+    /// Parses JSON a model wrote (tool arguments and results): linear, and as forgiving as Foundation.
+    public static func parseModelOutput(_ text: String) -> JSONValue? {
+        try? JSONParser.lenient.parse(Array(text.utf8))
+    }
+
     /// Decodes JSON that came from outside, in linear time (see ``decodeRequest(_:from:)``).
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: some ContiguousBytes) throws -> T {
         try JSONValueDecoder().decode(type, from: JSONParser().parse(bytes))

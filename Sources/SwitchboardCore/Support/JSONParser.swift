@@ -29,17 +29,34 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
 /// send and what lets two readers disagree: nesting deeper than the limit, invalid UTF-8, raw
 /// control characters in strings, unpaired surrogates, duplicate keys, numbers out of range,
 /// and anything after the value.
-public struct JSONParser {
+public struct JSONParser: Sendable {
     private let maxDepth: Int
+    private let lenient: Bool
 
+    /// - Parameter maxDepth: the deepest nesting accepted.
     public init(maxDepth: Int = JSONLimits.maxDepth) {
         self.maxDepth = maxDepth
+        self.lenient = false
     }
+
+    private init(maxDepth: Int, lenient: Bool) {
+        self.maxDepth = maxDepth
+        self.lenient = lenient
+    }
+
+    /// For JSON a model wrote (tool-call arguments, tool results in a history): still linear,
+    /// but what Foundation's reader forgives is forgiven — a repeated key keeps its last value,
+    /// an unpaired surrogate becomes U+FFFD — and nesting may go 512 deep.
+    public static let lenient = JSONParser(maxDepth: 512, lenient: true)
 
     public func parse(_ bytes: some ContiguousBytes) throws(JSONParseError) -> JSONValue {
         let result: Result<JSONValue, JSONParseError> = bytes.withUnsafeBytes { raw in
-            var reader = Reader(bytes: raw.bindMemory(to: UInt8.self), maxDepth: maxDepth)
+            var reader = Reader(bytes: raw.bindMemory(to: UInt8.self), maxDepth: maxDepth, lenient: lenient)
             do throws(JSONParseError) {
+                // A UTF-8 byte order mark is allowed before the value, as Foundation allows it.
+                if reader.bytes.count >= 3, reader.bytes[0] == 0xEF, reader.bytes[1] == 0xBB, reader.bytes[2] == 0xBF {
+                    reader.index = 3
+                }
                 reader.skipWhitespace()
                 let value = try reader.value(depth: 0)
                 reader.skipWhitespace()
@@ -62,11 +79,16 @@ public struct JSONParser {
 private struct Reader {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
+    let lenient: Bool
     var index = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    /// The longest number literal read (longer ones are refused, not parsed).
+    static let maxNumberLength = 1024
+
+    init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int, lenient: Bool) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+        self.lenient = lenient
     }
 
     func error(_ message: String) -> JSONParseError {
@@ -135,7 +157,7 @@ private struct Reader {
             index += 1
             skipWhitespace()
             let member = try value(depth: depth)
-            if object.updateValue(member, forKey: key) != nil {
+            if object.updateValue(member, forKey: key) != nil, !lenient {
                 throw JSONParseError(message: "duplicate key `\(Self.printable(key))`", offset: keyStart)
             }
             skipWhitespace()
@@ -238,17 +260,23 @@ private struct Reader {
     mutating func unicodeEscape() throws(JSONParseError) -> Unicode.Scalar {
         let first = try hex4()
         if (0xD800...0xDBFF).contains(first) {
-            guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                throw error("unpaired surrogate in a string")
+            let start = index
+            if bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                index += 2
+                let second = try hex4()
+                if (0xDC00...0xDFFF).contains(second), let scalar = Unicode.Scalar(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)) {
+                    return scalar
+                }
             }
-            index += 2
-            let second = try hex4()
-            guard (0xDC00...0xDFFF).contains(second) else { throw error("unpaired surrogate in a string") }
-            let combined = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
-            guard let scalar = Unicode.Scalar(combined) else { throw error("invalid \\u escape") }
-            return scalar
+            guard lenient else { throw error("unpaired surrogate in a string") }
+            // What followed is read again as itself.
+            index = start
+            return "\u{FFFD}"
         }
-        guard let scalar = Unicode.Scalar(first) else { throw error("unpaired surrogate in a string") }
+        guard let scalar = Unicode.Scalar(first) else {
+            guard lenient else { throw error("unpaired surrogate in a string") }
+            return "\u{FFFD}"
+        }
         return scalar
     }
 
@@ -293,6 +321,9 @@ private struct Reader {
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard index < bytes.count, Self.isDigit(bytes[index]) else { throw error("invalid number") }
             while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
+        }
+        guard index - start <= Self.maxNumberLength else {
+            throw JSONParseError(message: "number longer than \(Self.maxNumberLength) characters", offset: start)
         }
         // Every byte of the literal is ASCII, checked above.
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)

@@ -79,6 +79,15 @@ enum ScalarReading {
         }
     }
 
+    static func float(_ value: JSONValue, _ path: [any CodingKey]) throws -> Float {
+        let number = try double(value, path)
+        let float = Float(number)
+        guard float.isFinite else {
+            throw DecodingError.typeMismatch(Float.self, .init(codingPath: path, debugDescription: "must be a number that fits in Float"))
+        }
+        return float
+    }
+
     static func integer<T: FixedWidthInteger>(_ type: T.Type, _ value: JSONValue, _ path: [any CodingKey]) throws -> T {
         let result: T?
         switch value {
@@ -116,7 +125,7 @@ struct ValueKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try ScalarReading.bool(member(key), path(key)) }
     func decode(_ type: String.Type, forKey key: Key) throws -> String { try ScalarReading.string(member(key), path(key)) }
     func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try ScalarReading.double(member(key), path(key)) }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { Float(try ScalarReading.double(member(key), path(key))) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try ScalarReading.float(member(key), path(key)) }
     func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try ScalarReading.integer(type, member(key), path(key)) }
     func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try ScalarReading.integer(type, member(key), path(key)) }
     func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try ScalarReading.integer(type, member(key), path(key)) }
@@ -186,7 +195,7 @@ struct ValueUnkeyedContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: Bool.Type) throws -> Bool { try next(ScalarReading.bool) }
     mutating func decode(_ type: String.Type) throws -> String { try next(ScalarReading.string) }
     mutating func decode(_ type: Double.Type) throws -> Double { try next(ScalarReading.double) }
-    mutating func decode(_ type: Float.Type) throws -> Float { Float(try next(ScalarReading.double)) }
+    mutating func decode(_ type: Float.Type) throws -> Float { try next(ScalarReading.float) }
     mutating func decode(_ type: Int.Type) throws -> Int { try next { try ScalarReading.integer(type, $0, $1) } }
     mutating func decode(_ type: Int8.Type) throws -> Int8 { try next { try ScalarReading.integer(type, $0, $1) } }
     mutating func decode(_ type: Int16.Type) throws -> Int16 { try next { try ScalarReading.integer(type, $0, $1) } }
@@ -223,7 +232,7 @@ struct ValueSingleContainer: SingleValueDecodingContainer {
     func decode(_ type: Bool.Type) throws -> Bool { try ScalarReading.bool(value, codingPath) }
     func decode(_ type: String.Type) throws -> String { try ScalarReading.string(value, codingPath) }
     func decode(_ type: Double.Type) throws -> Double { try ScalarReading.double(value, codingPath) }
-    func decode(_ type: Float.Type) throws -> Float { Float(try ScalarReading.double(value, codingPath)) }
+    func decode(_ type: Float.Type) throws -> Float { try ScalarReading.float(value, codingPath) }
     func decode(_ type: Int.Type) throws -> Int { try ScalarReading.integer(type, value, codingPath) }
     func decode(_ type: Int8.Type) throws -> Int8 { try ScalarReading.integer(type, value, codingPath) }
     func decode(_ type: Int16.Type) throws -> Int16 { try ScalarReading.integer(type, value, codingPath) }

@@ -89,7 +89,43 @@ public struct SecretScrubber: Sendable {
     /// - Parameter secrets: values to hide; ones shorter than 8 characters are ignored (they
     ///   would match ordinary text and are not credentials worth the name).
     public init(_ secrets: [String]) {
-        self.secrets = Array(Set(secrets.filter { $0.utf8.count >= 8 })).sorted { $0.utf8.count > $1.utf8.count }
+        // Each secret also as JSON would escape it and as a URL would encode it, the forms in
+        // which it turns up quoted in bodies and query strings.
+        var forms: Set<String> = []
+        for secret in secrets where secret.utf8.count >= 8 {
+            forms.insert(secret)
+            forms.insert(Self.jsonEscaped(secret))
+            forms.insert(Self.percentEncoded(secret))
+        }
+        self.secrets = forms.sorted { $0.utf8.count > $1.utf8.count }
+    }
+
+    static func jsonEscaped(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            case "/": escaped += "\\/"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+
+    static func percentEncoded(_ text: String) -> String {
+        var encoded = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                encoded += "%" + (hex.count == 1 ? "0" : "") + hex
+            }
+        }
+        return encoded
     }
 
     public static let none = SecretScrubber([])
@@ -102,7 +138,17 @@ public struct SecretScrubber: Sendable {
             secrets += provider.headers.values.filter { $0.utf8.count >= 16 }
         }
         secrets += [config.server.masterKey, config.jwt?.hs256Secret].compactMap { $0 }
+        secrets += [storagePassword(config.storage.url)].compactMap { $0 }
         return SecretScrubber(secrets)
+    }
+
+    /// The password of a `postgres://user:password@host/db` URL.
+    static func storagePassword(_ url: String) -> String? {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else { return nil }
+        let credentials = url[scheme.upperBound..<at]
+        guard let colon = credentials.firstIndex(of: ":") else { return nil }
+        let password = credentials[credentials.index(after: colon)...]
+        return password.isEmpty ? nil : String(password)
     }
 
     public var isEmpty: Bool { secrets.isEmpty }

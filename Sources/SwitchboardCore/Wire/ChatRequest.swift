@@ -122,6 +122,34 @@ public struct StreamOptions: Codable, Sendable, Hashable {
     }
 }
 
+/// What a request carries for the gateway rather than for the model.
+public struct GatewayExtensions: Sendable, Hashable {
+    /// `conversation_id`: the stored conversation the call belongs to.
+    public var conversationID: String?
+    /// `parent_message_id`: the message the call answers, in that conversation's tree.
+    public var parentMessageID: String?
+    /// `metadata`: free-form, for the log and for routing (`metadata.category`).
+    public var metadata: JSONValue?
+    /// Anthropic's `thinking` and `top_k`, from a Messages-API client: honoured by Anthropic
+    /// targets, not sent to others.
+    public var anthropicThinking: JSONValue?
+    public var anthropicTopK: Int?
+
+    public init(
+        conversationID: String? = nil, parentMessageID: String? = nil, metadata: JSONValue? = nil,
+        anthropicThinking: JSONValue? = nil, anthropicTopK: Int? = nil
+    ) {
+        self.conversationID = conversationID
+        self.parentMessageID = parentMessageID
+        self.metadata = metadata
+        self.anthropicThinking = anthropicThinking
+        self.anthropicTopK = anthropicTopK
+    }
+
+    /// The routing category the client named in `metadata.category`.
+    public var category: String? { metadata?["category"]?.stringValue }
+}
+
 /// The core chat request. OpenAI-shaped; every inbound API decodes into it and every provider
 /// adapter translates from it. Fields the core does not model are kept in ``extra`` and passed on.
 public struct ChatRequest: Sendable, Hashable {
@@ -140,8 +168,9 @@ public struct ChatRequest: Sendable, Hashable {
     public var toolChoice: ToolChoice?
     public var responseFormat: JSONValue?
     public var user: String?
-    /// Gateway extensions (`conversation_id`, `parent_message_id`, `metadata`): never sent upstream.
-    public var gatewayExtensions: [String: JSONValue]
+    /// Fields for the gateway itself (`conversation_id`, `parent_message_id`, `metadata`, and
+    /// what another front door carried along): never sent upstream as they are.
+    public var gatewayExtensions: GatewayExtensions
     /// Everything else the client sent (`logprobs`, `presence_penalty`, vendor fields, ...).
     public var extra: [String: JSONValue]
 
@@ -161,7 +190,7 @@ public struct ChatRequest: Sendable, Hashable {
         toolChoice: ToolChoice? = nil,
         responseFormat: JSONValue? = nil,
         user: String? = nil,
-        gatewayExtensions: [String: JSONValue] = [:],
+        gatewayExtensions: GatewayExtensions = GatewayExtensions(),
         extra: [String: JSONValue] = [:]
     ) {
         self.model = model
@@ -223,13 +252,11 @@ extension ChatRequest: Codable {
         self.toolChoice = try container.decodeIfPresent(ToolChoice.self, forKey: key("tool_choice"))
         self.responseFormat = try container.decodeIfPresent(JSONValue.self, forKey: key("response_format"))
         self.user = try container.decodeIfPresent(String.self, forKey: key("user"))
-        var gateway: [String: JSONValue] = [:]
-        for name in Self.gatewayKeys {
-            if let value = try container.decodeIfPresent(JSONValue.self, forKey: key(name)) {
-                gateway[name] = value
-            }
-        }
-        self.gatewayExtensions = gateway
+        self.gatewayExtensions = GatewayExtensions(
+            conversationID: try container.decodeIfPresent(String.self, forKey: key("conversation_id")),
+            parentMessageID: try container.decodeIfPresent(String.self, forKey: key("parent_message_id")),
+            metadata: try container.decodeIfPresent(JSONValue.self, forKey: key("metadata"))
+        )
         self.extra = try container.decodeExtras(excluding: Self.notExtra)
     }
 

@@ -170,3 +170,35 @@ extension ChatResponse: Codable {
         try container.encodeExtras(extra, excluding: Self.known)
     }
 }
+
+extension ChatResponse {
+    /// The answer as a stream would have carried it: a role chunk, the content and tool calls,
+    /// the finish reason, and a final usage-only chunk.
+    public func streamChunks(usage: Usage) -> [ChatChunk] {
+        var chunks: [ChatChunk] = []
+        for choice in choices {
+            let message = choice.message
+            chunks.append(ChatChunk(id: id, created: created, model: model, choices: [
+                .init(index: choice.index, delta: ChatDelta(role: .assistant, content: ""))
+            ]))
+            if let text = message.content?.text, !text.isEmpty {
+                chunks.append(ChatChunk(id: id, created: created, model: model, choices: [
+                    .init(index: choice.index, delta: ChatDelta(content: text))
+                ]))
+            }
+            for (position, call) in (message.toolCalls ?? []).enumerated() {
+                let delta = ToolCallDelta(
+                    index: position, id: call.id, type: call.type, function: .init(name: call.function.name, arguments: call.function.arguments)
+                )
+                chunks.append(ChatChunk(id: id, created: created, model: model, choices: [
+                    .init(index: choice.index, delta: ChatDelta(toolCalls: [delta]))
+                ]))
+            }
+            chunks.append(ChatChunk(id: id, created: created, model: model, choices: [
+                .init(index: choice.index, delta: ChatDelta(), finishReason: choice.finishReason ?? "stop")
+            ]))
+        }
+        chunks.append(ChatChunk(id: id, created: created, model: model, choices: [], usage: usage))
+        return chunks
+    }
+}

@@ -9,11 +9,6 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// A provider that can count a Messages-API prompt's tokens itself.
-public protocol TokenCounting: ProviderAdapter {
-    func countTokens(_ request: Anthropic.Request, call: UpstreamCall) async throws -> Int
-}
-
 /// Anthropic's Messages API (`type: anthropic`): `POST {base_url}/v1/messages`, key in `x-api-key`.
 public struct AnthropicAdapter: ProviderAdapter, TokenCounting {
     public let name: String
@@ -85,8 +80,8 @@ public struct AnthropicAdapter: ProviderAdapter, TokenCounting {
     }
 
     /// Asks Anthropic to count the prompt's tokens (`/v1/messages/count_tokens`).
-    public func countTokens(_ request: Anthropic.Request, call: UpstreamCall) async throws -> Int {
-        var wire = request
+    public func countTokens(_ request: ChatRequest, call: UpstreamCall) async throws -> Int {
+        var wire = try translate(request)
         wire.maxTokens = nil
         wire.stream = nil
         let (_, buffer) = try await http.sendAndCollect(

@@ -68,7 +68,7 @@ public enum AnthropicTranslation {
                     let input: JSONValue
                     if call.function.arguments.isEmpty {
                         input = [:]
-                    } else if let parsed = try? JSONCoding.parse(Array(call.function.arguments.utf8)),
+                    } else if let parsed = JSONCoding.parseModelOutput(call.function.arguments),
                         case .object = parsed
                     {
                         input = parsed
@@ -128,8 +128,8 @@ public enum AnthropicTranslation {
         }
         request.toolChoice = choice.map(JSONValue.object)
         if let user = core.user { request.metadata = ["user_id": .string(user)] }
-        if let thinking = core.gatewayExtensions[thinkingKey] ?? core.extra["thinking"] { request.thinking = thinking }
-        if let topK = (core.gatewayExtensions[topKKey] ?? core.extra["top_k"])?.intValue { request.topK = topK }
+        if let thinking = core.gatewayExtensions.anthropicThinking ?? core.extra["thinking"] { request.thinking = thinking }
+        if let topK = core.gatewayExtensions.anthropicTopK ?? core.extra["top_k"]?.intValue { request.topK = topK }
         return request
     }
 

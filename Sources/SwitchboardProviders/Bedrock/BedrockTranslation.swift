@@ -149,7 +149,7 @@ enum BedrockTranslation {
     static func toolInput(_ call: ToolCall) throws(Unsupported) -> JSONValue {
         let text = call.function.arguments
         if text.allSatisfy(\.isWhitespace) { return [:] }
-        guard let value = try? JSONCoding.parse(Array(text.utf8)), case .object = value else {
+        guard let value = JSONCoding.parseModelOutput(text), case .object = value else {
             throw Unsupported("the arguments of tool call `\(call.id)` are not a JSON object")
         }
         return value

@@ -45,7 +45,7 @@ public enum GeminiTranslation {
                     namesByID[call.id] = call.function.name
                     var arguments: JSONValue = [:]
                     if !call.function.arguments.isEmpty {
-                        guard let parsed = try? JSONCoding.parse(Array(call.function.arguments.utf8)), case .object = parsed else {
+                        guard let parsed = JSONCoding.parseModelOutput(call.function.arguments), case .object = parsed else {
                             throw UpstreamError(.unsupported, provider: "gemini", detail: "the arguments of tool call `\(call.id)` are not a JSON object")
                         }
                         arguments = parsed
@@ -62,7 +62,7 @@ public enum GeminiTranslation {
                 let name = namesByID[id] ?? message.name ?? id
                 let text = message.content?.text ?? ""
                 let response: JSONValue
-                if let parsed = try? JSONCoding.parse(Array(text.utf8)), case .object = parsed {
+                if let parsed = JSONCoding.parseModelOutput(text), case .object = parsed {
                     response = parsed
                 } else {
                     response = ["result": .string(text)]

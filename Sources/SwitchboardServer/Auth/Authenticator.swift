@@ -173,6 +173,11 @@ final class Authenticator: Sendable {
         )
         principal.makerKeyIDs = makers.map(\.id)
         principal.expiresAt = ([key.expiresAt] + makers.map(\.expiresAt)).compactMap { $0 }.min()
+        // A maker narrowed since (its role or models edited) narrows what it made.
+        for maker in makers {
+            principal.permissions.formIntersection(maker.role.permissions)
+            if !maker.models.isEmpty { principal.makerModelLists.append(maker.models) }
+        }
         return principal
     }
 

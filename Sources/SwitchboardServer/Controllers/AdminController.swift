@@ -12,7 +12,7 @@ import Foundation
 
 /// `/admin`: virtual keys and per-user limits. Mounted behind the admin role.
 struct AdminController: Sendable {
-    typealias Context = GatewayRequestContext
+    typealias Context = AuthenticatedContext
 
     let store: any GovernanceStore
     let authenticator: Authenticator
@@ -32,7 +32,7 @@ struct AdminController: Sendable {
     @Sendable func createKey(request: Request, context: Context) async throws -> Response {
         let fields = try await bodyReader.decode([String: JSONValue].self, from: request)
         let (key, secret) = try await KeyIssuer(store: store).issue(fields, now: Date().timeIntervalSince1970)
-        context.logger.info("key created", metadata: ["key_id": "\(key.id)", "by": "\(context.principal?.id ?? "-")"])
+        context.logger.info("key created", metadata: ["key_id": "\(key.id)", "by": "\(context.principal.id)"])
         return try Self.json(Self.withSecret(key, secret: secret), status: .created)
     }
 
@@ -70,7 +70,7 @@ struct AdminController: Sendable {
         // Keys this one made carry it in their cache entries.
         authenticator.invalidateAllKeys()
         governor.budgets.forget(key.scopeID)
-        context.logger.info("key updated", metadata: ["key_id": "\(key.id)", "by": "\(context.principal?.id ?? "-")"])
+        context.logger.info("key updated", metadata: ["key_id": "\(key.id)", "by": "\(context.principal.id)"])
         return try Self.json(GovernanceViews.key(key, now: now))
     }
 
@@ -87,7 +87,7 @@ struct AdminController: Sendable {
         // Cached keys carry their makers: forget them all so none outlives this one here.
         authenticator.invalidateAllKeys()
         context.logger.info(
-            "key revoked", metadata: ["key_id": "\(key.id)", "minted_keys_revoked": "\(minted)", "by": "\(context.principal?.id ?? "-")"]
+            "key revoked", metadata: ["key_id": "\(key.id)", "minted_keys_revoked": "\(minted)", "by": "\(context.principal.id)"]
         )
         return try Self.json(GovernanceViews.key(key, now: now).merging(["minted_keys_revoked": .integer(Int64(minted))]))
     }
@@ -160,8 +160,7 @@ struct AdminController: Sendable {
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
-        var response = try OpenAIController.json(value)
-        response.status = status
+        var response = try JSONBody.response(value, status: status)
         response.headers[.cacheControl] = "no-store"
         return response
     }
@@ -178,7 +177,9 @@ struct KeyIssuer: Sendable {
     }
 
     /// Stores a key whose fields are already checked, with a fresh secret.
-    func issue(_ draft: VirtualKey) async throws(GatewayError) -> (VirtualKey, String) {
+    ///
+    /// - Parameter activeKeyCap: with a user, refuse (403) when the user already holds this many active keys.
+    func issue(_ draft: VirtualKey, activeKeyCap: Int? = nil, now: Double = 0) async throws(GatewayError) -> (VirtualKey, String) {
         guard !draft.name.isEmpty else {
             throw GatewayError.validation("Missing required field `name`.", param: "name")
         }
@@ -187,7 +188,14 @@ struct KeyIssuer: Sendable {
         key.prefix = KeySecret.prefix(of: secret)
         key.hash = KeySecret.hash(secret)
         let created = key
-        try await GovernanceAccess.run { try await store.createKey(created) }
+        if let cap = activeKeyCap, let user = key.userID {
+            let stored = try await GovernanceAccess.run { try await store.createKey(created, ifUser: user, holdsFewerThan: cap, now: now) }
+            guard stored else {
+                throw GatewayError(.permissionDenied, "You hold \(cap) active keys, the most allowed; revoke one first.", param: "name")
+            }
+        } else {
+            try await GovernanceAccess.run { try await store.createKey(created) }
+        }
         return (key, secret)
     }
 }

@@ -203,7 +203,7 @@ enum KeyFields {
                     key.expiresAt = nil
                     continue
                 }
-                guard let time = value.doubleValue ?? value.stringValue.flatMap(CivilDate.parse) else {
+                guard let time = value.doubleValue ?? value.stringValue.flatMap(CivilDate.parse), CivilDate.range.contains(time) else {
                     throw GatewayError.validation(
                         "`expires_at` must be an ISO 8601 UTC time (`2026-12-31T00:00:00Z`) or seconds since 1970.", param: field
                     )

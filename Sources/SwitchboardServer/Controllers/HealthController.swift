@@ -63,7 +63,7 @@ struct HealthController: Sendable {
     }
 
     @Sendable func detailed(request: Request, context: Context) async throws -> Response {
-        try OpenAIController.json(report())
+        try JSONBody.response(report())
     }
 
     func report() -> Report {

@@ -11,7 +11,7 @@ import Foundation
 
 /// `/v1/users/me…`: what callers may see and do about themselves, whatever their role.
 struct MeController: Sendable {
-    typealias Context = GatewayRequestContext
+    typealias Context = AuthenticatedContext
 
     let store: any GovernanceStore
     let governor: Governor
@@ -27,11 +27,11 @@ struct MeController: Sendable {
     }
 
     @Sendable func me(request: Request, context: Context) async throws -> Response {
-        try AdminController.json(GovernanceViews.principal(context.principal ?? .anonymous))
+        try AdminController.json(GovernanceViews.principal(context.principal))
     }
 
     @Sendable func usage(request: Request, context: Context) async throws -> Response {
-        let principal = context.principal ?? .anonymous
+        let principal = context.principal
         var query = try UsageController.query(request)
         // Callers see their own usage only, whatever filters they send.
         query.keyID = nil
@@ -47,7 +47,7 @@ struct MeController: Sendable {
     }
 
     @Sendable func balance(request: Request, context: Context) async throws -> Response {
-        let principal = context.principal ?? .anonymous
+        let principal = context.principal
         var budgets: [JSONValue] = []
         for scope in principal.scopes where scope.budget != nil {
             if let balance = try await governor.budgets.balance(scope) {
@@ -64,7 +64,7 @@ struct MeController: Sendable {
     }
 
     @Sendable func listKeys(request: Request, context: Context) async throws -> Response {
-        let principal = context.principal ?? .anonymous
+        let principal = context.principal
         let keys: [VirtualKey]
         if let user = principal.userID {
             keys = try await GovernanceAccess.run { try await store.keys(userID: user) }
@@ -81,14 +81,14 @@ struct MeController: Sendable {
     /// budget or lifetime (``KeyMinting``), at most `auth.max_keys_per_user` active keys, and at
     /// most `auth.key_mint_per_minute` keys a minute.
     @Sendable func createKey(request: Request, context: Context) async throws -> Response {
-        let principal = context.principal ?? .anonymous
+        let principal = context.principal
         let fields = try await bodyReader.decode([String: JSONValue].self, from: request)
         let now = Date().timeIntervalSince1970
         var draft = VirtualKey(
             id: KeySecret.makeID(), name: "", prefix: "", hash: "", role: principal.role == .admin ? .user : principal.role, createdAt: now
         )
         try KeyFields.apply(fields, to: &draft, now: now)
-        try KeyMinting.bound(&draft, by: principal)
+        try KeyMinting.bound(&draft, by: principal, maxLifetime: minting.maxLifetimeDays.map { $0 * 86_400 }, now: now)
         if let perMinute = minting.perMinute {
             let scope = LimitScope(id: "mint:\(principal.id)", label: "key creation by \(principal.id)", rpm: perMinute)
             if case .failure(let rejection) = governor.limiter.admit([scope], promptTokens: 0, now: governor.limiter.seconds()) {
@@ -98,15 +98,9 @@ struct MeController: Sendable {
                 )
             }
         }
-        if let user = draft.userID, principal.role != .admin, let cap = minting.maxKeysPerUser {
-            let held = try await GovernanceAccess.run { try await store.keys(userID: user) }.filter { $0.isActive(at: now) }.count
-            if held >= cap {
-                throw GatewayError(
-                    .permissionDenied, "You hold \(held) active keys, the most allowed is \(cap); revoke one first.", param: "name"
-                )
-            }
-        }
-        let (key, secret) = try await KeyIssuer(store: store).issue(draft)
+        // The cap is checked and the key stored in one transaction, so racing requests cannot pass it.
+        let cap = principal.role == .admin ? nil : minting.maxKeysPerUser
+        let (key, secret) = try await KeyIssuer(store: store).issue(draft, activeKeyCap: cap, now: now)
         context.logger.info("key created", metadata: ["key_id": "\(key.id)", "by": "\(principal.id)"])
         return try AdminController.json(AdminController.withSecret(key, secret: secret), status: .created)
     }

@@ -61,15 +61,15 @@ struct OperationsController: Sendable {
     }
 
     @Sendable func live(request: Request, context: Context) async throws -> Response {
-        try OpenAIController.json(Status(status: "ok"))
+        try JSONBody.response(Status(status: "ok"))
     }
 
     @Sendable func ready(request: Request, context: Context) async throws -> Response {
         do {
             try await store.ping()
-            return try OpenAIController.json(Readiness(status: "ready", storage: "ok", config: "loaded"))
+            return try JSONBody.response(Readiness(status: "ready", storage: "ok", config: "loaded"))
         } catch {
-            var response = try OpenAIController.json(Readiness(status: "not_ready", storage: "unreachable", config: "loaded"))
+            var response = try JSONBody.response(Readiness(status: "not_ready", storage: "unreachable", config: "loaded"))
             response.status = .serviceUnavailable
             return response
         }
@@ -77,7 +77,7 @@ struct OperationsController: Sendable {
 
     @Sendable func info(request: Request, context: Context) async throws -> Response {
         let uptime = ContinuousClock.now - startedAt
-        return try OpenAIController.json(
+        return try JSONBody.response(
             Info(
                 name: "switchboard",
                 version: version,

@@ -5,7 +5,7 @@ import SwitchboardCore
 /// `POST /api/v1/models/recommend`: ranks the models the gateway can serve by observed
 /// reliability and latency of their targets and by the price table.
 struct RecommendController: Sendable {
-    typealias Context = GatewayRequestContext
+    typealias Context = AuthenticatedContext
 
     let gateway: Gateway
     let bodyReader: RequestBodyReader
@@ -36,7 +36,7 @@ struct RecommendController: Sendable {
         var costEfficiency: Double?
         var performanceScore: Double?
         var pricePer1KTokens: Double?
-        var observedRequests: Int
+        var observedRequests: Int?
         var successRate: Double?
         var latencyP95Ms: Double?
 
@@ -66,7 +66,16 @@ struct RecommendController: Sendable {
         if let cost = criteria.maxCost, cost < 0 {
             throw GatewayError.validation("`max_cost` must not be negative.", param: "max_cost")
         }
-        return try OpenAIController.json(Answer(task: criteria.task, recommendations: rank(criteria)))
+        var recommendations = rank(criteria, for: context.principal)
+        if !context.principal.may(.readOperations) {
+            // Per-target health is operational detail (read_operations); the scores stay.
+            for index in recommendations.indices {
+                recommendations[index].observedRequests = nil
+                recommendations[index].successRate = nil
+                recommendations[index].latencyP95Ms = nil
+            }
+        }
+        return try JSONBody.response(Answer(task: criteria.task, recommendations: recommendations))
     }
 
     struct Candidate {
@@ -86,7 +95,8 @@ struct RecommendController: Sendable {
         return result
     }
 
-    func rank(_ criteria: Criteria) -> [Recommendation] {
+    /// - Parameter caller: only models it may use are candidates.
+    func rank(_ criteria: Criteria, for caller: Principal) -> [Recommendation] {
         let now = ContinuousClock.now
         let excluded = Set(criteria.excludeModels ?? [])
         let preferred = Set(criteria.preferredProviders ?? [])
@@ -100,7 +110,7 @@ struct RecommendController: Sendable {
             var p95: Double?
         }
         var eligible: [Observed] = []
-        for candidate in candidates() {
+        for candidate in candidates() where caller.mayUse(candidate.model) {
             if excluded.contains(candidate.model) || candidate.targets.contains(where: { excluded.contains($0.model) }) { continue }
             var requests = 0
             var failures = 0

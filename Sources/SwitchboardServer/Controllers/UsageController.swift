@@ -12,7 +12,7 @@ import Foundation
 /// Usage, costs and the request log: `/api/costs`, `/api/costs/{key}`, `/api/prompt-log`,
 /// `/api/v1/usage`, `/api/v1/usage/costs`. Mounted behind the admin or viewer role.
 struct UsageController: Sendable {
-    typealias Context = GatewayRequestContext
+    typealias Context = AuthenticatedContext
 
     let store: any GovernanceStore
 

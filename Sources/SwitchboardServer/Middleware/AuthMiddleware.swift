@@ -2,13 +2,21 @@ import HTTPTypes
 import Hummingbird
 import SwitchboardCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Authenticates a route group: `Authorization: Bearer <credential>` (or `x-api-key`, which
 /// Anthropic clients send) is the master key, a virtual key or a JWT; the principal goes into
 /// the context. With auth off (no master key) every caller is the anonymous admin.
 ///
 /// Failed sign-ins are counted per client address (`auth.max_failed_sign_ins_per_minute`, on by
-/// default, or `limits.ip_rpm` when tighter): past the limit the answer is 429 with
-/// `Retry-After`, so keys cannot be guessed quickly. A valid credential is never held back.
+/// default, or `limits.ip_rpm` when tighter; IPv6 addresses by /64): once an address has used
+/// them up, every sign-in from it gets 429 with `Retry-After` before any credential is looked
+/// at, so answers tell a guesser nothing and cost the key store nothing. One more try comes
+/// back every `60 / limit` seconds.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
 
@@ -33,20 +41,43 @@ struct AuthMiddleware: RouterMiddleware {
     }
 
     private func authenticate(_ request: Request, address: String?) async -> Result<Principal, GatewayError> {
-        let principal: Principal
+        let scope = failureScope(address)
+        if let scope {
+            let wait = limiter.waitBeforeNext(scope, now: limiter.seconds())
+            if wait > 0 { return .failure(Self.throttled(wait)) }
+        }
         do {
-            principal = try await authenticator.authenticate(Self.credential(in: request))
+            return .success(try await authenticator.authenticate(Self.credential(in: request)))
         } catch {
-            guard error.code == .authenticationError, let limit = failedSignInsPerMinute, let address else { return .failure(error) }
-            let scope = LimitScope(id: "auth-failures:\(address)", label: "address \(address)", rpm: limit)
-            let decision = limiter.admit([scope], promptTokens: 0, now: limiter.seconds())
-            if case .failure(let rejection) = decision {
-                let wait = max(1, Int(rejection.retryAfterSeconds.rounded(.up)))
-                return .failure(GatewayError(.rateLimitExceeded, "Too many failed sign-ins from this address; retry later.", retryAfterSeconds: wait))
+            guard error.code == .authenticationError, let scope else { return .failure(error) }
+            if case .failure(let rejection) = limiter.admit([scope], promptTokens: 0, now: limiter.seconds()) {
+                return .failure(Self.throttled(rejection.retryAfterSeconds))
             }
             return .failure(error)
         }
-        return .success(principal)
+    }
+
+    private func failureScope(_ address: String?) -> LimitScope? {
+        guard let limit = failedSignInsPerMinute, let address else { return nil }
+        let group = Self.addressGroup(address)
+        return LimitScope(id: "auth-failures:\(group)", label: "address \(group)", rpm: limit)
+    }
+
+    static func throttled(_ seconds: Double) -> GatewayError {
+        let wait = max(1, Int(seconds.rounded(.up)))
+        return GatewayError(.rateLimitExceeded, "Too many failed sign-ins from this address; retry in \(wait) s.", retryAfterSeconds: wait)
+    }
+
+    /// The address failures are counted for: IPv4 as it is, IPv6 by its /64 (one host usually
+    /// holds a whole /64).
+    static func addressGroup(_ address: String) -> String {
+        guard address.contains(":") else { return address }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        guard inet_pton(AF_INET6, address, &bytes) == 1 else { return address }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+            return bytes[12..<16].map(String.init).joined(separator: ".")
+        }
+        return bytes[0..<8].map { String($0, radix: 16) }.joined(separator: ":") + "::/64"
     }
 
     static func credential(in request: Request) -> String? {
@@ -70,30 +101,6 @@ struct AuthMiddleware: RouterMiddleware {
             difference |= x ^ y
         }
         return difference == 0 && a.count == b.count
-    }
-}
-
-/// Lets a route group through only for principals whose role holds `permission`; otherwise 403.
-struct PermissionMiddleware: RouterMiddleware {
-    typealias Context = GatewayRequestContext
-
-    let permission: Permission
-
-    init(_ permission: Permission) {
-        self.permission = permission
-    }
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let principal = context.principal, principal.role.may(permission) else {
-            throw GatewayError(.permissionDenied, Self.refusal(permission))
-        }
-        return try await next(request, context)
-    }
-
-    static func refusal(_ permission: Permission) -> String {
-        if permission == .callModels { return "This credential may not call models." }
-        let roles = Role.allCases.filter { $0.may(permission) }.map(\.rawValue)
-        return "This endpoint needs the `\(permission.rawValue)` permission (roles: \(roles.joined(separator: ", ")))."
     }
 }
 

@@ -17,13 +17,6 @@ enum ErrorFormat {
     case simple
     /// `{"type":"error","error":{"type","message"}}` for `/v1/messages`.
     case anthropic
-
-    /// The shape errors on this path are rendered in.
-    static func forPath(_ path: String) -> ErrorFormat {
-        if path.hasSuffix("/messages") || path.hasSuffix("/messages/count_tokens") { return .anthropic }
-        if path.hasSuffix("/v1/chat") { return .simple }
-        return .openAI
-    }
 }
 
 struct OpenAIErrorBody: Encodable {
@@ -107,7 +100,7 @@ extension GatewayError {
             headers[.retryAfter] = String(retryAfterSeconds)
         }
         if let rateLimit {
-            CallMeter.addRateHeaders(&headers, rateLimit)
+            CallHeaders.rateLimit(&headers, rateLimit)
         }
         if !requestID.isEmpty {
             headers[HTTPField.Name.requestID] = requestID

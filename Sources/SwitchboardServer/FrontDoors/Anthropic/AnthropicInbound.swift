@@ -1,4 +1,5 @@
-public import SwitchboardCore
+import SwitchboardCore
+import SwitchboardProviders
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -6,15 +7,11 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Inbound direction, for the `/v1/messages` front door: an Anthropic request into the core
-/// vocabulary, and a core answer back into Anthropic's shapes.
-extension AnthropicTranslation {
-    /// Gateway-only fields that carry Anthropic settings across the core without reaching an
-    /// OpenAI-type upstream (which would reject them).
-    public static let thinkingKey = "anthropic_thinking"
-    public static let topKKey = "anthropic_top_k"
-
-    public static func coreRequest(from request: Anthropic.Request) -> ChatRequest {
+/// The `/v1/messages` front door's translation: an Anthropic request into the core vocabulary,
+/// and a core answer back into Anthropic's shapes (the provider direction is
+/// `AnthropicTranslation`, next to the adapter).
+enum AnthropicInbound {
+    static func coreRequest(from request: Anthropic.Request) -> ChatRequest {
         var messages: [ChatMessage] = []
         switch request.system {
         case .string(let text)?:
@@ -49,7 +46,7 @@ extension AnthropicTranslation {
                             return .other(item)
                         })
                     case nil: text = .text("")
-                    case let other?: text = .text(jsonText(other))
+                    case let other?: text = .text(AnthropicTranslation.jsonText(other))
                     }
                     if isError == true, case .text(let value) = text { text = .text("Error: " + value) }
                     messages.append(ChatMessage(role: .tool, content: text, toolCallID: id))
@@ -102,8 +99,8 @@ extension AnthropicTranslation {
             if choice["disable_parallel_tool_use"] == true { core.extra["parallel_tool_calls"] = false }
         }
         core.user = request.metadata?["user_id"]?.stringValue
-        if let thinking = request.thinking { core.gatewayExtensions[thinkingKey] = thinking }
-        if let topK = request.topK { core.gatewayExtensions[topKKey] = .integer(Int64(topK)) }
+        core.gatewayExtensions.anthropicThinking = request.thinking
+        core.gatewayExtensions.anthropicTopK = request.topK
         return core
     }
 
@@ -116,7 +113,7 @@ extension AnthropicTranslation {
             switch block {
             case .text(let value, _): text += value
             case .toolUse(let id, let name, let input):
-                calls.append(ToolCall(id: id, function: .init(name: name, arguments: jsonText(input))))
+                calls.append(ToolCall(id: id, function: .init(name: name, arguments: AnthropicTranslation.jsonText(input))))
             case .thinking(let value, let signature):
                 reasoning += value
                 thinking.append(["type": "thinking", "thinking": .string(value), "signature": .string(signature)])
@@ -137,12 +134,12 @@ extension AnthropicTranslation {
     }
 
     /// A core answer in Anthropic's message shape.
-    public static func anthropicResponse(from response: ChatResponse, usage: Usage, fallbackID: String) -> Anthropic.Response {
+    static func anthropicResponse(from response: ChatResponse, usage: Usage, fallbackID: String) -> Anthropic.Response {
         let choice = response.choices.first
         var content: [Anthropic.ContentBlock] = []
         if case .array(let blocks)? = choice?.message.extra["thinking_blocks"] {
             for block in blocks {
-                if let decoded = try? JSONCodingBridge.convert(block, to: Anthropic.ContentBlock.self) { content.append(decoded) }
+                if let decoded = try? JSONValueDecoder().decode(Anthropic.ContentBlock.self, from: block) { content.append(decoded) }
             }
         }
         let text = choice?.message.content?.text ?? ""
@@ -157,7 +154,7 @@ extension AnthropicTranslation {
             id: id,
             model: response.model,
             content: content,
-            stopReason: stopReason(choice?.finishReason) ?? "end_turn",
+            stopReason: AnthropicTranslation.stopReason(choice?.finishReason) ?? "end_turn",
             stopSequence: nil,
             usage: anthropicUsage(usage)
         )
@@ -165,11 +162,11 @@ extension AnthropicTranslation {
 
     /// Tool arguments as the JSON object Anthropic's `input` must be.
     static func toolInput(_ arguments: String) -> JSONValue {
-        if let value = try? JSONCoding.parse(Array(arguments.utf8)), case .object = value { return value }
+        if let value = JSONCoding.parseModelOutput(arguments), case .object = value { return value }
         return [:]
     }
 
-    public static func anthropicUsage(_ usage: Usage) -> Anthropic.Usage {
+    static func anthropicUsage(_ usage: Usage) -> Anthropic.Usage {
         let cached = usage.cachedPromptTokens
         let created = usage.extra["cache_creation_input_tokens"]?.intValue ?? 0
         return Anthropic.Usage(
@@ -184,10 +181,10 @@ extension AnthropicTranslation {
 /// Writes a core chunk stream as Anthropic's event sequence, as a value type with no I/O:
 /// `message_start`, `ping`, per block `content_block_start` / `content_block_delta` (text,
 /// `input_json_delta`, thinking) / `content_block_stop`, then `message_delta` and `message_stop`.
-public struct AnthropicEventEncoder: Sendable {
-    public struct Event: Sendable, Hashable {
-        public var name: String
-        public var data: JSONValue
+struct AnthropicEventEncoder: Sendable {
+    struct Event: Sendable, Hashable {
+        var name: String
+        var data: JSONValue
     }
 
     private enum Block: Equatable {
@@ -207,7 +204,7 @@ public struct AnthropicEventEncoder: Sendable {
     private var usage: Usage?
     private var outputBytes = 0
 
-    public init(id: String, model: String, inputEstimate: Int) {
+    init(id: String, model: String, inputEstimate: Int) {
         self.id = id
         self.model = model
         self.inputEstimate = inputEstimate
@@ -247,7 +244,7 @@ public struct AnthropicEventEncoder: Sendable {
         Event(name: "content_block_delta", data: ["type": "content_block_delta", "index": .integer(Int64(index)), "delta": delta])
     }
 
-    public mutating func encode(_ chunk: ChatChunk) -> [Event] {
+    mutating func encode(_ chunk: ChatChunk) -> [Event] {
         var events = start()
         if let usage = chunk.usage { self.usage = usage }
         for choice in chunk.choices where choice.index == 0 {
@@ -300,10 +297,10 @@ public struct AnthropicEventEncoder: Sendable {
     }
 
     /// The closing events, once the core stream has ended.
-    public mutating func finish() -> [Event] {
+    mutating func finish() -> [Event] {
         var events = start()
         events += closeBlock()
-        let final = usage.map(AnthropicTranslation.anthropicUsage)
+        let final = usage.map(AnthropicInbound.anthropicUsage)
         var usageObject: [String: JSONValue] = [
             "output_tokens": .integer(Int64(final?.outputTokens ?? max(1, (outputBytes + 3) / 4)))
         ]

@@ -1,0 +1,81 @@
+/// One step of every model call, in the pipeline's stage list.
+///
+/// Before the upstream call each stage, in order, may rewrite the request (prepend
+/// conversation or memory context), refuse the call (limits, budget, back-pressure) or answer it
+/// itself (a cache hit); it may hand back a ``CallObserver`` that sees the answer — each chunk of
+/// a stream — and, exactly once, how the call ended. Observers finish in reverse stage order,
+/// like unwinding middleware, so the first stage (the ledger) records what later ones settled.
+///
+/// ```swift
+/// struct ShoutStage: CallStage {
+///     func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan {
+///         guard case .chat(var chat) = call.request else { return .proceed }
+///         chat.messages.insert(ChatMessage(role: .system, content: .text("Answer in capitals.")), at: 0)
+///         call.request = .chat(chat)
+///         return .proceed
+///     }
+/// }
+/// ```
+public protocol CallStage: Sendable {
+    /// Runs before the upstream call. Throwing refuses the call with that error; observers of
+    /// the stages before this one still finish (a reservation is released, a row written).
+    func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan
+
+    /// A call the front door refused before any stage ran (input it could not accept): stages
+    /// that keep records record it; nothing else happens.
+    func refused(_ call: ModelCall, _ error: GatewayError)
+}
+
+extension CallStage {
+    public func refused(_ call: ModelCall, _ error: GatewayError) {}
+}
+
+/// What a stage decided for one call.
+public struct StagePlan: Sendable {
+    /// The stage's own answer: later stages and the upstream call are skipped.
+    public var answer: StageAnswer?
+    /// Sees the rest of the call.
+    public var observer: (any CallObserver)?
+    /// What the front door should tell the client (rate-limit standing, ...).
+    public var notes: CallNotes
+
+    public init(answer: StageAnswer? = nil, observer: (any CallObserver)? = nil, notes: CallNotes = CallNotes()) {
+        self.answer = answer
+        self.observer = observer
+        self.notes = notes
+    }
+
+    public static let proceed = StagePlan()
+
+    public static func observe(_ observer: any CallObserver) -> StagePlan {
+        StagePlan(observer: observer)
+    }
+}
+
+/// An answer a stage gives without calling the upstream (a cached answer, say).
+public struct StageAnswer: Sendable {
+    public var response: ChatResponse
+    /// Who is named as having served it (`X-Switchboard-Provider`, the ledger row).
+    public var servedBy: ServedBy
+    public var usage: Usage
+
+    public init(response: ChatResponse, servedBy: ServedBy, usage: Usage) {
+        self.response = response
+        self.servedBy = servedBy
+        self.usage = usage
+    }
+}
+
+/// Sees one call's answer and its end. Values: the pipeline keeps each call's observers.
+public protocol CallObserver: Sendable {
+    /// Each streamed chunk, in order, as it passes to the client (on the stream's task: cheap work only).
+    mutating func observe(_ chunk: ChatChunk)
+    /// Once, when the call is over — served, refused, failed or (streams) cut short. Runs
+    /// before a non-streamed answer is sent and after a stream's last byte; slow work belongs
+    /// in a background service this only enqueues to.
+    func finish(_ settlement: CallSettlement)
+}
+
+extension CallObserver {
+    public mutating func observe(_ chunk: ChatChunk) {}
+}
