@@ -57,6 +57,10 @@ public struct Gateway: Sendable {
     public let requestTimeout: Duration
     /// Hides configured secrets in every error message and log line derived from an upstream.
     public let scrubber: SecretScrubber
+    /// Time and waiting (the executor's retries and deadlines), injectable for tests.
+    public let clock: any GatewayClock
+    /// Weighted routing and retry jitter draw from this.
+    public let random: RandomSource
     private let selector = TargetSelector()
 
     public init(
@@ -65,9 +69,13 @@ public struct Gateway: Sendable {
         board: HealthBoard = HealthBoard(),
         limiter: ConcurrencyLimiter = ConcurrencyLimiter(limit: nil),
         requestTimeout: Duration = .seconds(600),
-        scrubber: SecretScrubber = .none
+        scrubber: SecretScrubber = .none,
+        clock: any GatewayClock = SystemClock(),
+        random: RandomSource = .system
     ) {
         self.scrubber = scrubber
+        self.clock = clock
+        self.random = random
         self.requestTimeout = requestTimeout
         self.catalog = catalog
         self.metrics = metrics
@@ -258,193 +266,93 @@ public struct Gateway: Sendable {
         var callLease: CallLease { lease }
     }
 
-    /// Tries the route's targets in strategy order, with retries, then its fallbacks' targets.
-    ///
-    /// A client error (4xx other than 408/409/429) stops at once: another target would refuse it
-    /// too — except a context-window error, which moves to the route's context-window fallbacks.
+    /// Carries out the ``ExecutionPlan``: admits each target it names on the health board,
+    /// makes the attempt through `attempt`, settles it on the board, waits when it says wait.
     private func execute<Result: Sendable>(
         _ modelName: String,
         requestID: String,
         logger: Logger,
-        refuse: (RouteTarget) -> GatewayError? = { _ in nil },
+        refuse: @escaping (RouteTarget) -> GatewayError? = { _ in nil },
         _ attempt: (RouteTarget, UpstreamCall, Attempt) async throws -> Result
     ) async throws(GatewayError) -> (Result, ServedBy) {
-        let clock = ContinuousClock()
-        let requestDeadline = clock.now + requestTimeout
         let primary = try catalog.resolve(modelName)
-        var routes = [primary]
-        var visited: Set<String> = [modelName]
-        var attempts = 0
-        var upstreamTime = Duration.zero
-        var failures: [UpstreamError] = []
-        var skipped: [String] = []
-        var refusals: [GatewayError] = []
-        /// The latest moment a skipped target's 429 cooldown ends, for the client's Retry-After.
-        var coolingUntil: ContinuousClock.Instant?
-        var generator = SystemRandomNumberGenerator()
-        var index = 0
-        routes: while index < routes.count {
-            let route = routes[index]
-            index += 1
-            if index > 1 {
-                metrics.fallback(from: primary.name, to: route.name)
+        let catalog = self.catalog
+        let board = self.board
+        let selector = self.selector
+        let clock = self.clock
+        var plan = ExecutionPlan(
+            primary: primary, requestTimeout: requestTimeout, now: clock.now, random: random, refusal: refuse,
+            resolve: { try? catalog.resolve($0) },
+            order: { route, random in
+                selector.order(
+                    route.targets, strategy: route.strategy, board: board, prices: { catalog.prices.price(for: $0.model) },
+                    now: clock.now, using: &random
+                )
             }
-            var contextWindowExceeded = false
-            let ordered = selector.order(
-                route.targets, strategy: route.strategy, board: board,
-                prices: { catalog.prices.price(for: $0.model) }, now: clock.now, using: &generator
-            )
-            targets: for target in ordered {
-                if let refusal = refuse(target) {
-                    refusals.append(refusal)
-                    skipped.append("\(target.id): does not support \(refusal.param.map { "`\($0)`" } ?? "the request")")
-                    continue targets
-                }
-                var retry = 0
-                while true {
-                    let remaining = requestDeadline - clock.now
-                    guard remaining > .zero else {
-                        failures.append(UpstreamError(
-                            .timeout, provider: target.provider.name,
-                            detail: "the request used up its \(requestTimeout) before `\(target.id)` could be tried"
-                        ))
-                        break routes
-                    }
-                    let admission = board.admit(target.id, maxConcurrent: target.maxConcurrent, now: clock.now)
-                    guard case .admitted(let probe) = admission else {
-                        skipped.append(describe(target: target, admission: admission))
-                        if case .saturated = admission { metrics.overloaded(scope: "target") }
-                        if case .coolingDown(let until) = admission { coolingUntil = max(coolingUntil ?? until, until) }
-                        continue targets
-                    }
-                    attempts += 1
-                    let lease = CallLease(board: board, target: target.id, probe: probe) { [metrics] outcome in
-                        metrics.upstreamSettled(target: target.id, outcome: outcome)
-                    }
-                    // Each attempt gets its own timeout, but never more than the request has left.
-                    var timeouts = route.timeouts
-                    timeouts.total = min(timeouts.total, remaining)
-                    let context = Attempt(timeouts: timeouts, lease: lease)
-                    let call = UpstreamCall(requestID: requestID, timeout: timeouts.total, logger: logger)
-                    let start = clock.now
-                    do {
-                        let result = try await attempt(target, call, context)
-                        let elapsed = clock.now - start
-                        upstreamTime += elapsed
-                        if !context.isTransferred { lease.succeed(latency: elapsed) }
-                        metrics.upstreamLatency(target: target.id, duration: elapsed)
-                        return (
-                            result,
-                            ServedBy(
-                                provider: target.provider.name, model: target.model, upstreamDuration: upstreamTime,
-                                attempts: attempts, droppedParameters: context.droppedParameters
-                            )
-                        )
-                    } catch let error as UpstreamError {
-                        upstreamTime += clock.now - start
-                        // A 429 without Retry-After cools the target for a second; a retry waits that long.
-                        let retryAfter = error.retryAfterSeconds.map { Duration.seconds($0) }
-                            ?? (error.kind == .status(429) ? .seconds(1) : nil)
-                        let cooldown: Duration? = error.kind == .status(429) ? retryAfter : nil
-                        lease.fail(error, cooldown: cooldown)
-                        failures.append(error)
-                        logger.warning(
-                            "upstream attempt failed",
-                            metadata: [
-                                "provider": "\(target.provider.name)", "model": "\(target.model)",
-                                "error": "\(scrubber.scrub(error.gatewayError.message))",
-                            ]
-                        )
-                        if error.isContextWindowExceeded, !route.contextWindowFallbacks.isEmpty {
-                            contextWindowExceeded = true
-                            break targets
-                        }
-                        if error.isTargetSpecific { continue targets }
-                        guard error.isRetryable else { throw scrubber.scrub(error.gatewayError) }
-                        retry += 1
-                        guard retry <= route.retry.retries,
-                            let delay = route.retry.delay(beforeRetry: retry, retryAfter: retryAfter, using: &generator),
-                            clock.now + delay < clock.now + route.timeouts.total
-                        else { continue targets }
-                        metrics.retried(target: target.id)
-                        do {
-                            try await Task.sleep(for: delay)
-                        } catch {
-                            throw GatewayError(.upstreamError, "The request was cancelled.")
-                        }
-                    } catch is CancellationError {
-                        lease.abandon()
-                        throw GatewayError(.upstreamError, "The request was cancelled.")
-                    } catch let error as GatewayError {
-                        lease.abandon()
-                        throw error
-                    } catch {
-                        lease.abandon()
-                        logger.error("adapter failed unexpectedly", metadata: ["error": "\(String(reflecting: type(of: error)))"])
-                        throw GatewayError(.internalError, "The provider adapter failed unexpectedly.")
-                    }
-                    if Task.isCancelled { throw GatewayError(.upstreamError, "The request was cancelled.") }
-                }
-            }
-            let next = contextWindowExceeded ? route.contextWindowFallbacks : route.fallbacks
-            for fallback in next where visited.insert(fallback).inserted {
-                if let resolved = try? catalog.resolve(fallback) { routes.append(resolved) }
-            }
-        }
-        throw scrubber.scrub(
-            summarize(failures, skipped: skipped, refusals: refusals, coolingUntil: coolingUntil, now: clock.now, model: modelName)
         )
-    }
-
-    private func describe(target: RouteTarget, admission: HealthBoard.Admission) -> String {
-        switch admission {
-        case .admitted: return "\(target.id): admitted"
-        case .breakerOpen: return "\(target.id): circuit open"
-        case .coolingDown: return "\(target.id): cooling down after a 429"
-        case .saturated(let limit): return "\(target.id): at its limit of \(limit) concurrent calls"
-        }
-    }
-
-    /// One error for a request every target failed: the last failure's kind, every attempt named.
-    private func summarize(
-        _ failures: [UpstreamError],
-        skipped: [String],
-        refusals: [GatewayError],
-        coolingUntil: ContinuousClock.Instant?,
-        now: ContinuousClock.Instant,
-        model: String
-    ) -> GatewayError {
-        guard let last = failures.last else {
-            // Only refusals: no target accepts these fields, so it is the request that must change.
-            if let refusal = refusals.first, refusals.count == skipped.count {
-                return refusal
+        while true {
+            switch plan.next(now: clock.now) {
+            case .fail(let error):
+                throw scrubber.scrub(error)
+            case .fallBack(let from, let to):
+                metrics.fallback(from: from, to: to)
+            case .wait(let delay, let target):
+                metrics.retried(target: target.id)
+                do {
+                    try await clock.sleep(for: delay)
+                } catch {
+                    throw GatewayError(.upstreamError, "The request was cancelled.")
+                }
+            case .attempt(let target, let timeouts):
+                let admission = board.admit(target.id, maxConcurrent: target.maxConcurrent, now: clock.now)
+                guard case .admitted(let probe) = admission else {
+                    if case .saturated = admission { metrics.overloaded(scope: "target") }
+                    plan.record(.notAdmitted(admission), now: clock.now)
+                    continue
+                }
+                plan.attempted()
+                let lease = CallLease(board: board, target: target.id, probe: probe) { [metrics] outcome in
+                    metrics.upstreamSettled(target: target.id, outcome: outcome)
+                }
+                let context = Attempt(timeouts: timeouts, lease: lease)
+                let call = UpstreamCall(requestID: requestID, timeout: timeouts.total, logger: logger)
+                let start = clock.now
+                do {
+                    let result = try await attempt(target, call, context)
+                    let elapsed = clock.now - start
+                    if !context.isTransferred { lease.succeed(latency: elapsed) }
+                    metrics.upstreamLatency(target: target.id, duration: elapsed)
+                    let served = plan.succeeded(elapsed: elapsed)
+                    return (
+                        result,
+                        ServedBy(
+                            provider: target.provider.name, model: target.model, upstreamDuration: served.upstreamTime,
+                            attempts: served.attempts, droppedParameters: context.droppedParameters
+                        )
+                    )
+                } catch let error as UpstreamError {
+                    lease.fail(error, cooldown: ExecutionPlan<RandomSource>.cooldown(after: error))
+                    logger.warning(
+                        "upstream attempt failed",
+                        metadata: [
+                            "provider": "\(target.provider.name)", "model": "\(target.model)",
+                            "error": "\(scrubber.scrub(error.gatewayError.message))",
+                        ]
+                    )
+                    plan.record(.failed(error, elapsed: clock.now - start), now: clock.now)
+                } catch is CancellationError {
+                    lease.abandon()
+                    throw GatewayError(.upstreamError, "The request was cancelled.")
+                } catch let error as GatewayError {
+                    lease.abandon()
+                    throw error
+                } catch {
+                    lease.abandon()
+                    logger.error("adapter failed unexpectedly", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+                    throw GatewayError(.internalError, "The provider adapter failed unexpectedly.")
+                }
+                if Task.isCancelled { throw GatewayError(.upstreamError, "The request was cancelled.") }
             }
-            let busy = skipped.allSatisfy { $0.hasSuffix("concurrent calls") || $0.hasSuffix("after a 429") }
-            if !skipped.isEmpty, busy {
-                let wait = coolingUntil.map { until -> Int in
-                    let remaining = until - now
-                    return max(1, Int(remaining.components.seconds) + (remaining.components.attoseconds > 0 ? 1 : 0))
-                } ?? 1
-                return GatewayError(
-                    .rateLimitExceeded,
-                    "Every target of `\(model)` is busy (\(skipped.joined(separator: "; "))); retry in \(wait) s.",
-                    retryAfterSeconds: wait
-                )
-            }
-            if !skipped.isEmpty {
-                return GatewayError(
-                    .upstreamError,
-                    "No healthy target for `\(model)`: \(skipped.joined(separator: "; ")).",
-                    retryAfterSeconds: 1
-                )
-            }
-            return GatewayError(.upstreamError, "No provider is configured to serve `\(model)`.")
         }
-        var error = last.gatewayError
-        let attempts = failures.map { "\($0.provider): \($0.gatewayError.message)" } + skipped
-        if attempts.count > 1 {
-            error.message = "All \(attempts.count) attempts for `\(model)` failed. " + attempts.joined(separator: " | ")
-        }
-        return error
     }
 }

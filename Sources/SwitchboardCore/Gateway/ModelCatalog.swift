@@ -50,6 +50,19 @@ public struct Route: Sendable {
     public let timeouts: AttemptTimeouts
     public let retry: RetryPolicy
 
+    public init(
+        name: String, targets: [RouteTarget], strategy: RoutingStrategy = .priority, fallbacks: [String] = [],
+        contextWindowFallbacks: [String] = [], timeouts: AttemptTimeouts, retry: RetryPolicy = RetryPolicy()
+    ) {
+        self.name = name
+        self.targets = targets
+        self.strategy = strategy
+        self.fallbacks = fallbacks
+        self.contextWindowFallbacks = contextWindowFallbacks
+        self.timeouts = timeouts
+        self.retry = retry
+    }
+
     public var timeout: Duration { timeouts.total }
 }
 
