@@ -1,4 +1,7 @@
+import CoreMetrics
+import Logging
 import SwitchboardCore
+import Synchronization
 import Testing
 
 /// The executor's decisions, driven by hand: no sockets, no sleeping, the clock moved by the test.
@@ -216,5 +219,60 @@ import Testing
         let served = plan.succeeded(elapsed: .milliseconds(25))
         #expect(target.id.provider == "b" && served.target.id == target.id)
         #expect(served.attempts == 2 && served.upstreamTime == .milliseconds(65))
+    }
+}
+
+/// The executor with its clock and random source injected: a retry schedule checked without waiting.
+@Suite struct InjectedClockTests {
+    /// Moves time forward by exactly what is slept, instantly, and remembers each sleep.
+    final class ManualClock: GatewayClock {
+        private let state: Mutex<(now: ContinuousClock.Instant, sleeps: [Duration])>
+
+        init() { state = Mutex((.now, [])) }
+        var now: ContinuousClock.Instant { state.withLock { $0.now } }
+        var sleeps: [Duration] { state.withLock { $0.sleeps } }
+
+        func sleep(for duration: Duration) async throws {
+            state.withLock { state in
+                state.now += duration
+                state.sleeps.append(duration)
+            }
+        }
+    }
+
+    /// Fails with 503 until its fourth call.
+    final class FlakyAdapter: ProviderAdapter {
+        let name = "flaky"
+        let type = ProviderType.openAICompatible
+        let knownModels = ["m"]
+        let calls = Mutex(0)
+
+        func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
+            let count = calls.withLock { calls -> Int in
+                calls += 1
+                return calls
+            }
+            guard count >= 4 else { throw UpstreamError(.status(503), provider: name, detail: "HTTP 503") }
+            return ChatResponse(id: "ok", created: 0, model: "m", choices: [], usage: Usage(promptTokens: 1, completionTokens: 1))
+        }
+
+        func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream { throw CancellationError() }
+        func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse { throw CancellationError() }
+    }
+
+    @Test func retriesSleepTheBackoffOnTheInjectedClock() async throws {
+        var config = GatewayConfig()
+        config.models = [ModelConfig(name: "wobbly", targets: [.init(provider: "flaky", model: "m")], retries: 3, backoffMilliseconds: 200)]
+        let clock = ManualClock()
+        let gateway = Gateway(
+            catalog: ModelCatalog(providers: [FlakyAdapter()], config: config), metrics: GatewayMetrics(factory: NOOPMetricsHandler.instance),
+            clock: clock, random: RandomSource { UInt64.max }
+        )
+        let result = try await gateway.chat(
+            ChatRequest(model: "wobbly", messages: [ChatMessage(role: .user, content: .text("hi"))]), requestID: "r", logger: Logger(label: "t")
+        )
+        #expect(result.servedBy.attempts == 4)
+        // Full jitter at its ceiling: 200 ms, 400 ms, 800 ms.
+        #expect(clock.sleeps == [.milliseconds(200), .milliseconds(400), .milliseconds(800)])
     }
 }
