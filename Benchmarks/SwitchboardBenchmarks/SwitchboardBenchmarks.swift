@@ -133,7 +133,7 @@ let routingYAML = """
     """
 
 func makeCatalog() -> ModelCatalog {
-    let config = try! ConfigLoader(environment: [:]).load(yaml: routingYAML)
+    let config = try! ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: routingYAML)
     let adapters: [any ProviderAdapter] = config.providers.map { MockAdapter(config: $0) }
     return ModelCatalog(providers: adapters, config: config)
 }

@@ -36,8 +36,11 @@ public func buildApplication(_ arguments: some AppArguments) async throws -> Gat
 }
 
 /// Loads the configuration named by the arguments (or the environment) and applies overrides.
+///
+/// The provider types are the ones this build serves (``BuiltInProviders``): each checks its own
+/// config blocks and finds itself in the environment.
 public func loadConfig(_ arguments: some AppArguments) throws -> GatewayConfig {
-    let loader = ConfigLoader(environment: arguments.environment)
+    let loader = ConfigLoader(environment: arguments.environment, registry: BuiltInProviders.registry)
     var config: GatewayConfig
     if let path = arguments.configPath {
         let text: String
@@ -49,23 +52,9 @@ public func loadConfig(_ arguments: some AppArguments) throws -> GatewayConfig {
         config = try loader.load(yaml: text, file: path)
     } else {
         config = try loader.fromEnvironment()
-        // In zero-config mode a key this build cannot use is a warning, not a reason to refuse to start.
-        for provider in config.providers where !ProviderFactory.supportedTypes.contains(provider.type) {
-            config.warnings.append(
-                "provider `\(provider.name)` (\(provider.type.rawValue)) found in the environment is not served by this build; skipped"
-            )
-        }
-        config.providers.removeAll { !ProviderFactory.supportedTypes.contains($0.type) }
     }
     if let host = arguments.hostOverride { config.server.host = host }
     if let port = arguments.portOverride { config.server.port = port }
-    do {
-        try ProviderFactory.validate(config)
-    } catch {
-        var error = error
-        error.file = arguments.configPath
-        throw error
-    }
     return config
 }
 
@@ -89,7 +78,7 @@ public func buildGateway(
     let governance = storage.governance
     let closeStore = storage.close
 
-    let scrubber = SecretScrubber.configured(config)
+    let scrubber = SecretScrubber.configured(config, registry: BuiltInProviders.registry)
     let registry = PrometheusCollectorRegistry()
     let metricsFactory = PrometheusMetricsFactory(registry: registry)
     let writer = RecordWriter(
@@ -113,7 +102,7 @@ public func buildGateway(
     let adapters: [any ProviderAdapter]
     do {
         adapters = try config.providers.map { provider throws(ConfigError) in
-            try ProviderFactory.makeAdapter(provider, client: client, defaultMaxTokens: config.limits.defaultMaxTokens)
+            try BuiltInProviders.makeAdapter(provider, context: AdapterContext(client: client, defaultMaxTokens: config.limits.defaultMaxTokens))
         }
     } catch {
         try? await client.shutdown()
@@ -333,7 +322,8 @@ private func logStartup(config: GatewayConfig, catalog: ModelCatalog, logger: Lo
         logger.warning("no providers configured: every model request will fail with MODEL_NOT_FOUND")
     }
     for provider in config.providers {
-        let base = provider.type == .mock ? "built-in" : Redacted.url(provider.baseURL ?? "default endpoint")
+        let fallback = BuiltInProviders.registry.descriptor(for: provider.type)?.defaultBaseURL ?? (provider.type == .mock ? "built-in" : "default endpoint")
+        let base = Redacted.url(provider.baseURL ?? fallback)
         logger.info("provider \(provider.name) (\(provider.type.rawValue)) → \(base)")
     }
     let models = catalog.listModels().map(\.id)

@@ -9,7 +9,7 @@ import Testing
     /// Answers with how many messages it got and what the first one said; counts its calls.
     final class RecordingAdapter: ProviderAdapter {
         let name = "rec"
-        let type = ProviderType.openAICompatible
+        let type = ProviderType("stub")
         let knownModels = ["m"]
         let calls = Mutex(0)
 

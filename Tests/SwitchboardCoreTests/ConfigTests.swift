@@ -1,4 +1,5 @@
 import SwitchboardCore
+import SwitchboardProviders
 import Testing
 
 @Suite struct ConfigTests {
@@ -65,13 +66,13 @@ import Testing
     ]
 
     @Test func parsesTheDesignExample() throws {
-        let config = try ConfigLoader(environment: Self.environment).load(yaml: Self.designExample, file: "switchboard.yaml")
+        let config = try ConfigLoader(environment: Self.environment, registry: BuiltInProviders.registry).load(yaml: Self.designExample, file: "switchboard.yaml")
         #expect(config.server.masterKey == "sk-master")
         #expect(config.server.port == 8080)
         #expect(config.providers.map(\.name) == ["openai", "claude", "aws", "azure"])
         #expect(config.providers[0].apiKey == "sk-openai")
-        #expect(config.providers[2].region == "us-east-1")
-        #expect(config.providers[3].apiVersion == "2024-10-21")
+        #expect(config.providers[2].settings["region"] == "us-east-1")
+        #expect(config.providers[3].settings["api_version"] == "2024-10-21")
         let fast = try #require(config.models.first)
         #expect(fast.targets.count == 2)
         #expect(fast.targets[0].weight == 3)
@@ -104,7 +105,7 @@ import Testing
                 api_key: ${OPENAI}
                 headers: { X-Token: "${TOKEN:-none}" }
             """
-        let config = try ConfigLoader(environment: ["KEY": "s3cr3t #x9", "OPENAI": "*alias: {x}", "TOKEN": "t#1"]).load(yaml: text)
+        let config = try ConfigLoader(environment: ["KEY": "s3cr3t #x9", "OPENAI": "*alias: {x}", "TOKEN": "t#1"], registry: BuiltInProviders.registry).load(yaml: text)
         #expect(config.server.masterKey == "s3cr3t #x9")
         #expect(config.providers[0].apiKey == "*alias: {x}")
         #expect(config.providers[0].headers["X-Token"] == "t#1")
@@ -118,7 +119,7 @@ import Testing
               - name: x
             """
         #expect {
-            try ConfigLoader(environment: [:]).load(yaml: text, file: "bad.yaml")
+            try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: text, file: "bad.yaml")
         } throws: { error in
             let description = String(describing: error)
             return description.hasPrefix("bad.yaml:3:") && description.contains("unknown key `provders`")
@@ -134,7 +135,7 @@ import Testing
                 api_key: k
                 base_ulr: http://x
             """
-        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:]).load(yaml: text) }
+        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: text) }
         #expect(error.line == 5)
         #expect(error.message.contains("`base_ulr`"))
         #expect(error.message.contains("`base_url`"))
@@ -150,7 +151,7 @@ import Testing
               - name: fast
                 targets: [{ provider: opnai, model: gpt-4o-mini }]
             """
-        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:]).load(yaml: text) }
+        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: text) }
         #expect(error.line == 6)
         #expect(error.message.contains("`opnai`"))
         #expect(error.message.contains("openai"))
@@ -163,7 +164,7 @@ import Testing
                 type: openai
                 api_key: ${OPENAI_API_KEY}
             """
-        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:]).load(yaml: text) }
+        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: text) }
         #expect(error.line == 2)
         #expect(error.message.contains("`api_key`"))
         #expect(error.message.contains("openai"))
@@ -175,7 +176,7 @@ import Testing
               port: 8080
               host: [unclosed
             """
-        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:]).load(yaml: text) }
+        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: text) }
         #expect(error.message.contains("invalid YAML"))
         #expect(error.line != nil)
     }
@@ -191,7 +192,7 @@ import Testing
             ("request_log:\n  mode: everything\n", "off, metadata, bodies"),
         ]
         for (text, fragment) in cases {
-            let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:]).load(yaml: text) }
+            let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: text) }
             #expect(error.message.contains(fragment), "\(text) gave \(error)")
         }
     }
@@ -205,7 +206,7 @@ import Testing
                 targets: [{ provider: m, model: x }]
                 fallbacks: [b]
             """
-        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:]).load(yaml: text) }
+        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: text) }
         #expect(error.message.contains("`b`"))
     }
 
@@ -213,13 +214,13 @@ import Testing
         let config = try ConfigLoader(environment: [
             "OPENAI_API_KEY": "sk-1", "GROQ_API_KEY": "gsk", "OLLAMA_BASE_URL": "http://localhost:11434",
             "SWITCHBOARD_MASTER_KEY": "master", "GOOGLE_API_KEY": "g",
-        ]).fromEnvironment()
+        ], registry: BuiltInProviders.registry).fromEnvironment()
         #expect(config.providers.map(\.name) == ["openai", "gemini", "groq", "ollama", "mock"])
         #expect(config.providers.first { $0.name == "groq" }?.baseURL == "https://api.groq.com/openai/v1")
         #expect(config.providers.first { $0.name == "ollama" }?.baseURL == "http://localhost:11434/v1")
         #expect(config.server.masterKey == "master")
         #expect(config.storage.url == "sqlite://./switchboard.db")
-        let bare = try ConfigLoader(environment: [:]).fromEnvironment()
+        let bare = try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).fromEnvironment()
         #expect(bare.providers.map(\.name) == ["mock"])
         #expect(bare.server.masterKey == nil)
     }

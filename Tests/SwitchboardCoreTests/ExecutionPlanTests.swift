@@ -8,7 +8,7 @@ import Testing
 @Suite struct ExecutionPlanTests {
     struct StubAdapter: ProviderAdapter {
         let name: String
-        let type = ProviderType.openAICompatible
+        let type = ProviderType("stub")
         let knownModels: [String] = []
 
         func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse { throw CancellationError() }
@@ -243,7 +243,7 @@ import Testing
     /// Fails with 503 until its fourth call.
     final class FlakyAdapter: ProviderAdapter {
         let name = "flaky"
-        let type = ProviderType.openAICompatible
+        let type = ProviderType("stub")
         let knownModels = ["m"]
         let calls = Mutex(0)
 

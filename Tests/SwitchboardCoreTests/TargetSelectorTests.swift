@@ -4,7 +4,7 @@ import Testing
 /// A provider that is never called: selection only needs names.
 struct IdleProvider: ProviderAdapter {
     let name: String
-    let type = ProviderType.mock
+    let type = ProviderType("idle")
     let knownModels: [String] = []
 
     func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse { throw CancellationError() }

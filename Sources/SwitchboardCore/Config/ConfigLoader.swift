@@ -6,9 +6,12 @@ import Yams
 /// so a bad file never starts a half-working server.
 public struct ConfigLoader: Sendable {
     public var environment: [String: String]
+    /// The provider types this build serves.
+    public var registry: ProviderRegistry
 
-    public init(environment: [String: String]) {
+    public init(environment: [String: String], registry: ProviderRegistry) {
         self.environment = environment
+        self.registry = registry
     }
 
     /// Parses and validates a YAML configuration.
@@ -30,12 +33,12 @@ public struct ConfigLoader: Sendable {
             throw ConfigError("the file is empty", line: 1, file: file)
         }
         do {
-            var config = try ConfigParser(environment: environment).parse(root)
+            var config = try ConfigParser(environment: environment, registry: registry).parse(root)
             config.source = file ?? "yaml"
             if config.storage.url == StorageConfig().url, let url = environment["SWITCHBOARD_DATABASE_URL"], !url.isEmpty {
                 config.storage.url = url
             }
-            try ConfigValidator.validate(config)
+            try ConfigValidator.validate(config, registry: registry)
             return config
         } catch {
             var error = error
@@ -50,51 +53,8 @@ public struct ConfigLoader: Sendable {
             guard let value = environment[name], !value.isEmpty else { return nil }
             return value
         }
-        var providers: [ProviderConfig] = []
-        if let key = value("OPENAI_API_KEY") {
-            providers.append(ProviderConfig(name: "openai", type: .openai, apiKey: key, baseURL: value("OPENAI_BASE_URL")))
-        }
-        if let key = value("ANTHROPIC_API_KEY") {
-            providers.append(ProviderConfig(name: "anthropic", type: .anthropic, apiKey: key, baseURL: value("ANTHROPIC_BASE_URL")))
-        }
-        if let key = value("GEMINI_API_KEY") ?? value("GOOGLE_API_KEY") {
-            providers.append(ProviderConfig(name: "gemini", type: .gemini, apiKey: key, baseURL: value("GEMINI_BASE_URL")))
-        }
-        if let id = value("AWS_ACCESS_KEY_ID"), let secret = value("AWS_SECRET_ACCESS_KEY"),
-            let region = value("AWS_REGION") ?? value("AWS_DEFAULT_REGION")
-        {
-            providers.append(
-                ProviderConfig(
-                    name: "bedrock", type: .bedrock, region: region, accessKeyID: id, secretAccessKey: secret,
-                    sessionToken: value("AWS_SESSION_TOKEN")
-                )
-            )
-        }
-        if let key = value("AZURE_OPENAI_API_KEY"), let endpoint = value("AZURE_OPENAI_ENDPOINT") {
-            providers.append(
-                ProviderConfig(
-                    name: "azure", type: .azure, apiKey: key, baseURL: endpoint,
-                    apiVersion: value("AZURE_OPENAI_API_VERSION") ?? "2024-10-21"
-                )
-            )
-        }
-        let compatible: [(name: String, keyVariable: String, baseURL: String)] = [
-            ("groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
-            ("mistral", "MISTRAL_API_KEY", "https://api.mistral.ai/v1"),
-            ("openrouter", "OPENROUTER_API_KEY", "https://openrouter.ai/api/v1"),
-        ]
-        for entry in compatible {
-            if let key = value(entry.keyVariable) {
-                providers.append(ProviderConfig(name: entry.name, type: .openAICompatible, apiKey: key, baseURL: entry.baseURL))
-            }
-        }
-        if let base = value("OLLAMA_BASE_URL") {
-            let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
-            let url = trimmed.hasSuffix("/v1") ? trimmed : trimmed + "/v1"
-            providers.append(ProviderConfig(name: "ollama", type: .openAICompatible, baseURL: url))
-        }
-        providers.append(ProviderConfig(name: "mock", type: .mock, models: ["echo"]))
-
+        // Each provider type finds its own variables; the registry's order is the providers' order.
+        let providers = registry.descriptors.flatMap { $0.discover(in: environment) }
         var server = ServerConfig(masterKey: value("SWITCHBOARD_MASTER_KEY"))
         if let host = value("SWITCHBOARD_HOST") { server.host = host }
         if let port = value("SWITCHBOARD_PORT") ?? value("PORT") {
@@ -105,7 +65,7 @@ public struct ConfigLoader: Sendable {
         }
         let storage = StorageConfig(url: value("SWITCHBOARD_DATABASE_URL") ?? StorageConfig().url)
         let config = GatewayConfig(server: server, storage: storage, providers: providers, source: "environment")
-        try ConfigValidator.validate(config)
+        try ConfigValidator.validate(config, registry: registry)
         return config
     }
 

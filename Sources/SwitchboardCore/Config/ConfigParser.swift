@@ -3,6 +3,12 @@ import Yams
 /// Walks the YAML tree into ``GatewayConfig``, rejecting unknown keys and wrong types with their line.
 struct ConfigParser {
     let environment: [String: String]
+    let registry: ProviderRegistry
+
+    /// Keys every provider block may have, whatever its type.
+    static let commonProviderKeys = [
+        "name", "type", "api_key", "base_url", "headers", "models", "timeout_s", "max_concurrent", "drop_unsupported_params",
+    ]
 
     /// A mapping section whose scalars are read with `${VAR}` replaced.
     func section(_ node: Node, path: String, allowed: [String]) throws(ConfigError) -> Section {
@@ -169,23 +175,22 @@ struct ConfigParser {
     }
 
     private func parseProvider(_ node: Node) throws(ConfigError) -> ProviderConfig {
-        let section = try self.section(node, path: "providers[]", allowed: [
-            "name", "type", "api_key", "base_url", "region", "access_key_id", "secret_access_key", "session_token",
-            "api_version", "headers", "models", "timeout_s", "max_concurrent", "drop_unsupported_params", "reply", "latency_ms", "chunks",
-            "chunk_delay_ms", "failure_rate", "failure_status",
-        ])
-        let name = try section.requiredString("name")
-        guard let type = try section.enumeration("type", ProviderType.self) else {
-            throw ConfigError("provider `\(name)` needs a `type` (one of \(Section.choices(ProviderType.self)))", line: section.line)
+        // The type decides which keys the block may have, so it is read first.
+        let typeSection = try self.section(node, path: "providers[]", allowed: node.mapping?.keys.compactMap { $0.scalar?.string } ?? [])
+        let name = try typeSection.requiredString("name")
+        let types = registry.typeNames
+        guard let typeName = try typeSection.string("type") else {
+            throw ConfigError("provider `\(name)` needs a `type` (one of \(types.joined(separator: ", ")))", line: typeSection.line)
         }
-        var provider = ProviderConfig(name: name, type: type, line: section.line)
+        guard let descriptor = registry.descriptor(for: ProviderType(typeName)) else {
+            var message = "`type` in providers[] must be one of \(types.joined(separator: ", ")), not `\(typeName)`"
+            if let suggestion = Section.closest(to: typeName, in: types) { message += "; did you mean `\(suggestion)`?" }
+            throw ConfigError(message, line: node.mapping?.first { $0.key.scalar?.string == "type" }?.value.mark?.line ?? typeSection.line)
+        }
+        let section = try self.section(node, path: "providers[]", allowed: Self.commonProviderKeys + descriptor.settings.map(\.key))
+        var provider = ProviderConfig(name: name, type: descriptor.type, line: section.line)
         provider.apiKey = try section.string("api_key")
         provider.baseURL = try section.string("base_url")
-        provider.region = try section.string("region")
-        provider.accessKeyID = try section.string("access_key_id")
-        provider.secretAccessKey = try section.string("secret_access_key")
-        provider.sessionToken = try section.string("session_token")
-        provider.apiVersion = try section.string("api_version")
         if let headers = section["headers"] {
             provider.headers = try stringMap(headers, path: "providers[\(name)].headers")
         }
@@ -199,23 +204,30 @@ struct ConfigParser {
         }
         provider.timeoutSeconds = try section.double("timeout_s", minimum: 0.001)
         provider.maxConcurrent = try section.int("max_concurrent", minimum: 1)
-        if let drop = try section.string("drop_unsupported_params") {
-            guard let value = Bool(drop) else {
-                throw ConfigError("`drop_unsupported_params` of provider `\(name)` must be true or false", line: section.line)
+        if let drop = try section.bool("drop_unsupported_params") { provider.dropUnsupportedParams = drop }
+        for setting in descriptor.settings {
+            let value: String?
+            switch setting.kind {
+            case .text, .secret:
+                value = try section.string(setting.key)
+            case .integer(let range):
+                value = try section.int(setting.key, minimum: range.lowerBound, maximum: range.upperBound).map(String.init)
+            case .number(let range):
+                guard let number = try section.double(setting.key, minimum: range.lowerBound) else {
+                    value = nil
+                    break
+                }
+                guard number <= range.upperBound else {
+                    throw ConfigError(
+                        "`\(setting.key)` of provider `\(name)` must be between \(range.lowerBound) and \(range.upperBound)", line: section.line
+                    )
+                }
+                value = String(number)
+            case .flag:
+                value = try section.bool(setting.key).map(String.init)
             }
-            provider.dropUnsupportedParams = value
+            if let value { provider.settings[setting.key] = value }
         }
-        if let rate = try section.double("failure_rate", minimum: 0) {
-            guard rate <= 1 else {
-                throw ConfigError("`failure_rate` of provider `\(name)` must be between 0 and 1", line: section.line)
-            }
-            provider.mock.failureRate = rate
-        }
-        if let status = try section.int("failure_status", minimum: 400, maximum: 599) { provider.mock.failureStatus = status }
-        provider.mock.reply = try section.string("reply")
-        if let value = try section.int("latency_ms", minimum: 0) { provider.mock.latencyMilliseconds = value }
-        if let value = try section.int("chunks", minimum: 1) { provider.mock.chunks = value }
-        if let value = try section.int("chunk_delay_ms", minimum: 0) { provider.mock.chunkDelayMilliseconds = value }
         return provider
     }
 

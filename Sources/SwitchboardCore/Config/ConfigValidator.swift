@@ -1,6 +1,7 @@
 /// Cross-checks a parsed configuration: references resolve, every provider has what it needs.
 public enum ConfigValidator {
-    public static func validate(_ config: GatewayConfig) throws(ConfigError) {
+    /// - Parameter registry: the provider types this build serves (each checks its own blocks).
+    public static func validate(_ config: GatewayConfig, registry: ProviderRegistry) throws(ConfigError) {
         var providerNames: Set<String> = []
         for provider in config.providers {
             guard !provider.name.contains("/") else {
@@ -9,7 +10,12 @@ public enum ConfigValidator {
             guard providerNames.insert(provider.name).inserted else {
                 throw ConfigError("provider `\(provider.name)` is defined twice", line: provider.line)
             }
-            try validateCredentials(provider)
+            guard let descriptor = registry.descriptor(for: provider.type) else {
+                throw ConfigError(
+                    "provider `\(provider.name)` has type `\(provider.type.rawValue)`, which this build cannot serve", line: provider.line
+                )
+            }
+            try descriptor.validate(provider)
             if let base = provider.baseURL, !(base.hasPrefix("http://") || base.hasPrefix("https://")) {
                 throw ConfigError(
                     "`base_url` of provider `\(provider.name)` must start with http:// or https://, not `\(base)`",
@@ -53,35 +59,5 @@ public enum ConfigValidator {
     private static func isDirect(_ model: String, _ providers: Set<String>) -> Bool {
         guard let slash = model.firstIndex(of: "/") else { return false }
         return providers.contains(String(model[..<slash]))
-    }
-
-    private static func validateCredentials(_ provider: ProviderConfig) throws(ConfigError) {
-        func require(_ value: String?, _ key: String, _ hint: String) throws(ConfigError) {
-            guard let value, !value.isEmpty else {
-                throw ConfigError(
-                    "provider `\(provider.name)` (type \(provider.type.rawValue)) has no `\(key)`; \(hint)",
-                    line: provider.line
-                )
-            }
-        }
-        switch provider.type {
-        case .openai:
-            try require(provider.apiKey, "api_key", "set it, e.g. api_key: ${OPENAI_API_KEY}, and export the variable")
-        case .openAICompatible:
-            try require(provider.baseURL, "base_url", "give the server's API root, e.g. http://localhost:11434/v1")
-        case .azure:
-            try require(provider.baseURL, "base_url", "give the resource endpoint, e.g. https://NAME.openai.azure.com")
-            try require(provider.apiKey, "api_key", "set it, e.g. api_key: ${AZURE_OPENAI_API_KEY}")
-        case .anthropic:
-            try require(provider.apiKey, "api_key", "set it, e.g. api_key: ${ANTHROPIC_API_KEY}")
-        case .gemini:
-            try require(provider.apiKey, "api_key", "set it, e.g. api_key: ${GEMINI_API_KEY}")
-        case .bedrock:
-            try require(provider.region, "region", "e.g. region: us-east-1")
-            try require(provider.accessKeyID, "access_key_id", "set it, e.g. access_key_id: ${AWS_ACCESS_KEY_ID}")
-            try require(provider.secretAccessKey, "secret_access_key", "set it, e.g. secret_access_key: ${AWS_SECRET_ACCESS_KEY}")
-        case .mock:
-            break
-        }
     }
 }

@@ -1,25 +1,9 @@
-/// Every provider type the gateway knows by name.
-public enum ProviderType: String, Sendable, Hashable, CaseIterable {
-    case openai
-    case openAICompatible = "openai-compatible"
-    case azure
-    case anthropic
-    case gemini
-    case bedrock
-    case mock
-}
-
 /// One upstream provider as configured (or derived from the environment).
 public struct ProviderConfig: Sendable, Hashable {
     public var name: String
     public var type: ProviderType
     public var apiKey: String?
     public var baseURL: String?
-    public var region: String?
-    public var accessKeyID: String?
-    public var secretAccessKey: String?
-    public var sessionToken: String?
-    public var apiVersion: String?
     /// Extra headers sent on every upstream call (OpenRouter's `HTTP-Referer`, ...).
     public var headers: [String: String]
     /// Model ids this provider is known to serve; listed in `/v1/models` and matched by bare name.
@@ -30,65 +14,30 @@ public struct ProviderConfig: Sendable, Hashable {
     /// Drop request fields the provider cannot honour (named in `X-Switchboard-Dropped-Params`)
     /// instead of refusing the request with a 400.
     public var dropUnsupportedParams = false
-    public var mock: MockSettings
+    /// The type's own settings (``ProviderDescriptor/settings``: `region`, `api_version`, the
+    /// mock's `reply`, ...), checked when the config was read.
+    public var settings: [String: String]
     public var line: Int?
-
-    public struct MockSettings: Sendable, Hashable {
-        /// Fixed reply; `nil` echoes the last user message.
-        public var reply: String?
-        public var latencyMilliseconds: Int
-        public var chunks: Int
-        public var chunkDelayMilliseconds: Int
-        /// Share of calls (0–1) that fail with `failure_status`, for soak and failover tests.
-        public var failureRate: Double
-        public var failureStatus: Int
-
-        public init(
-            reply: String? = nil,
-            latencyMilliseconds: Int = 0,
-            chunks: Int = 4,
-            chunkDelayMilliseconds: Int = 0,
-            failureRate: Double = 0,
-            failureStatus: Int = 503
-        ) {
-            self.reply = reply
-            self.latencyMilliseconds = latencyMilliseconds
-            self.chunks = chunks
-            self.chunkDelayMilliseconds = chunkDelayMilliseconds
-            self.failureRate = failureRate
-            self.failureStatus = failureStatus
-        }
-    }
 
     public init(
         name: String,
         type: ProviderType,
         apiKey: String? = nil,
         baseURL: String? = nil,
-        region: String? = nil,
-        accessKeyID: String? = nil,
-        secretAccessKey: String? = nil,
-        sessionToken: String? = nil,
-        apiVersion: String? = nil,
         headers: [String: String] = [:],
         models: [String] = [],
         timeoutSeconds: Double? = nil,
-        mock: MockSettings = MockSettings(),
+        settings: [String: String] = [:],
         line: Int? = nil
     ) {
         self.name = name
         self.type = type
         self.apiKey = apiKey
         self.baseURL = baseURL
-        self.region = region
-        self.accessKeyID = accessKeyID
-        self.secretAccessKey = secretAccessKey
-        self.sessionToken = sessionToken
-        self.apiVersion = apiVersion
         self.headers = headers
         self.models = models
         self.timeoutSeconds = timeoutSeconds
-        self.mock = mock
+        self.settings = settings
         self.line = line
     }
 }

@@ -130,13 +130,11 @@ public struct SecretScrubber: Sendable {
 
     public static let none = SecretScrubber([])
 
-    /// Every secret the configuration holds.
-    public static func configured(_ config: GatewayConfig) -> SecretScrubber {
-        var secrets: [String] = []
-        for provider in config.providers {
-            secrets += [provider.apiKey, provider.secretAccessKey, provider.sessionToken].compactMap { $0 }
-            secrets += provider.headers.values.filter { $0.utf8.count >= 16 }
-        }
+    /// Every secret the configuration holds: provider keys and secret settings (as each
+    /// provider type declares them), long header values, the master key, the JWT secret and the
+    /// storage password.
+    public static func configured(_ config: GatewayConfig, registry: ProviderRegistry) -> SecretScrubber {
+        var secrets = registry.secrets(of: config.providers)
         secrets += [config.server.masterKey, config.jwt?.hs256Secret].compactMap { $0 }
         secrets += [storagePassword(config.storage.url)].compactMap { $0 }
         return SecretScrubber(secrets)

@@ -41,11 +41,11 @@ public struct BedrockAdapter: ProviderAdapter {
     /// - Parameters:
     ///   - now: the clock requests are signed with; tests pin it.
     public init(config: ProviderConfig, client: HTTPClient, now: @escaping @Sendable () -> Date = { Date() }) throws(ConfigError) {
-        guard let region = config.region, !region.isEmpty else {
+        guard let region = config.settings["region"], !region.isEmpty else {
             throw ConfigError("provider `\(config.name)` (type bedrock) has no `region`", line: config.line)
         }
-        guard let accessKeyID = config.accessKeyID, !accessKeyID.isEmpty,
-            let secret = config.secretAccessKey, !secret.isEmpty
+        guard let accessKeyID = config.settings["access_key_id"], !accessKeyID.isEmpty,
+            let secret = config.settings["secret_access_key"], !secret.isEmpty
         else {
             throw ConfigError(
                 "provider `\(config.name)` (type bedrock) needs `access_key_id` and `secret_access_key`",
@@ -61,7 +61,7 @@ public struct BedrockAdapter: ProviderAdapter {
         self.knownModels = config.models
         self.endpoint = endpoint
         self.signer = SigV4Signer(
-            credentials: SigV4Credentials(accessKeyID: accessKeyID, secretAccessKey: secret, sessionToken: config.sessionToken),
+            credentials: SigV4Credentials(accessKeyID: accessKeyID, secretAccessKey: secret, sessionToken: config.settings["session_token"]),
             region: region,
             service: Self.signingService
         )

@@ -16,12 +16,12 @@ public struct MockAdapter: ProviderAdapter {
     public let name: String
     public let type = ProviderType.mock
     public let knownModels: [String]
-    private let settings: ProviderConfig.MockSettings
+    private let settings: MockSettings
 
     public init(config: ProviderConfig) {
         self.name = config.name
         self.knownModels = config.models.isEmpty ? ["echo"] : config.models
-        self.settings = config.mock
+        self.settings = MockSettings(config.settings)
     }
 
     public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {

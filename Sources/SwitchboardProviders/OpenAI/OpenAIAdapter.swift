@@ -34,7 +34,7 @@ public struct OpenAIAdapter: ProviderAdapter {
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
         self.http = UpstreamHTTP(client: client, provider: config.name)
-        self.azureAPIVersion = config.type == .azure ? (config.apiVersion ?? "2024-10-21") : nil
+        self.azureAPIVersion = config.type == .azure ? (config.settings["api_version"] ?? AzureProvider.defaultAPIVersion) : nil
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         if let key = config.apiKey, !key.isEmpty {
