@@ -237,64 +237,6 @@ public func buildGateway(
     return BuiltGateway(application: application, config: config, store: store, governance: governance, writer: writer, routes: routes)
 }
 
-/// The request-log store named by a storage URL, migrated, with what it needs to run and close.
-public struct OpenedStorage: Sendable {
-    public let store: any RequestLogStore
-    public let governance: any GovernanceStore
-    /// Services the store needs running (PostgreSQL's connection pool).
-    public let services: [any Service]
-    public let close: @Sendable () async throws -> Void
-}
-
-/// Opens `sqlite:` or `postgres://` storage and runs the migrations.
-///
-/// For PostgreSQL a short-lived pool runs the migrations (a client runs once); the returned
-/// service is a fresh pool the application runs.
-public func openStorage(_ url: String, logger: Logger) async throws -> OpenedStorage {
-    if url.hasPrefix("sqlite:") {
-        let sqlite = try await SQLiteDatabase.open(url: url, logger: logger)
-        let store = SQLRequestLogStore(provider: sqlite)
-        do {
-            try await store.migrate()
-        } catch {
-            try? await sqlite.close()
-            throw ConfigError("the SQLite database at \(url) could not be prepared: \(error)")
-        }
-        return OpenedStorage(
-            store: store, governance: SQLGovernanceStore(provider: sqlite), services: [], close: { try await sqlite.close() }
-        )
-    }
-    let migrator: PostgresStorage
-    let postgres: PostgresStorage
-    do {
-        migrator = try PostgresStorage(url: url, logger: logger)
-        postgres = try PostgresStorage(url: url, logger: logger)
-    } catch {
-        throw ConfigError("`storage.url` \(Redacted.url(url)) is not a usable PostgreSQL URL: \(error)")
-    }
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await migrator.client.run() }
-        group.addTask {
-            do {
-                try await SQLRequestLogStore(provider: migrator).migrate()
-            } catch {
-                throw ConfigError("the PostgreSQL database at \(Redacted.url(url)) could not be prepared: \(String(reflecting: error))")
-            }
-        }
-        group.addTask {
-            // postgres-nio keeps retrying a connection it cannot make; don't wait for it forever.
-            try await Task.sleep(for: .seconds(20))
-            throw ConfigError("the PostgreSQL database at \(Redacted.url(url)) could not be reached within 20 s")
-        }
-        defer { group.cancelAll() }
-        // The migration finishing (or any task failing) decides; the pool and timer are then cancelled.
-        _ = try await group.next()
-    }
-    return OpenedStorage(
-        store: SQLRequestLogStore(provider: postgres), governance: SQLGovernanceStore(provider: postgres), services: [postgres], close: {}
-    )
-}
-
 /// Runs the gateway until SIGTERM/SIGINT, then lets in-flight requests finish within the grace period.
 public func runGateway(_ arguments: some AppArguments) async throws {
     let built = try await buildGateway(arguments)
@@ -323,7 +265,7 @@ private func logStartup(config: GatewayConfig, catalog: ModelCatalog, logger: Lo
     }
     for provider in config.providers {
         let fallback = BuiltInProviders.registry.descriptor(for: provider.type)?.defaultBaseURL ?? (provider.type == .mock ? "built-in" : "default endpoint")
-        let base = Redacted.url(provider.baseURL ?? fallback)
+        let base = StorageURL.redacted(provider.baseURL ?? fallback)
         logger.info("provider \(provider.name) (\(provider.type.rawValue)) → \(base)")
     }
     let models = catalog.listModels().map(\.id)
@@ -333,57 +275,9 @@ private func logStartup(config: GatewayConfig, catalog: ModelCatalog, logger: Lo
     } else {
         logger.info("auth is ON (master key, virtual keys\(config.jwt == nil ? "" : ", JWT"))")
     }
-    logger.info("storage: \(Redacted.url(config.storage.url)); request log: \(config.requestLog.mode.rawValue)")
+    logger.info("storage: \(StorageURL.redacted(config.storage.url)); request log: \(config.requestLog.mode.rawValue)")
 }
 
-/// Removes credentials from URLs before they are logged.
-enum Redacted {
-    static func url(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://"), let at = url[schemeEnd.upperBound...].firstIndex(of: "@") else {
-            return url
-        }
-        return String(url[..<schemeEnd.upperBound]) + "***" + String(url[at...])
-    }
-}
-
-/// Opens the configured storage, runs `body` with its governance store, and closes it: for
-/// command-line tools (`switchboard keys`) that work on the database without serving.
-public func withGovernanceStore<Result: Sendable>(
-    _ url: String,
-    logger: Logger,
-    _ body: @escaping @Sendable (any GovernanceStore) async throws -> Result
-) async throws -> Result {
-    let storage = try await openStorage(url, logger: logger)
-    let result: Result
-    do {
-        result = try await run(body, on: storage)
-    } catch {
-        try? await storage.close()
-        throw error
-    }
-    try await storage.close()
-    return result
-}
-
-private func run<Result: Sendable>(
-    _ body: @escaping @Sendable (any GovernanceStore) async throws -> Result,
-    on storage: OpenedStorage
-) async throws -> Result {
-    try await withThrowingTaskGroup(of: Result?.self) { group in
-        for service in storage.services {
-            group.addTask {
-                try await service.run()
-                return nil
-            }
-        }
-        group.addTask { try await body(storage.governance) }
-        defer { group.cancelAll() }
-        while let next = try await group.next() {
-            if let next { return next }
-        }
-        throw CancellationError()
-    }
-}
 
 /// Issues a key from fields as the admin API takes them; for the CLI. Returns the key and its secret.
 public func issueKey(_ fields: [String: JSONValue], store: any GovernanceStore) async throws -> (VirtualKey, String) {

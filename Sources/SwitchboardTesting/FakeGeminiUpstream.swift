@@ -36,7 +36,8 @@ public struct FakeGeminiUpstream: Sendable {
                 authorization: request.headers[HTTPField.Name("x-goog-api-key")!], requestID: nil, body: body
             ))
             guard request.headers[HTTPField.Name("x-goog-api-key")!] == Self.apiKey else {
-                return Self.error(status: 403, status: "PERMISSION_DENIED")
+                // What the real API answers for a bad key: a 400 whose ErrorInfo names the key.
+                return Self.error(status: 400, status: "INVALID_ARGUMENT", reason: "API_KEY_INVALID")
             }
             switch model {
             case "fail-400": return Self.error(status: 400, status: "INVALID_ARGUMENT")
@@ -73,12 +74,15 @@ public struct FakeGeminiUpstream: Sendable {
         )
     }
 
-    static func error(status code: Int, status: String) -> Response {
+    static func error(status code: Int, status: String, reason: String? = nil) -> Response {
         var error: [String: JSONValue] = [
             "code": .integer(Int64(code)), "message": .string("Gemini says no \(FakeOpenAIUpstream.secretMarker)"), "status": .string(status),
         ]
         if code == 429 {
             error["details"] = [["@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "12s"]]
+        }
+        if let reason {
+            error["details"] = [["@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": .string(reason), "domain": "googleapis.com"]]
         }
         var response = FakeOpenAIUpstream.json(["error": .object(error)])
         response.status = HTTPResponse.Status(code: code)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import SwitchboardCore
 import SwitchboardServer
+import SwitchboardStorage
 
 import Foundation
 

@@ -177,6 +177,42 @@ import Testing
         }
     }
 
+    /// Gemini answers a bad key with 400 `INVALID_ARGUMENT` + `API_KEY_INVALID`: the gateway's
+    /// credential failed, not the client's request — the next target serves, or a 502 says so.
+    @Test func anInvalidKeyIsTheGatewaysCredentialFailingNotA400() async throws {
+        let config = standardConfig(
+            extraProviders: """
+                  - name: gemini
+                    type: gemini
+                    base_url: GEMINI_BASE
+                    api_key: \(FakeGeminiUpstream.apiKey)
+                  - name: badkey
+                    type: gemini
+                    base_url: GEMINI_BASE
+                    api_key: not-the-right-key
+                """,
+            extraModels: """
+                  - name: guarded
+                    targets: [{ provider: badkey, model: gemini-2.5-flash }, { provider: gemini, model: gemini-2.5-flash }]
+                """
+        )
+        try await withGateway(config: config) { gateway in
+            let alone = try await gateway.post(
+                "/v1/chat/completions", #"{"model":"badkey/gemini-2.5-flash","messages":[{"role":"user","content":"x"}]}"#, headers: authHeaders
+            )
+            #expect(alone.status == 502)
+            #expect(try alone.json()["error"]?["code"] == "UPSTREAM_ERROR")
+            #expect(try alone.json()["error"]?["message"]?.stringValue?.contains("rejected the gateway's credentials") == true)
+            #expect(!alone.body.contains("not-the-right-key"))
+            let failedOver = try await gateway.post(
+                "/v1/chat/completions", #"{"model":"guarded","messages":[{"role":"user","content":"x"}]}"#, headers: authHeaders
+            )
+            #expect(failedOver.status == 200)
+            #expect(failedOver.header("x-switchboard-provider") == "gemini")
+            #expect(failedOver.header("x-switchboard-attempts") == "2")
+        }
+    }
+
     @Test func blockedPromptIsA400() async throws {
         try await withGateway(config: Self.config) { gateway in
             let response = try await gateway.post(

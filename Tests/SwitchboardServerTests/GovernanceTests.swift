@@ -12,46 +12,6 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// A config with governance sections; `extra` goes at the top level (limits, request_log, auth).
-func governanceConfig(_ extra: String = "", models: String = "") -> String {
-    """
-    server:
-      host: 127.0.0.1
-      port: 0
-      master_key: sk-test-master
-    storage:
-      url: DB
-    providers:
-      - name: fake
-        type: openai-compatible
-        base_url: UPSTREAM
-        api_key: \(FakeOpenAIUpstream.apiKey)
-    models:
-      - name: gpt-test
-        targets: [{ provider: fake, model: fake-model }]
-      - name: other
-        targets: [{ provider: fake, model: other-model }]
-    \(models)
-    \(extra)
-    """
-}
-
-func bearer(_ credential: String) -> [(String, String)] {
-    [("content-type", "application/json"), ("authorization", "Bearer \(credential)")]
-}
-
-let chatBody = #"{"model":"gpt-test","messages":[{"role":"user","content":"hello"}]}"#
-
-extension GatewayTestContext {
-    /// Creates a key with the master key; returns (id, secret).
-    func createKey(_ fields: String) async throws -> (id: String, secret: String) {
-        let response = try await post("/admin/keys", fields, headers: authHeaders)
-        #expect(response.status == 201, "key creation: \(response.body)")
-        let json = try response.json()
-        return (json["id"]?.stringValue ?? "", json["key"]?.stringValue ?? "")
-    }
-}
-
 @Suite struct VirtualKeyTests {
     @Test func adminCreatesAKeyThatWorksAndIsStoredOnlyAsAHash() async throws {
         try await withGateway(config: governanceConfig()) { gateway in
@@ -265,12 +225,6 @@ extension GatewayTestContext {
     }
 }
 
-extension JSONValue {
-    var arrayCount: Int? {
-        if case .array(let items) = self { return items.count }
-        return nil
-    }
-}
 
 @Suite struct RateLimitTests {
     @Test func requestsPastTheKeysRPMGet429WithHeaders() async throws {
@@ -431,9 +385,3 @@ extension JSONValue {
     }
 }
 
-extension JSONValue {
-    subscript(index: Int) -> JSONValue? {
-        if case .array(let items) = self, items.indices.contains(index) { return items[index] }
-        return nil
-    }
-}

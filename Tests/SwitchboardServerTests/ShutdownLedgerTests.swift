@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import SwitchboardCore
 import SwitchboardServer
+import SwitchboardStorage
 import SwitchboardTesting
 import Testing
 

@@ -24,20 +24,12 @@ public struct AnthropicAdapter: ProviderAdapter, TokenCounting {
     public init(config: ProviderConfig, client: HTTPClient, defaultMaxTokens: Int) {
         self.name = config.name
         self.knownModels = config.models
-        var base = config.baseURL ?? Self.defaultBaseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        if base.hasSuffix("/v1") { base.removeLast(3) }
-        self.baseURL = base
+        self.baseURL = UpstreamEndpoint.base(config.baseURL, default: Self.defaultBaseURL, droppingSuffix: "/v1")
         self.http = UpstreamHTTP(client: client, provider: config.name)
         self.defaultMaxTokens = defaultMaxTokens
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "anthropic-version", value: Anthropic.version)
-        if let key = config.apiKey { headers.add(name: "x-api-key", value: key) }
-        for (name, value) in config.headers.sorted(by: { $0.key < $1.key }) {
-            headers.replaceOrAdd(name: name, value: value)
-        }
-        self.headers = headers
+        self.headers = UpstreamEndpoint.headers(
+            credential: config.apiKey.map { (name: "x-api-key", value: $0) }, fixed: [("anthropic-version", Anthropic.version)], extra: config.headers
+        )
     }
 
     public func unsupportedParameters(in request: ChatRequest) -> [String] {
@@ -71,7 +63,9 @@ public struct AnthropicAdapter: ProviderAdapter, TokenCounting {
         let provider = name
         let created = Int(Date().timeIntervalSince1970)
         return ChatStream {
-            AnthropicChunkSource(iterator: body.makeAsyncIterator(), provider: provider, created: created)
+            FramedChunkSource(
+                body: body, provider: provider, decoder: SSEFrames(), translator: AnthropicStreamTranslator(created: created, provider: provider)
+            )
         }
     }
 
@@ -127,55 +121,5 @@ extension ErrorBodyDecoder {
         // The message is read only to recognise a context-window error; it is never kept.
         let tooLong = envelope?.error?.message?.lowercased().contains("prompt is too long") == true
         return Info(type: envelope?.error?.type, code: tooLong ? "prompt_too_long" : nil)
-    }
-}
-
-/// Reads Anthropic SSE into core chunks through ``AnthropicStreamTranslator``.
-struct AnthropicChunkSource: ChatChunkSource {
-    private var reader: SSEBodyReader
-    let provider: String
-    private var translator: AnthropicStreamTranslator
-    private var ready: [ChatChunk] = []
-    private var readyIndex = 0
-    private let decoder = JSONDecoder()
-
-    init(iterator: HTTPClientResponse.Body.AsyncIterator, provider: String, created: Int) {
-        self.reader = SSEBodyReader(iterator, provider: provider)
-        self.provider = provider
-        self.translator = AnthropicStreamTranslator(created: created)
-    }
-
-    mutating func nextIfReady() throws -> ReadyChunk {
-        if readyIndex < ready.count {
-            defer { readyIndex += 1 }
-            return .chunk(ready[readyIndex])
-        }
-        if translator.finished { return .end }
-        guard !reader.atEnd else {
-            throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before message_stop")
-        }
-        return .mustWait
-    }
-
-    mutating func next() async throws -> ChatChunk? {
-        while true {
-            switch try nextIfReady() {
-            case .chunk(let chunk): return chunk
-            case .end: return nil
-            case .mustWait: break
-            }
-            let events = try await reader.nextEvents()
-            ready.removeAll(keepingCapacity: true)
-            readyIndex = 0
-            for event in events {
-                let decoded: AnthropicStreamEvent
-                do {
-                    decoded = try decoder.decode(AnthropicStreamEvent.self, from: Data(event.data.utf8))
-                } catch {
-                    throw UpstreamError(.invalidResponse, provider: provider, detail: "a stream event is not valid JSON")
-                }
-                ready += try translator.translate(decoded, provider: provider)
-            }
-        }
     }
 }

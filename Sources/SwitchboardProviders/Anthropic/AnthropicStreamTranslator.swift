@@ -65,7 +65,9 @@ enum JSONCodingBridge {
 /// appearance, their `input_json_delta` pieces become argument deltas unchanged; thinking
 /// deltas become `reasoning_content`, and each finished thinking block is also emitted whole
 /// (with its signature) as `thinking_blocks`, so a client can send it back byte for byte.
-public struct AnthropicStreamTranslator: Sendable {
+public struct AnthropicStreamTranslator: StreamTranslator {
+    let provider: String
+    private let decoder = JSONDecoder()
     private var id = ""
     private var model = ""
     private let created: Int
@@ -76,9 +78,27 @@ public struct AnthropicStreamTranslator: Sendable {
     private var toolIndex: [Int: Int] = [:]
     private var thinking: [Int: (text: String, signature: String)] = [:]
     public private(set) var finished = false
+    public var isFinished: Bool { finished }
 
-    public init(created: Int) {
+    public init(created: Int, provider: String = "anthropic") {
         self.created = created
+        self.provider = provider
+    }
+
+    /// One SSE event (`data:` holds the event's JSON).
+    public mutating func translate(_ event: SSEEvent) throws(UpstreamError) -> [ChatChunk] {
+        let decoded: AnthropicStreamEvent
+        do {
+            decoded = try decoder.decode(AnthropicStreamEvent.self, from: Data(event.data.utf8))
+        } catch {
+            throw UpstreamError(.invalidResponse, provider: provider, detail: "a stream event is not valid JSON")
+        }
+        return try translate(decoded, provider: provider)
+    }
+
+    public func bodyEnded() throws(UpstreamError) -> [ChatChunk] {
+        guard finished else { throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before message_stop") }
+        return []
     }
 
     private func chunk(_ delta: ChatDelta, finish: String? = nil) -> ChatChunk {

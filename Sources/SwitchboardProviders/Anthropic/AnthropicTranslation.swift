@@ -214,7 +214,7 @@ public enum AnthropicTranslation {
             switch block {
             case .text(let value, _): text += value
             case .toolUse(let id, let name, let input):
-                toolCalls.append(ToolCall(id: id, function: .init(name: name, arguments: jsonText(input))))
+                toolCalls.append(ToolCall(id: id, function: .init(name: name, arguments: JSONText.compact(input))))
             case .thinking(let thinking, let signature):
                 reasoning += thinking
                 thinkingBlocks.append(["type": "thinking", "thinking": .string(thinking), "signature": .string(signature)])
@@ -239,12 +239,5 @@ public enum AnthropicTranslation {
             choices: [.init(index: 0, message: message, finishReason: finishReason(response.stopReason))],
             usage: usage(response.usage)
         )
-    }
-
-    /// Compact JSON text of a value, for tool-call arguments.
-    public static func jsonText(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

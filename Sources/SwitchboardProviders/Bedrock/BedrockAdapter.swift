@@ -126,7 +126,10 @@ public struct BedrockAdapter: ProviderAdapter {
         let provider = name
         let responseBody = response.body
         return ChatStream {
-            BedrockChunkSource(iterator: responseBody.makeAsyncIterator(), provider: provider, translator: translator)
+            FramedChunkSource(
+                body: responseBody, provider: provider, decoder: BedrockFrames(provider: provider),
+                translator: BedrockEventTranslator(base: translator, provider: provider)
+            )
         }
     }
 
@@ -167,7 +170,7 @@ public struct BedrockAdapter: ProviderAdapter {
         }
         let base64 = request.encodingFormat == "base64"
         let items = vectors.enumerated().map { index, vector in
-            EmbeddingsResponse.Item(index: index, embedding: base64 ? .base64(MockAdapter.base64Float32(vector)) : .floats(vector))
+            EmbeddingsResponse.Item(index: index, embedding: base64 ? .base64(EmbeddingVectors.base64Float32(vector)) : .floats(vector))
         }
         return EmbeddingsResponse(
             data: items,
@@ -285,86 +288,5 @@ public struct BedrockAdapter: ProviderAdapter {
         if let hash = value.lastIndex(of: "#") { value = value[value.index(after: hash)...] }
         if let colon = value.firstIndex(of: ":") { value = value[..<colon] }
         return String(value)
-    }
-}
-
-/// Reads a ConverseStream body: event-stream bytes → messages → core chunks.
-struct BedrockChunkSource: ChatChunkSource {
-    var iterator: HTTPClientResponse.Body.AsyncIterator
-    let provider: String
-    var translator: BedrockStreamTranslator
-    private var decoder = EventStreamDecoder()
-    private var pending: [ChatChunk] = []
-    private var pendingIndex = 0
-    private var atEnd = false
-    private var deferred: UpstreamError?
-
-    init(iterator: HTTPClientResponse.Body.AsyncIterator, provider: String, translator: BedrockStreamTranslator) {
-        self.iterator = iterator
-        self.provider = provider
-        self.translator = translator
-    }
-
-    mutating func nextIfReady() throws -> ReadyChunk {
-        if pendingIndex < pending.count {
-            pendingIndex += 1
-            return .chunk(pending[pendingIndex - 1])
-        }
-        if atEnd { return .end }
-        if let deferred { throw deferred }
-        if let failure = decoder.failure { throw corrupt(failure) }
-        return .mustWait
-    }
-
-    mutating func next() async throws -> ChatChunk? {
-        while true {
-            switch try nextIfReady() {
-            case .chunk(let chunk): return chunk
-            case .end: return nil
-            case .mustWait: break
-            }
-            let buffer: ByteBuffer?
-            do {
-                buffer = try await iterator.next()
-            } catch {
-                throw UpstreamHTTP.classify(error, provider: provider)
-            }
-            guard let buffer else {
-                atEnd = true
-                do {
-                    try decoder.finish()
-                } catch {
-                    throw corrupt(error)
-                }
-                guard translator.sawMessageStop else {
-                    throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before messageStop")
-                }
-                return nil
-            }
-            let messages: [EventStreamMessage]
-            do {
-                messages = try decoder.feed(buffer.readableBytesView)
-            } catch {
-                throw corrupt(error)
-            }
-            pending = []
-            pendingIndex = 0
-            for message in messages {
-                do {
-                    if let chunk = try translator.translate(message) { pending.append(chunk) }
-                } catch {
-                    // Chunks decoded before the failure still go out first.
-                    deferred = UpstreamError(error.kind, provider: provider, detail: error.detail, errorType: error.errorType)
-                    break
-                }
-            }
-        }
-    }
-
-    private func corrupt(_ error: EventStreamError) -> UpstreamError {
-        if error.kind == .truncated {
-            return UpstreamError(.streamInterrupted, provider: provider, detail: "the event stream ended inside a message")
-        }
-        return UpstreamError(.invalidResponse, provider: provider, detail: "the event stream is corrupt (\(error.detail))")
     }
 }

@@ -1,3 +1,4 @@
+import NIOCore
 import SwitchboardCore
 
 #if canImport(FoundationEssentials)
@@ -118,5 +119,62 @@ struct BedrockStreamTranslator: Sendable {
                 kind: .invalidResponse, detail: "a `\(message.eventType.flatMap(Self.eventName) ?? "?")` event is not in the Converse format"
             )
         }
+    }
+}
+
+/// Converse stream messages into core chunks for the shared chunk source: the translator above,
+/// with its failures named for the provider; the stream ends properly only after `messageStop`.
+struct BedrockEventTranslator: StreamTranslator {
+    var base: BedrockStreamTranslator
+    let provider: String
+
+    /// Bedrock sends its usage (`metadata`) after `messageStop`: the body is read to its end.
+    var isFinished: Bool { false }
+
+    mutating func translate(_ message: EventStreamMessage) throws(UpstreamError) -> [ChatChunk] {
+        do {
+            return try base.translate(message).map { [$0] } ?? []
+        } catch {
+            throw UpstreamError(error.kind, provider: provider, detail: error.detail, errorType: error.errorType)
+        }
+    }
+
+    func bodyEnded() throws(UpstreamError) -> [ChatChunk] {
+        guard base.sawMessageStop else {
+            throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before messageStop")
+        }
+        return []
+    }
+}
+
+/// AWS event-stream frames, checksums verified.
+struct BedrockFrames: FrameDecoder {
+    var decoder = EventStreamDecoder()
+    let provider: String
+
+    mutating func feed(_ bytes: ByteBufferView) throws(UpstreamError) -> [EventStreamMessage] {
+        do {
+            return try decoder.feed(bytes)
+        } catch {
+            throw corrupt(error)
+        }
+    }
+
+    var pendingFailure: UpstreamError? { decoder.failure.map(corrupt) }
+
+    mutating func finish() throws(UpstreamError) -> [EventStreamMessage] {
+        do {
+            try decoder.finish()
+            return []
+        } catch {
+            throw corrupt(error)
+        }
+    }
+
+    private func corrupt(_ error: EventStreamError) -> UpstreamError {
+        if error.kind == .truncated {
+            return UpstreamError(.streamInterrupted, provider: provider, detail: "the event stream ended inside a message")
+        }
+        return UpstreamError(.invalidResponse, provider: provider, detail: "the event stream is corrupt (\(error.detail))")
     }
 }

@@ -163,7 +163,7 @@ enum BedrockTranslation {
         for block in response.output.message?.content ?? [] {
             switch block {
             case .text(let text): texts.append(text)
-            case .toolUse(let use): calls.append(ToolCall(id: use.toolUseId, function: .init(name: use.name, arguments: jsonText(use.input))))
+            case .toolUse(let use): calls.append(ToolCall(id: use.toolUseId, function: .init(name: use.name, arguments: JSONText.compact(use.input))))
             case .image, .toolResult, .other: break
             }
         }
@@ -180,10 +180,6 @@ enum BedrockTranslation {
             choices: [.init(index: 0, message: message, finishReason: finishReason(response.stopReason))],
             usage: response.usage.map(usage)
         )
-    }
-
-    static func jsonText(_ value: JSONValue) -> String {
-        (try? JSONCoding.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     static func finishReason(_ stopReason: String?) -> String? {

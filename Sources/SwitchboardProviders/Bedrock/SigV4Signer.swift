@@ -185,23 +185,9 @@ public struct SigV4Signer: Sendable {
         return result
     }
 
-    static func isUnreserved(_ byte: UInt8) -> Bool {
-        (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
-            || byte == 0x2D || byte == 0x2E || byte == 0x5F || byte == 0x7E
-    }
-
     /// Percent-encodes all but `A-Z a-z 0-9 - . _ ~`, with uppercase hex digits.
     public static func uriEncode(_ bytes: [UInt8]) -> String {
-        var result = ""
-        result.reserveCapacity(bytes.count)
-        for byte in bytes {
-            if isUnreserved(byte) {
-                result.unicodeScalars.append(Unicode.Scalar(byte))
-            } else {
-                result += "%" + hexByte(byte, uppercase: true)
-            }
-        }
-        return result
+        PercentEncoding.encode(bytes)
     }
 
     public static func uriEncode(_ string: String) -> String { uriEncode(Array(string.utf8)) }

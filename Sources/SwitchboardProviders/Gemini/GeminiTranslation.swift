@@ -6,8 +6,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Core (OpenAI-shaped) ⇄ Gemini `generateContent`, with no I/O. Gemini's wire objects are
-/// built and read as `JSONValue`, field by field, so unknown parts pass through untouched.
+/// Core (OpenAI-shaped) ⇄ Gemini `generateContent`, with no I/O, through the ``Gemini`` wire types.
 public enum GeminiTranslation {
     /// Separates a tool call id from the Gemini thought signature it carries back and forth.
     static let signatureMarker = "__thought__"
@@ -16,27 +15,25 @@ public enum GeminiTranslation {
         request.parametersSet(among: ["logprobs", "top_logprobs", "logit_bias"])
     }
 
-    public static func request(from core: ChatRequest) throws(UpstreamError) -> JSONValue {
-        var system: [JSONValue] = []
-        var contents: [JSONValue] = []
+    public static func request(from core: ChatRequest) throws(UpstreamError) -> Gemini.Request {
+        var system: [Gemini.Part] = []
+        var contents: [Gemini.Content] = []
         // Gemini answers a function call by name; OpenAI by id.
         var namesByID: [String: String] = [:]
 
-        func append(_ role: String, _ parts: [JSONValue]) {
+        func append(_ role: String, _ parts: [Gemini.Part]) {
             guard !parts.isEmpty else { return }
-            if case .object(var last)? = contents.last, last["role"]?.stringValue == role, case .array(var existing)? = last["parts"] {
-                existing += parts
-                last["parts"] = .array(existing)
-                contents[contents.count - 1] = .object(last)
+            if let last = contents.last, last.role == role {
+                contents[contents.count - 1].parts += parts
             } else {
-                contents.append(["role": .string(role), "parts": .array(parts)])
+                contents.append(Gemini.Content(role: role, parts: parts))
             }
         }
 
         for message in core.messages {
             switch message.role {
             case .system, .developer:
-                if let text = message.content?.text, !text.isEmpty { system.append(["text": .string(text)]) }
+                if let text = message.content?.text, !text.isEmpty { system.append(Gemini.Part(text: text)) }
             case .user:
                 append("user", parts(from: message.content))
             case .assistant:
@@ -50,11 +47,11 @@ public enum GeminiTranslation {
                         }
                         arguments = parsed
                     }
-                    var part: [String: JSONValue] = ["functionCall": ["name": .string(call.function.name), "args": arguments]]
+                    var part = Gemini.Part(functionCall: Gemini.FunctionCall(name: call.function.name, args: arguments))
                     if let range = call.id.range(of: signatureMarker) {
-                        part["thoughtSignature"] = .string(String(call.id[range.upperBound...]))
+                        part.thoughtSignature = String(call.id[range.upperBound...])
                     }
-                    parts.append(.object(part))
+                    parts.append(part)
                 }
                 append("model", parts)
             case .tool, .function:
@@ -67,72 +64,70 @@ public enum GeminiTranslation {
                 } else {
                     response = ["result": .string(text)]
                 }
-                append("user", [["functionResponse": ["name": .string(name), "response": response]]])
+                append("user", [Gemini.Part(functionResponse: Gemini.FunctionResponse(name: name, response: response))])
             }
         }
 
-        var body: [String: JSONValue] = ["contents": .array(contents)]
-        if !system.isEmpty { body["systemInstruction"] = ["parts": .array(system)] }
-        var generation: [String: JSONValue] = [:]
-        if let value = core.temperature { generation["temperature"] = .double(value) }
-        if let value = core.topP { generation["topP"] = .double(value) }
-        if let value = core.outputTokenLimit { generation["maxOutputTokens"] = .integer(Int64(value)) }
-        if let stop = core.stop?.values { generation["stopSequences"] = .array(stop.map(JSONValue.string)) }
-        if let n = core.n, n > 1 { generation["candidateCount"] = .integer(Int64(n)) }
-        if let seed = core.seed { generation["seed"] = .integer(Int64(seed)) }
-        if let value = core.extra["presence_penalty"]?.doubleValue { generation["presencePenalty"] = .double(value) }
-        if let value = core.extra["frequency_penalty"]?.doubleValue { generation["frequencyPenalty"] = .double(value) }
+        var body = Gemini.Request(contents: contents)
+        if !system.isEmpty { body.systemInstruction = Gemini.Content(role: nil, parts: system) }
+        var generation = Gemini.GenerationConfig()
+        generation.temperature = core.temperature
+        generation.topP = core.topP
+        generation.maxOutputTokens = core.outputTokenLimit
+        generation.stopSequences = core.stop?.values
+        if let n = core.n, n > 1 { generation.candidateCount = n }
+        generation.seed = core.seed
+        generation.presencePenalty = core.extra["presence_penalty"]?.doubleValue
+        generation.frequencyPenalty = core.extra["frequency_penalty"]?.doubleValue
         switch core.responseFormat?["type"]?.stringValue {
         case "json_object":
-            generation["responseMimeType"] = "application/json"
+            generation.responseMimeType = "application/json"
         case "json_schema":
-            generation["responseMimeType"] = "application/json"
-            if let schema = core.responseFormat?["json_schema"]?["schema"] {
-                generation["responseSchema"] = GeminiSchema.sanitize(schema)
-            }
+            generation.responseMimeType = "application/json"
+            generation.responseSchema = core.responseFormat?["json_schema"]?["schema"].map(GeminiSchema.sanitize)
         default:
             break
         }
-        if !generation.isEmpty { body["generationConfig"] = .object(generation) }
+        if !generation.isEmpty { body.generationConfig = generation }
         if let tools = core.tools, !tools.isEmpty {
-            body["tools"] = [[
-                "functionDeclarations": .array(tools.map { tool in
-                    var declaration: [String: JSONValue] = ["name": .string(tool.function.name)]
-                    if let description = tool.function.description { declaration["description"] = .string(description) }
-                    if let parameters = tool.function.parameters, parameters["properties"]?.objectValue?.isEmpty == false || parameters["type"] != "object" {
-                        declaration["parameters"] = GeminiSchema.sanitize(parameters)
-                    }
-                    return .object(declaration)
-                })
-            ]]
+            body.tools = [Gemini.Tools(functionDeclarations: tools.map { tool in
+                var declaration = Gemini.FunctionDeclaration(name: tool.function.name, description: tool.function.description)
+                if let parameters = tool.function.parameters, parameters["properties"]?.objectValue?.isEmpty == false || parameters["type"] != "object" {
+                    declaration.parameters = GeminiSchema.sanitize(parameters)
+                }
+                return declaration
+            })]
+            let mode: (String, [String]?)?
             switch core.toolChoice {
-            case .auto?: body["toolConfig"] = ["functionCallingConfig": ["mode": "AUTO"]]
-            case .none?: body["toolConfig"] = ["functionCallingConfig": ["mode": "NONE"]]
-            case .required?: body["toolConfig"] = ["functionCallingConfig": ["mode": "ANY"]]
-            case .function(let name)?:
-                body["toolConfig"] = ["functionCallingConfig": ["mode": "ANY", "allowedFunctionNames": [.string(name)]]]
-            case nil: break
+            case .auto?: mode = ("AUTO", nil)
+            case .none?: mode = ("NONE", nil)
+            case .required?: mode = ("ANY", nil)
+            case .function(let name)?: mode = ("ANY", [name])
+            case nil: mode = nil
+            }
+            if let (name, allowed) = mode {
+                body.toolConfig = Gemini.ToolConfig(functionCallingConfig: .init(mode: name, allowedFunctionNames: allowed))
             }
         }
-        return .object(body)
+        return body
     }
 
-    static func parts(from content: MessageContent?) -> [JSONValue] {
+    static func parts(from content: MessageContent?) -> [Gemini.Part] {
         switch content {
         case nil: return []
-        case .text(let text)?: return text.isEmpty ? [] : [["text": .string(text)]]
+        case .text(let text)?: return text.isEmpty ? [] : [Gemini.Part(text: text)]
         case .parts(let parts)?:
             return parts.compactMap { part in
                 switch part {
-                case .text(let text): return ["text": .string(text)]
+                case .text(let text): return Gemini.Part(text: text)
                 case .imageURL(let url, _):
                     if url.hasPrefix("data:"), let comma = url.firstIndex(of: ","), url[..<comma].hasSuffix(";base64") {
                         let mime = url[url.index(url.startIndex, offsetBy: 5)..<comma].dropLast(";base64".count)
-                        return ["inlineData": ["mimeType": .string(String(mime)), "data": .string(String(url[url.index(after: comma)...]))]]
+                        return Gemini.Part(inlineData: Gemini.Blob(mimeType: String(mime), data: String(url[url.index(after: comma)...])))
                     }
-                    return ["fileData": ["mimeType": .string(mimeType(ofImageURL: url)), "fileUri": .string(url)]]
+                    return Gemini.Part(fileData: Gemini.FileData(mimeType: mimeType(ofImageURL: url), fileUri: url))
                 case .other(let raw):
-                    if raw["type"] == "text", let text = raw["text"]?.stringValue { return ["text": .string(text)] }
+                    if raw["type"] == "text", let text = raw["text"]?.stringValue { return Gemini.Part(text: text) }
                     return nil
                 }
             }
@@ -160,65 +155,60 @@ public enum GeminiTranslation {
         }
     }
 
-    public static func usage(_ metadata: JSONValue?) -> Usage? {
+    public static func usage(_ metadata: Gemini.UsageMetadata?) -> Usage? {
         guard let metadata else { return nil }
-        let prompt = metadata["promptTokenCount"]?.intValue ?? 0
-        let candidates = metadata["candidatesTokenCount"]?.intValue ?? 0
-        let thoughts = metadata["thoughtsTokenCount"]?.intValue ?? 0
+        let prompt = metadata.promptTokenCount ?? 0
+        let candidates = metadata.candidatesTokenCount ?? 0
+        let thoughts = metadata.thoughtsTokenCount ?? 0
         var extra: [String: JSONValue] = [:]
-        if let cached = metadata["cachedContentTokenCount"]?.intValue {
+        if let cached = metadata.cachedContentTokenCount {
             extra["prompt_tokens_details"] = ["cached_tokens": .integer(Int64(cached))]
         }
         if thoughts > 0 { extra["completion_tokens_details"] = ["reasoning_tokens": .integer(Int64(thoughts))] }
-        return Usage(
-            promptTokens: prompt,
-            completionTokens: candidates + thoughts,
-            totalTokens: metadata["totalTokenCount"]?.intValue,
-            extra: extra
-        )
+        return Usage(promptTokens: prompt, completionTokens: candidates + thoughts, totalTokens: metadata.totalTokenCount, extra: extra)
     }
 
     /// One candidate's parts as a message: text joined, function calls as tool calls.
-    static func message(from content: JSONValue?, callIndexBase: Int, idPrefix: String) -> (text: String, calls: [ToolCall], reasoning: String) {
+    static func message(from content: Gemini.Content?, callIndexBase: Int, idPrefix: String) -> (text: String, calls: [ToolCall], reasoning: String) {
         var text = ""
         var reasoning = ""
         var calls: [ToolCall] = []
-        for part in content?["parts"]?.arrayValue ?? [] {
-            if let call = part["functionCall"] {
+        for part in content?.parts ?? [] {
+            if let call = part.functionCall {
                 var id = "call_\(idPrefix)_\(callIndexBase + calls.count)"
-                if let signature = part["thoughtSignature"]?.stringValue { id += signatureMarker + signature }
-                calls.append(ToolCall(
-                    id: id,
-                    function: .init(name: call["name"]?.stringValue ?? "", arguments: AnthropicTranslation.jsonText(call["args"] ?? [:]))
-                ))
-            } else if let value = part["text"]?.stringValue {
-                if part["thought"] == true { reasoning += value } else { text += value }
+                if let signature = part.thoughtSignature { id += signatureMarker + signature }
+                calls.append(ToolCall(id: id, function: .init(name: call.name, arguments: JSONText.compact(call.args ?? [:]))))
+            } else if let value = part.text {
+                if part.thought == true { reasoning += value } else { text += value }
             }
         }
         return (text, calls, reasoning)
     }
 
-    public static func response(_ body: JSONValue, model: String, created: Int) -> ChatResponse {
-        let id = body["responseId"]?.stringValue ?? "gemini-\(created)"
-        let choices = (body["candidates"]?.arrayValue ?? []).enumerated().map { offset, candidate in
-            let parsed = message(from: candidate["content"], callIndexBase: 0, idPrefix: id)
+    /// A prompt Gemini refused to answer: the request's problem, not the target's.
+    static func blocked(_ body: Gemini.Response, provider: String) -> UpstreamError? {
+        guard body.candidates == nil, let reason = body.promptFeedback?.blockReason else { return nil }
+        return UpstreamError(.status(400), provider: provider, detail: "the prompt was blocked", errorType: "PROMPT_BLOCKED", errorCode: reason)
+    }
+
+    public static func response(_ body: Gemini.Response, model: String, created: Int) -> ChatResponse {
+        let id = body.responseId ?? "gemini-\(created)"
+        let choices = (body.candidates ?? []).enumerated().map { offset, candidate in
+            let parsed = message(from: candidate.content, callIndexBase: 0, idPrefix: id)
             var extra: [String: JSONValue] = [:]
             if !parsed.reasoning.isEmpty { extra["reasoning_content"] = .string(parsed.reasoning) }
             return ChatResponse.Choice(
-                index: candidate["index"]?.intValue ?? offset,
+                index: candidate.index ?? offset,
                 message: ChatMessage(
                     role: .assistant,
                     content: parsed.text.isEmpty && !parsed.calls.isEmpty ? nil : .text(parsed.text),
                     toolCalls: parsed.calls.isEmpty ? nil : parsed.calls,
                     extra: extra
                 ),
-                finishReason: finishReason(candidate["finishReason"]?.stringValue, hasToolCalls: !parsed.calls.isEmpty)
+                finishReason: finishReason(candidate.finishReason, hasToolCalls: !parsed.calls.isEmpty)
             )
         }
-        return ChatResponse(
-            id: id, created: created, model: body["modelVersion"]?.stringValue ?? model,
-            choices: choices, usage: usage(body["usageMetadata"])
-        )
+        return ChatResponse(id: id, created: created, model: body.modelVersion ?? model, choices: choices, usage: usage(body.usageMetadata))
     }
 }
 

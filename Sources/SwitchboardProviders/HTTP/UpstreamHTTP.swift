@@ -141,7 +141,7 @@ public struct UpstreamHTTP: Sendable {
     private func failure(status: Int, headers: HTTPHeaders, body: ByteBuffer?, decoder: ErrorBodyDecoder) -> UpstreamError {
         let info = body.map(decoder.decode) ?? ErrorBodyDecoder.Info()
         return UpstreamError(
-            .status(status),
+            .status(info.status ?? status),
             provider: provider,
             detail: "HTTP \(status)",
             errorType: info.type,
@@ -182,6 +182,9 @@ public struct ErrorBodyDecoder: Sendable {
         public var type: String?
         public var code: String?
         public var retryAfterSeconds: Int?
+        /// The status the failure means, when the body says more than the HTTP status (a
+        /// provider reporting rejected credentials as a 400).
+        public var status: Int?
 
         public init(type: String? = nil, code: String? = nil, retryAfterSeconds: Int? = nil) {
             self.type = type

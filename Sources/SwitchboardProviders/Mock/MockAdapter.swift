@@ -93,7 +93,7 @@ public struct MockAdapter: ProviderAdapter {
         let base64 = request.encodingFormat == "base64"
         let data = inputs.enumerated().map { index, text in
             let vector = Self.vector(for: text, dimensions: dimensions)
-            return EmbeddingsResponse.Item(index: index, embedding: base64 ? .base64(Self.base64Float32(vector)) : .floats(vector))
+            return EmbeddingsResponse.Item(index: index, embedding: base64 ? .base64(EmbeddingVectors.base64Float32(vector)) : .floats(vector))
         }
         let tokens = inputs.reduce(0) { $0 + TokenEstimator.estimate($1) }
         return EmbeddingsResponse(data: data, model: request.model, usage: .init(promptTokens: tokens, totalTokens: tokens))
@@ -152,17 +152,6 @@ public struct MockAdapter: ProviderAdapter {
         return stride(from: 0, to: characters.count, by: size).map { start in
             String(characters[start..<min(start + size, characters.count)])
         }
-    }
-
-    /// Little-endian float32s in base64, as OpenAI sends for `encoding_format: base64`.
-    static func base64Float32(_ values: [Double]) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(values.count * 4)
-        for value in values {
-            let bits = Float(value).bitPattern.littleEndian
-            withUnsafeBytes(of: bits) { bytes.append(contentsOf: $0) }
-        }
-        return Data(bytes).base64EncodedString()
     }
 
     /// A unit vector derived from the text's bytes (FNV-1a), the same on every run.

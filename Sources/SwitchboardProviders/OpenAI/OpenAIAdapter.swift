@@ -30,25 +30,13 @@ public struct OpenAIAdapter: ProviderAdapter {
         self.name = config.name
         self.type = config.type
         self.knownModels = config.models
-        var base = config.baseURL ?? Self.defaultBaseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        self.baseURL = base
+        self.baseURL = UpstreamEndpoint.base(config.baseURL, default: Self.defaultBaseURL)
         self.http = UpstreamHTTP(client: client, provider: config.name)
-        self.azureAPIVersion = config.type == .azure ? (config.settings["api_version"] ?? AzureProvider.defaultAPIVersion) : nil
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/json")
-        if let key = config.apiKey, !key.isEmpty {
-            if config.type == .azure {
-                // Azure takes its key in `api-key`; an Entra ID token goes in `Authorization` via `headers`.
-                headers.add(name: "api-key", value: key)
-            } else {
-                headers.add(name: "authorization", value: "Bearer \(key)")
-            }
-        }
-        for (name, value) in config.headers.sorted(by: { $0.key < $1.key }) {
-            headers.replaceOrAdd(name: name, value: value)
-        }
-        self.headers = headers
+        let azure = config.type == .azure
+        self.azureAPIVersion = azure ? (config.settings["api_version"] ?? AzureProvider.defaultAPIVersion) : nil
+        // Azure takes its key in `api-key`; an Entra ID token goes in `Authorization` via `headers`.
+        let credential = config.apiKey.map { azure ? (name: "api-key", value: $0) : (name: "authorization", value: "Bearer \($0)") }
+        self.headers = UpstreamEndpoint.headers(credential: credential, extra: config.headers)
     }
 
     public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
@@ -76,7 +64,7 @@ public struct OpenAIAdapter: ProviderAdapter {
         let provider = name
         let responseBody = response.body
         return ChatStream {
-            OpenAIChunkSource(iterator: responseBody.makeAsyncIterator(), provider: provider)
+            FramedChunkSource(body: responseBody, provider: provider, decoder: SSEFrames(), translator: OpenAIStreamTranslator(provider: provider))
         }
     }
 
@@ -103,7 +91,7 @@ public struct OpenAIAdapter: ProviderAdapter {
     /// `{base}/chat/completions`, or for Azure `{base}/openai/deployments/{deployment}/chat/completions?api-version=...`.
     private func url(_ operation: String, model: String) -> String {
         guard let version = azureAPIVersion else { return baseURL + "/" + operation }
-        let deployment = model.addingPercentEncodingForPathSegment()
+        let deployment = PercentEncoding.pathSegment(model)
         return "\(baseURL)/openai/deployments/\(deployment)/\(operation)?api-version=\(version)"
     }
 
@@ -130,95 +118,4 @@ public struct OpenAIAdapter: ProviderAdapter {
     }
 }
 
-/// Reads OpenAI-style SSE (`data: {chunk}` ... `data: [DONE]`) into core chunks.
-struct OpenAIChunkSource: ChatChunkSource {
-    var iterator: HTTPClientResponse.Body.AsyncIterator
-    let provider: String
-    private var parser = SSEParser()
-    private var pending: [SSEEvent] = []
-    private var pendingIndex = 0
-    private var finished = false
-    private var sawFinishReason = false
-    private var atEnd = false
-    private let decoder = JSONDecoder()
 
-    init(iterator: HTTPClientResponse.Body.AsyncIterator, provider: String) {
-        self.iterator = iterator
-        self.provider = provider
-    }
-
-    mutating func nextIfReady() throws -> ReadyChunk {
-        while pendingIndex < pending.count {
-            let event = pending[pendingIndex]
-            pendingIndex += 1
-            if let chunk = try handle(event) { return .chunk(chunk) }
-            if finished { return .end }
-        }
-        if finished { return .end }
-        guard !atEnd else {
-            if sawFinishReason { return .end }
-            throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before [DONE]")
-        }
-        return .mustWait
-    }
-
-    mutating func next() async throws -> ChatChunk? {
-        while true {
-            switch try nextIfReady() {
-            case .chunk(let chunk): return chunk
-            case .end: return nil
-            case .mustWait: break
-            }
-            let buffer: ByteBuffer?
-            do {
-                buffer = try await iterator.next()
-            } catch {
-                throw UpstreamHTTP.classify(error, provider: provider)
-            }
-            guard let buffer else {
-                atEnd = true
-                pending = parser.finish().map { [$0] } ?? []
-                pendingIndex = 0
-                continue
-            }
-            pending = parser.feed(buffer.readableBytesView)
-            pendingIndex = 0
-        }
-    }
-
-    private mutating func handle(_ event: SSEEvent) throws -> ChatChunk? {
-        if event.data == "[DONE]" {
-            finished = true
-            return nil
-        }
-        var chunk: ChatChunk
-        do {
-            chunk = try decoder.decode(ChatChunk.self, from: Data(event.data.utf8))
-            // Data spread over several `data:` lines can't be re-sent as one line verbatim.
-            if !event.data.utf8.contains(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
-                chunk.upstreamBody = VerbatimBody(Array(event.data.utf8))
-            }
-        } catch {
-            throw UpstreamError(.invalidResponse, provider: provider, detail: "a stream event is not a chat completion chunk")
-        }
-        if event.event == "error" || chunk.extra["error"] != nil {
-            let detail = chunk.extra["error"]
-            throw UpstreamError(
-                .streamInterrupted,
-                provider: provider,
-                detail: "the provider reported an error mid-stream",
-                errorType: detail?["type"]?.stringValue,
-                errorCode: detail?["code"]?.stringValue
-            )
-        }
-        if chunk.choices.contains(where: { $0.finishReason != nil }) { sawFinishReason = true }
-        return chunk
-    }
-}
-
-extension String {
-    /// Percent-encodes everything but RFC 3986 unreserved characters, for one path segment.
-    func addingPercentEncodingForPathSegment() -> String {
-        SigV4Signer.uriEncode(self)
-    }
-}

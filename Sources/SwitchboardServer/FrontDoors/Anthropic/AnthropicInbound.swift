@@ -46,7 +46,7 @@ enum AnthropicInbound {
                             return .other(item)
                         })
                     case nil: text = .text("")
-                    case let other?: text = .text(AnthropicTranslation.jsonText(other))
+                    case let other?: text = .text(JSONText.compact(other))
                     }
                     if isError == true, case .text(let value) = text { text = .text("Error: " + value) }
                     messages.append(ChatMessage(role: .tool, content: text, toolCallID: id))
@@ -113,7 +113,7 @@ enum AnthropicInbound {
             switch block {
             case .text(let value, _): text += value
             case .toolUse(let id, let name, let input):
-                calls.append(ToolCall(id: id, function: .init(name: name, arguments: AnthropicTranslation.jsonText(input))))
+                calls.append(ToolCall(id: id, function: .init(name: name, arguments: JSONText.compact(input))))
             case .thinking(let value, let signature):
                 reasoning += value
                 thinking.append(["type": "thinking", "thinking": .string(value), "signature": .string(signature)])

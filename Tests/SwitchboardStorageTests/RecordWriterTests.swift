@@ -1,7 +1,6 @@
 import Logging
 import SwitchboardCore
 import SwitchboardStorage
-import SwitchboardTesting
 import Testing
 
 @Suite struct RecordWriterTests {
