@@ -147,7 +147,10 @@ public func buildGateway(
     let healthWindow = Duration.seconds(300)
     let bodyReader = RequestBodyReader(maxBytes: config.server.maxBodyBytes)
     let startedAtUnix = Int(Date().timeIntervalSince1970)
-    let authenticator = Authenticator(config: config, store: governance, client: client, logger: logger)
+    let authenticator = Authenticator(
+        config: config, store: governance, cache: MemoryKeyCache(ttl: .milliseconds(Int64(config.auth.keyCacheTTLSeconds * 1000))),
+        client: client, logger: logger
+    )
     let auth = AuthMiddleware(
         authenticator: authenticator, limiter: governor.limiter,
         failedSignInsPerMinute: [config.limits.ipRPM, config.auth.maxFailedSignInsPerMinute].compactMap { $0 }.min()

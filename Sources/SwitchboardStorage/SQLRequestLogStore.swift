@@ -15,35 +15,9 @@ public struct SQLRequestLogStore: RequestLogStore {
         self.provider = provider
     }
 
-    /// Applies the migrations not yet recorded, each in its own transaction with its record.
+    /// Creates or upgrades the schema (every table, governance's too): ``SchemaMigrations``.
     public func migrate() async throws {
-        let applied = try await provider.withDatabase { database in
-            try await database.raw(
-                """
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version INTEGER PRIMARY KEY,
-                    applied_at DOUBLE PRECISION NOT NULL
-                )
-                """
-            ).run()
-            let rows = try await database.raw("SELECT version FROM schema_migrations").all()
-            return Set(try rows.map { try $0.decode(column: "version", as: Int.self) })
-        }
-        for migration in Self.migrations where !applied.contains(migration.version) {
-            try await provider.withTransaction { database in
-                let postgres = database.dialect.name == "postgresql"
-                for statement in migration.statements {
-                    // The one dialect difference so far: how an auto-numbered key is spelled.
-                    let statement = postgres
-                        ? statement.replacingOccurrences(of: "INTEGER PRIMARY KEY AUTOINCREMENT", with: "BIGSERIAL PRIMARY KEY")
-                        : statement
-                    try await database.raw(SQLQueryString(statement)).run()
-                }
-                try await database.raw(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: migration.version), \(bind: Self.now()))"
-                ).run()
-            }
-        }
+        try await SchemaMigrations.apply(to: provider)
     }
 
     /// One transaction per batch: the rows (multi-row INSERTs) and the spend they add, so a
@@ -163,104 +137,5 @@ public struct SQLRequestLogStore: RequestLogStore {
             record.costUSD, record.keyID, record.userID, record.team, record.cachedTokens, record.reasoningTokens,
             record.requestBody, record.responseBody,
         ]
-    }
-
-    struct Migration {
-        var version: Int
-        var statements: [String]
-    }
-
-    /// Append-only: a released migration is never edited, only followed by a new one.
-    static let migrations: [Migration] = [
-        Migration(version: 1, statements: [
-            """
-            CREATE TABLE IF NOT EXISTS request_log (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                request_id TEXT NOT NULL,
-                timestamp DOUBLE PRECISION NOT NULL,
-                principal TEXT NOT NULL,
-                endpoint TEXT NOT NULL,
-                model_requested TEXT NOT NULL,
-                provider TEXT,
-                model_served TEXT,
-                status INTEGER NOT NULL,
-                error_code TEXT,
-                prompt_tokens INTEGER NOT NULL,
-                completion_tokens INTEGER NOT NULL,
-                usage_estimated INTEGER NOT NULL,
-                latency_ms DOUBLE PRECISION NOT NULL,
-                upstream_ms DOUBLE PRECISION NOT NULL,
-                overhead_ms DOUBLE PRECISION NOT NULL,
-                attempts INTEGER NOT NULL,
-                stream INTEGER NOT NULL
-            )
-            """,
-            "CREATE INDEX IF NOT EXISTS request_log_timestamp ON request_log (timestamp)",
-            "CREATE INDEX IF NOT EXISTS request_log_request_id ON request_log (request_id)",
-        ]),
-        Migration(version: 2, statements: [
-            "ALTER TABLE request_log ADD COLUMN cost_usd DOUBLE PRECISION",
-        ]),
-        Migration(version: 3, statements: [
-            """
-            CREATE TABLE IF NOT EXISTS api_keys (
-                id TEXT PRIMARY KEY,
-                name TEXT NOT NULL,
-                prefix TEXT NOT NULL,
-                hash TEXT NOT NULL UNIQUE,
-                user_id TEXT,
-                team TEXT,
-                role TEXT NOT NULL,
-                models TEXT NOT NULL,
-                rpm INTEGER,
-                tpm INTEGER,
-                max_budget_usd DOUBLE PRECISION,
-                budget_period TEXT NOT NULL,
-                expires_at DOUBLE PRECISION,
-                metadata TEXT NOT NULL,
-                created_at DOUBLE PRECISION NOT NULL,
-                revoked_at DOUBLE PRECISION
-            )
-            """,
-            "CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys (user_id)",
-            """
-            CREATE TABLE IF NOT EXISTS user_limits (
-                user_id TEXT PRIMARY KEY,
-                rpm INTEGER,
-                tpm INTEGER,
-                max_budget_usd DOUBLE PRECISION,
-                budget_period TEXT NOT NULL,
-                updated_at DOUBLE PRECISION NOT NULL
-            )
-            """,
-            """
-            CREATE TABLE IF NOT EXISTS spend (
-                scope TEXT NOT NULL,
-                day INTEGER NOT NULL,
-                cost_usd DOUBLE PRECISION NOT NULL,
-                requests BIGINT NOT NULL,
-                tokens BIGINT NOT NULL,
-                PRIMARY KEY (scope, day)
-            )
-            """,
-            "ALTER TABLE request_log ADD COLUMN key_id TEXT",
-            "ALTER TABLE request_log ADD COLUMN user_id TEXT",
-            "ALTER TABLE request_log ADD COLUMN team TEXT",
-            "ALTER TABLE request_log ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE request_log ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE request_log ADD COLUMN request_body TEXT",
-            "ALTER TABLE request_log ADD COLUMN response_body TEXT",
-            "CREATE INDEX IF NOT EXISTS request_log_key ON request_log (key_id, timestamp)",
-            "CREATE INDEX IF NOT EXISTS request_log_user ON request_log (user_id, timestamp)",
-        ]),
-        Migration(version: 4, statements: [
-            // Self-made keys name their maker: they draw on its limits and are revoked with it.
-            "ALTER TABLE api_keys ADD COLUMN created_by TEXT",
-            "CREATE INDEX IF NOT EXISTS api_keys_created_by ON api_keys (created_by)",
-        ]),
-    ]
-
-    static func now() -> Double {
-        Date().timeIntervalSince1970
     }
 }

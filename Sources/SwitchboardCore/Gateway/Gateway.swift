@@ -51,7 +51,7 @@ public struct StreamResult: Sendable {
 public struct Gateway: Sendable {
     public let catalog: ModelCatalog
     public let metrics: GatewayMetrics
-    public let board: HealthBoard
+    public let board: any TargetHealth
     public let limiter: ConcurrencyLimiter
     /// The most one request may take across all its attempts, retries and fallbacks.
     public let requestTimeout: Duration
@@ -66,7 +66,7 @@ public struct Gateway: Sendable {
     public init(
         catalog: ModelCatalog,
         metrics: GatewayMetrics,
-        board: HealthBoard = HealthBoard(),
+        board: any TargetHealth = HealthBoard(),
         limiter: ConcurrencyLimiter = ConcurrencyLimiter(limit: nil),
         requestTimeout: Duration = .seconds(600),
         scrubber: SecretScrubber = .none,

@@ -4,12 +4,12 @@
 /// period needs it. Controllers call ``admit(_:model:promptTokens:maxTokens:)`` before the
 /// upstream call and ``settle(_:usage:cost:)`` exactly once after it, whatever happened.
 public struct Governor: Sendable {
-    public let limiter: RateLimiter
-    public let budgets: BudgetBook
+    public let limiter: any RateLimiting
+    public let budgets: any BudgetKeeping
     private let catalog: ModelCatalog
     private let defaultMaxTokens: Int
 
-    public init(limiter: RateLimiter, budgets: BudgetBook, catalog: ModelCatalog, defaultMaxTokens: Int) {
+    public init(limiter: any RateLimiting, budgets: any BudgetKeeping, catalog: ModelCatalog, defaultMaxTokens: Int) {
         self.limiter = limiter
         self.budgets = budgets
         self.catalog = catalog
@@ -48,7 +48,7 @@ public struct Governor: Sendable {
         }
         if principal.scopes.isEmpty { return .unlimited }
         let rate: RateLimitStatus?
-        switch limiter.admit(principal.scopes, promptTokens: promptTokens, now: limiter.seconds()) {
+        switch await limiter.admit(principal.scopes, promptTokens: promptTokens) {
         case .success(let status):
             rate = status
         case .failure(let rejection):
@@ -77,7 +77,7 @@ public struct Governor: Sendable {
     public func settle(_ admission: Admission, usage: Usage?, cost: Double?) {
         guard !admission.scopes.isEmpty else { return }
         let used = usage.map { $0.promptTokens + $0.completionTokens } ?? 0
-        limiter.settleTokens(admission.scopes, difference: used - admission.promptTokens, now: limiter.seconds())
+        limiter.settleTokens(admission.scopes, difference: used - admission.promptTokens)
         budgets.settle(admission.hold, actual: cost ?? 0)
     }
 

@@ -44,7 +44,7 @@ final class SourceBox: @unchecked Sendable {
 
 /// Settles one upstream call on the health board exactly once: success, failure, or abandoned.
 final class CallLease: Sendable {
-    let board: HealthBoard
+    let board: any TargetHealth
     let target: TargetID
     let probe: Bool
     let started: ContinuousClock.Instant
@@ -58,7 +58,7 @@ final class CallLease: Sendable {
         case abandoned
     }
 
-    init(board: HealthBoard, target: TargetID, probe: Bool, onSettle: @escaping @Sendable (CallOutcome) -> Void) {
+    init(board: any TargetHealth, target: TargetID, probe: Bool, onSettle: @escaping @Sendable (CallOutcome) -> Void) {
         self.board = board
         self.target = target
         self.probe = probe
@@ -72,7 +72,7 @@ final class CallLease: Sendable {
 
     func succeed(latency: Duration? = nil) {
         guard claim() else { return }
-        board.finish(target, success: true, latency: latency ?? (.now - started), now: .now)
+        board.finish(target, success: true, latency: latency ?? (.now - started), error: nil, cooldown: nil, now: .now)
         onSettle(.success)
     }
 

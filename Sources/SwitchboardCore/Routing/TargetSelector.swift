@@ -8,7 +8,7 @@ public struct TargetSelector: Sendable {
     public func order<Generator: RandomNumberGenerator>(
         _ targets: [RouteTarget],
         strategy: RoutingStrategy,
-        board: HealthBoard,
+        board: any TargetHealth,
         prices: (RouteTarget) -> ModelPrice?,
         now: ContinuousClock.Instant,
         using generator: inout Generator
@@ -80,7 +80,7 @@ public struct TargetSelector: Sendable {
     /// A target with no measurement yet counts as fastest, so every target gets measured.
     func leastLatency<Generator: RandomNumberGenerator>(
         _ targets: [RouteTarget],
-        board: HealthBoard,
+        board: any TargetHealth,
         using generator: inout Generator
     ) -> [RouteTarget] {
         guard targets.count > 1 else { return targets }

@@ -11,36 +11,20 @@ import Foundation
 /// Turns a presented credential into a ``Principal``: the master key, a virtual key (looked up
 /// by hash, cached for `auth.key_cache_ttl_s`), or a JWT. Every failure is the same 401.
 final class Authenticator: Sendable {
-    private struct CachedKey: Sendable {
-        var key: VirtualKey?
-        /// The keys that made this one, nearest first (empty for keys an admin made).
-        var makers: [VirtualKey] = []
-        var userLimits: UserLimits?
-        var expires: ContinuousClock.Instant
-    }
-
     /// How many makers a self-made key may have above it; a longer chain is refused.
-    static let maxMakerChain = 16
-
-    private struct CachedUser: Sendable {
-        var limits: UserLimits?
-        var expires: ContinuousClock.Instant
-    }
+    static let maxMakerChain = KeyMinting.maxMakerChain
 
     let masterKey: String?
-    private let store: any GovernanceStore
+    private let store: any KeyStore & UserLimitStore
     private let jwt: JWTVerifier?
     private let limits: LimitsConfig
-    private let ttl: Duration
-    private let keys = LockedValue<[String: CachedKey]>([:])
-    private let users = LockedValue<[String: CachedUser]>([:])
+    private let cache: any KeyCache
     private let logger: Logger
-    /// Bounds the caches against floods of made-up keys.
-    private let maxCached = 10_000
 
-    init(config: GatewayConfig, store: any GovernanceStore, client: HTTPClient, logger: Logger) {
+    init(config: GatewayConfig, store: any KeyStore & UserLimitStore, cache: any KeyCache, client: HTTPClient, logger: Logger) {
         self.masterKey = config.server.masterKey
         self.store = store
+        self.cache = cache
         self.jwt = config.jwt.map {
             JWTVerifier(
                 config: $0, client: client,
@@ -48,7 +32,6 @@ final class Authenticator: Sendable {
             )
         }
         self.limits = config.limits
-        self.ttl = .milliseconds(Int64(config.auth.keyCacheTTLSeconds * 1000))
         self.logger = logger
     }
 
@@ -84,9 +67,8 @@ final class Authenticator: Sendable {
 
     private func virtualKey(_ secret: String) async throws(GatewayError) -> Principal {
         let hash = KeySecret.hash(secret)
-        let now = ContinuousClock.now
-        var entry = keys.withLock { $0[hash] }
-        if entry == nil || entry.map({ $0.expires <= now }) == true {
+        var entry = cache.key(hash: hash)
+        if entry == nil {
             do {
                 let key = try await store.key(hash: hash)
                 let overrides: UserLimits? = try await key?.userID.asyncMap { try await store.userLimits($0) } ?? nil
@@ -101,11 +83,8 @@ final class Authenticator: Sendable {
                     makers.append(maker)
                     next = maker.makerKeyID
                 }
-                let fresh = CachedKey(key: key, makers: makers, userLimits: overrides, expires: now + ttl)
-                keys.withLock { keys in
-                    if keys.count >= maxCached { keys.removeAll(keepingCapacity: true) }
-                    keys[hash] = fresh
-                }
+                let fresh = CachedKey(key: key, makers: makers, userLimits: overrides)
+                cache.store(fresh, hash: hash)
                 entry = fresh
             } catch {
                 logger.error("key lookup failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
@@ -120,14 +99,10 @@ final class Authenticator: Sendable {
     }
 
     private func userLimits(_ userID: String) async throws(GatewayError) -> UserLimits? {
-        let now = ContinuousClock.now
-        if let cached = users.withLock({ $0[userID] }), cached.expires > now { return cached.limits }
+        if let cached = cache.userLimits(userID) { return cached }
         do {
             let limits = try await store.userLimits(userID)
-            users.withLock { users in
-                if users.count >= maxCached { users.removeAll(keepingCapacity: true) }
-                users[userID] = CachedUser(limits: limits, expires: now + ttl)
-            }
+            cache.store(limits, userID: userID)
             return limits
         } catch {
             logger.error("user lookup failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
@@ -137,16 +112,13 @@ final class Authenticator: Sendable {
 
     /// Forgets cached lookups so this replica sees an edit or revocation on the next request.
     func invalidate(keyHash: String? = nil, userID: String? = nil) {
-        if let keyHash { keys.withLock { $0[keyHash] = nil } }
-        if let userID {
-            users.withLock { $0[userID] = nil }
-            keys.withLock { keys in keys = keys.filter { $0.value.key?.userID != userID } }
-        }
+        if let keyHash { cache.invalidate(keyHash: keyHash) }
+        if let userID { cache.invalidate(userID: userID) }
     }
 
     /// Forgets every cached key: after a revocation or edit that keys made by this one inherit.
     func invalidateAllKeys() {
-        keys.withLock { $0.removeAll(keepingCapacity: true) }
+        cache.invalidateAllKeys()
     }
 
     /// A key's principal: its own scope, then the scopes of the keys that made it (so a self-made

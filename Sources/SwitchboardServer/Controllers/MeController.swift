@@ -91,7 +91,7 @@ struct MeController: Sendable {
         try KeyMinting.bound(&draft, by: principal, maxLifetime: minting.maxLifetimeDays.map { $0 * 86_400 }, now: now)
         if let perMinute = minting.perMinute {
             let scope = LimitScope(id: "mint:\(principal.id)", label: "key creation by \(principal.id)", rpm: perMinute)
-            if case .failure(let rejection) = governor.limiter.admit([scope], promptTokens: 0, now: governor.limiter.seconds()) {
+            if case .failure(let rejection) = await governor.limiter.admit([scope], promptTokens: 0) {
                 let wait = max(1, Int(rejection.retryAfterSeconds.rounded(.up)))
                 throw GatewayError(
                     .rateLimitExceeded, "At most \(perMinute) keys can be created a minute; retry in \(wait) s.", retryAfterSeconds: wait

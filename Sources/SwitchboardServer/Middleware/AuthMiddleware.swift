@@ -21,7 +21,7 @@ struct AuthMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
 
     let authenticator: Authenticator
-    let limiter: RateLimiter
+    let limiter: any RateLimiting
     let failedSignInsPerMinute: Int?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -43,14 +43,14 @@ struct AuthMiddleware: RouterMiddleware {
     private func authenticate(_ request: Request, address: String?) async -> Result<Principal, GatewayError> {
         let scope = failureScope(address)
         if let scope {
-            let wait = limiter.waitBeforeNext(scope, now: limiter.seconds())
+            let wait = await limiter.waitBeforeNext(scope)
             if wait > 0 { return .failure(Self.throttled(wait)) }
         }
         do {
             return .success(try await authenticator.authenticate(Self.credential(in: request)))
         } catch {
             guard error.code == .authenticationError, let scope else { return .failure(error) }
-            if case .failure(let rejection) = limiter.admit([scope], promptTokens: 0, now: limiter.seconds()) {
+            if case .failure(let rejection) = await limiter.admit([scope], promptTokens: 0) {
                 return .failure(Self.throttled(rejection.retryAfterSeconds))
             }
             return .failure(error)
