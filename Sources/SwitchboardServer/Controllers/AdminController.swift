@@ -40,22 +40,19 @@ struct AdminController: Sendable {
         let user = request.uri.queryParameters["user_id"].map(String.init)
         let keys = try await GovernanceAccess.run { try await store.keys(userID: user) }
         let now = Date().timeIntervalSince1970
-        return try Self.json(GovernanceViews.list(keys.map { GovernanceViews.key($0, now: now) }))
+        return try Self.json(ListView(data: keys.map { KeyView($0, now: now) }))
     }
 
     @Sendable func getKey(request: Request, context: Context) async throws -> Response {
         let key = try await existingKey(context)
-        var view = GovernanceViews.key(key, now: Date().timeIntervalSince1970)
+        var view = KeyView(key, now: Date().timeIntervalSince1970)
         if let budget = key.budget,
             let balance = try await governor.budgets.balance(LimitScope(id: key.scopeID, label: "key", budget: budget))
         {
-            view = view.merging(["spend": GovernanceViews.balance(LimitScope(id: key.scopeID, label: "key"), balance)])
+            view.spend = .budget(BalanceView(scope: key.scopeID, balance))
         } else {
             let spent = try await GovernanceAccess.run { try await store.spend(scope: key.scopeID, since: key.budgetPeriod.start(containing: Date().timeIntervalSince1970)) }
-            var spend = JSONObjectBuilder()
-            spend.set("spent_usd", spent)
-            spend.set("budget_period", key.budgetPeriod.rawValue)
-            view = view.merging(["spend": spend.value])
+            view.spend = .unbudgeted(spentUSD: spent, period: key.budgetPeriod)
         }
         return try Self.json(view)
     }
@@ -71,7 +68,7 @@ struct AdminController: Sendable {
         authenticator.invalidateAllKeys()
         governor.budgets.forget(key.scopeID)
         context.logger.info("key updated", metadata: ["key_id": "\(key.id)", "by": "\(context.principal.id)"])
-        return try Self.json(GovernanceViews.key(key, now: now))
+        return try Self.json(KeyView(key, now: now))
     }
 
     /// Revokes a key and every key it made (and they made), and says how many of those went.
@@ -89,7 +86,9 @@ struct AdminController: Sendable {
         context.logger.info(
             "key revoked", metadata: ["key_id": "\(key.id)", "minted_keys_revoked": "\(minted)", "by": "\(context.principal.id)"]
         )
-        return try Self.json(GovernanceViews.key(key, now: now).merging(["minted_keys_revoked": .integer(Int64(minted))]))
+        var view = KeyView(key, now: now)
+        view.mintedKeysRevoked = minted
+        return try Self.json(view)
     }
 
     /// Revokes the keys `maker` made, theirs in turn, and so on; returns how many were still active.
@@ -128,7 +127,7 @@ struct AdminController: Sendable {
         try await GovernanceAccess.run { try await store.setUserLimits(limits) }
         authenticator.invalidate(userID: userID)
         governor.budgets.forget("user:\(userID)")
-        return try Self.json(GovernanceViews.userLimits(limits))
+        return try Self.json(UserLimitsView(limits))
     }
 
     @Sendable func getUser(request: Request, context: Context) async throws -> Response {
@@ -138,13 +137,10 @@ struct AdminController: Sendable {
         let now = Date().timeIntervalSince1970
         let period = limits?.budgetPeriod ?? .monthly
         let spent = try await GovernanceAccess.run { try await store.spend(scope: "user:\(userID)", since: period.start(containing: now)) }
-        var object = JSONObjectBuilder()
-        object.set("user_id", userID)
-        object.set("limits", json: limits.map(GovernanceViews.userLimits) ?? .null)
-        object.set("spent_usd", spent)
-        object.set("budget_period", period.rawValue)
-        object.set("keys", json: .array(keys.map { GovernanceViews.key($0, now: now) }))
-        return try Self.json(object.value)
+        return try Self.json(UserView(
+            userID: userID, limits: limits.map(UserLimitsView.init), spentUSD: spent, budgetPeriod: period.rawValue,
+            keys: keys.map { KeyView($0, now: now) }
+        ))
     }
 
     private func existingKey(_ context: Context) async throws -> VirtualKey {
@@ -155,11 +151,15 @@ struct AdminController: Sendable {
         return key
     }
 
-    static func withSecret(_ key: VirtualKey, secret: String) -> JSONValue {
-        GovernanceViews.key(key, now: Date().timeIntervalSince1970).merging(["key": .string(secret)])
+    /// The key with its secret: the answer that creates it, the only time the secret is shown.
+    static func withSecret(_ key: VirtualKey, secret: String) -> KeyView {
+        var view = KeyView(key, now: Date().timeIntervalSince1970)
+        view.key = secret
+        return view
     }
 
-    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) throws -> Response {
+    /// A governance answer: JSON, never cached.
+    static func json<Body: Encodable>(_ value: Body, status: HTTPResponse.Status = .ok) throws -> Response {
         var response = try JSONBody.response(value, status: status)
         response.headers[.cacheControl] = "no-store"
         return response
@@ -213,10 +213,3 @@ enum GovernanceAccess {
     }
 }
 
-extension JSONValue {
-    func merging(_ fields: [String: JSONValue]) -> JSONValue {
-        guard case .object(var object) = self else { return self }
-        for (key, value) in fields { object[key] = value }
-        return .object(object)
-    }
-}

@@ -27,7 +27,7 @@ struct MeController: Sendable {
     }
 
     @Sendable func me(request: Request, context: Context) async throws -> Response {
-        try AdminController.json(GovernanceViews.principal(context.principal))
+        try AdminController.json(PrincipalView(context.principal))
     }
 
     @Sendable func usage(request: Request, context: Context) async throws -> Response {
@@ -48,19 +48,15 @@ struct MeController: Sendable {
 
     @Sendable func balance(request: Request, context: Context) async throws -> Response {
         let principal = context.principal
-        var budgets: [JSONValue] = []
+        var budgets: [BalanceView] = []
         for scope in principal.scopes where scope.budget != nil {
             if let balance = try await governor.budgets.balance(scope) {
-                budgets.append(GovernanceViews.balance(scope, balance))
+                budgets.append(BalanceView(scope: scope.id, balance))
             }
         }
-        let remaining = budgets.compactMap { $0["remaining_usd"]?.doubleValue }.min()
-        var object = JSONObjectBuilder()
-        object.set("object", "balance")
-        object.set("unlimited", budgets.isEmpty)
-        object.set("remaining_usd", remaining)
-        object.set("budgets", json: .array(budgets))
-        return try AdminController.json(object.value)
+        return try AdminController.json(
+            BalancesView(unlimited: budgets.isEmpty, remainingUSD: budgets.map(\.remainingUSD).min(), budgets: budgets)
+        )
     }
 
     @Sendable func listKeys(request: Request, context: Context) async throws -> Response {
@@ -74,7 +70,7 @@ struct MeController: Sendable {
             keys = []
         }
         let now = Date().timeIntervalSince1970
-        return try AdminController.json(GovernanceViews.list(keys.map { GovernanceViews.key($0, now: now) }))
+        return try AdminController.json(ListView(data: keys.map { KeyView($0, now: now) }))
     }
 
     /// A user makes a key for themselves: never beyond their own permissions, models, limits,

@@ -39,16 +39,17 @@ struct UsageController: Sendable {
         }
         var query = try Self.query(request)
         query.keyID = key.id
-        let report = try await Self.costReport(store, query)
-        let fields: [String: JSONValue] = ["key_id": .string(key.id), "name": .string(key.name)]
-        return try AdminController.json(report.merging(fields))
+        var report = try await Self.costReport(store, query)
+        report.keyID = key.id
+        report.name = key.name
+        return try AdminController.json(report)
     }
 
     @Sendable func promptLog(request: Request, context: Context) async throws -> Response {
         let query = try Self.query(request)
         let limit = try Self.limit(request)
         let records = try await GovernanceAccess.run { try await store.records(query, limit: limit) }
-        return try AdminController.json(GovernanceViews.list(records.map(GovernanceViews.record)))
+        return try AdminController.json(ListView(data: records.map(RecordView.init)))
     }
 
     @Sendable func usage(request: Request, context: Context) async throws -> Response {
@@ -59,24 +60,13 @@ struct UsageController: Sendable {
     @Sendable func usageCosts(request: Request, context: Context) async throws -> Response {
         let query = try Self.query(request)
         let rows = try await GovernanceAccess.run { try await store.usage(query) }
-        var total = 0.0
-        let data: [JSONValue] = rows.map { row in
-            total += row.costUSD
-            var object = JSONObjectBuilder()
-            if let group = row.group { object.set("group", group) }
-            object.set("cost_usd", row.costUSD)
-            object.set("requests", row.requests)
-            return object.value
-        }
-        var object = JSONObjectBuilder()
-        object.set("object", "list")
-        object.set("group_by", query.groupBy?.rawValue)
-        object.set("data", json: .array(data))
-        object.set("total_usd", total)
-        return try AdminController.json(object.value)
+        let data = rows.map { CostRowsView.Row(group: $0.group, costUSD: $0.costUSD, requests: $0.requests) }
+        return try AdminController.json(
+            CostRowsView(groupBy: query.groupBy?.rawValue, data: data, totalUSD: rows.reduce(0) { $0 + $1.costUSD })
+        )
     }
 
-    static func usageReport(_ store: any GovernanceStore, _ query: UsageQuery) async throws(GatewayError) -> JSONValue {
+    static func usageReport(_ store: any UsageReports, _ query: UsageQuery) async throws(GatewayError) -> UsageReportView {
         let rows = try await GovernanceAccess.run { try await store.usage(query) }
         var overall = query
         overall.groupBy = nil
@@ -85,17 +75,13 @@ struct UsageController: Sendable {
             let overallRows: [UsageRow] = try await GovernanceAccess.run { try await store.usage(overall) }
             total = overallRows.first
         }
-        var object = JSONObjectBuilder()
-        object.set("object", "list")
-        object.set("group_by", query.groupBy?.rawValue)
-        object.set("from", time: query.from)
-        object.set("to", time: query.to)
-        object.set("data", json: .array(query.groupBy == nil ? [] : rows.map(GovernanceViews.usage)))
-        object.set("total", json: total.map(GovernanceViews.usage) ?? .null)
-        return object.value
+        return UsageReportView(
+            groupBy: query.groupBy?.rawValue, from: Timestamp(query.from), to: Timestamp(query.to),
+            data: query.groupBy == nil ? [] : rows.map(UsageRowView.init), total: total.map(UsageRowView.init)
+        )
     }
 
-    static func costReport(_ store: any GovernanceStore, _ query: UsageQuery) async throws(GatewayError) -> JSONValue {
+    static func costReport(_ store: any UsageReports, _ query: UsageQuery) async throws(GatewayError) -> CostReportView {
         var byModel = query
         byModel.groupBy = .model
         var byKey = query
@@ -106,14 +92,10 @@ struct UsageController: Sendable {
         let keys: [UsageRow] = try await GovernanceAccess.run { try await store.usage(byKey) }
         let totals: [UsageRow] = try await GovernanceAccess.run { try await store.usage(overall) }
         let total = totals.first
-        var object = JSONObjectBuilder()
-        object.set("total_usd", total?.costUSD ?? 0)
-        object.set("requests", total?.requests ?? 0)
-        object.set("prompt_tokens", total?.promptTokens ?? 0)
-        object.set("completion_tokens", total?.completionTokens ?? 0)
-        object.set("by_model", json: .array(models.map(GovernanceViews.usage)))
-        object.set("by_key", json: .array(keys.map(GovernanceViews.usage)))
-        return object.value
+        return CostReportView(
+            totalUSD: total?.costUSD ?? 0, requests: total?.requests ?? 0, promptTokens: total?.promptTokens ?? 0,
+            completionTokens: total?.completionTokens ?? 0, byModel: models.map(UsageRowView.init), byKey: keys.map(UsageRowView.init)
+        )
     }
 
     /// `from`, `to` (ISO 8601 or seconds), `key`, `user`, `model`, `provider`, `group_by`.
