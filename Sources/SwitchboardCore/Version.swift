@@ -1,4 +1,4 @@
 /// The gateway's version, reported by `switchboard version` and `GET /info`.
-public enum SwitchboardVersion {
-    public static let current = "0.1.0"
+package enum SwitchboardVersion {
+    package static let current = "0.1.0"
 }

@@ -1,15 +1,15 @@
 import AsyncHTTPClient
 public import Hummingbird
-public import Logging
+package import Logging
 import Metrics
 import NIOCore
 import NIOPosix
 import Prometheus
 import SQLKit
-public import ServiceLifecycle
-public import SwitchboardCore
+package import ServiceLifecycle
+package import SwitchboardCore
 import SwitchboardProviders
-public import SwitchboardStorage
+package import SwitchboardStorage
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -20,14 +20,14 @@ import Foundation
 public typealias GatewayApplication = Application<RouterResponder<GatewayRequestContext>>
 
 /// Everything ``buildGateway(_:)`` assembled, for `main` and for tests that look inside.
-public struct BuiltGateway: Sendable {
-    public let application: GatewayApplication
-    public let config: GatewayConfig
-    public let store: any RequestLogStore
-    public let governance: any GovernanceStore
-    public let writer: RecordWriter
+package struct BuiltGateway: Sendable {
+    package let application: GatewayApplication
+    package let config: GatewayConfig
+    package let store: any RequestLogStore
+    package let governance: any GovernanceStore
+    package let writer: RecordWriter
     /// Every route the router serves, as `METHOD /path` (the security table is checked against it).
-    public let routes: [String]
+    package let routes: [String]
 }
 
 /// Builds the gateway's application from arguments: used by `switchboard serve` and by tests.
@@ -39,7 +39,7 @@ public func buildApplication(_ arguments: some AppArguments) async throws -> Gat
 ///
 /// The provider types are the ones this build serves (``BuiltInProviders``): each checks its own
 /// config blocks and finds itself in the environment.
-public func loadConfig(_ arguments: some AppArguments) throws -> GatewayConfig {
+package func loadConfig(_ arguments: some AppArguments) throws -> GatewayConfig {
     let loader = ConfigLoader(environment: arguments.environment, registry: BuiltInProviders.registry)
     var config: GatewayConfig
     if let path = arguments.configPath {
@@ -61,7 +61,7 @@ public func loadConfig(_ arguments: some AppArguments) throws -> GatewayConfig {
 /// - Parameters:
 ///   - arguments: where the configuration comes from, and overrides.
 ///   - onServerRunning: called with the bound port once the server listens (tests pass port 0).
-public func buildGateway(
+package func buildGateway(
     _ arguments: some AppArguments,
     onServerRunning: (@Sendable (Int) async -> Void)? = nil
 ) async throws -> BuiltGateway {
@@ -283,6 +283,6 @@ private func logStartup(config: GatewayConfig, catalog: ModelCatalog, logger: Lo
 
 
 /// Issues a key from fields as the admin API takes them; for the CLI. Returns the key and its secret.
-public func issueKey(_ fields: [String: JSONValue], store: any GovernanceStore) async throws -> (VirtualKey, String) {
+package func issueKey(_ fields: [String: JSONValue], store: any GovernanceStore) async throws -> (VirtualKey, String) {
     try await KeyIssuer(store: store).issue(fields, now: Date().timeIntervalSince1970)
 }

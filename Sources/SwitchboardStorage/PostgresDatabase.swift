@@ -1,10 +1,10 @@
-public import Logging
+package import Logging
 import NIOPosix
 import NIOSSL
-public import PostgresNIO
+package import PostgresNIO
 import PostgresKit
-public import SQLKit
-public import ServiceLifecycle
+package import SQLKit
+package import ServiceLifecycle
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -16,12 +16,12 @@ import Foundation
 ///
 /// The client is a Service: it must run (in the application's service group, or a test's task
 /// group) for connections to be handed out.
-public struct PostgresStorage: SQLDatabaseProvider, Service {
-    public let client: PostgresClient
+package struct PostgresStorage: SQLDatabaseProvider, Service {
+    package let client: PostgresClient
 
     /// - Parameter url: `postgres://user:password@host:5432/database`; `?sslmode=require` (or
     ///   `prefer`) turns TLS on, anything else leaves it off.
-    public init(url: String, logger: Logger) throws {
+    package init(url: String, logger: Logger) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme,
             scheme == "postgres" || scheme == "postgresql", let host = components.host, !host.isEmpty
         else {
@@ -47,27 +47,27 @@ public struct PostgresStorage: SQLDatabaseProvider, Service {
         self.client = PostgresClient(configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, backgroundLogger: logger)
     }
 
-    public func run() async throws {
+    package func run() async throws {
         await client.run()
     }
 
-    public func withDatabase<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+    package func withDatabase<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         try await client.withConnection { connection in
             try await body(connection.sql(queryLogLevel: nil))
         }
     }
 
-    public func withTransaction<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+    package func withTransaction<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         try await client.withConnection { connection in
             try await connection.sql(queryLogLevel: nil).transaction(body)
         }
     }
 }
 
-public enum StorageError: Error, CustomStringConvertible {
+package enum StorageError: Error, CustomStringConvertible {
     case invalidURL(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidURL(let message): return message
         }

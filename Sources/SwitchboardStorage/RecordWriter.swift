@@ -1,7 +1,7 @@
-public import Logging
-public import Metrics
-public import ServiceLifecycle
-public import SwitchboardCore
+package import Logging
+package import Metrics
+package import ServiceLifecycle
+package import SwitchboardCore
 import Synchronization
 
 /// Takes finished-request records off the hot path and writes them to the store in batches.
@@ -12,7 +12,7 @@ import Synchronization
 /// unbooked callers) are dropped, and spend rows lose their bodies but are always kept, so the
 /// ledger and budgets never miss a call. On graceful shutdown `run` writes everything still
 /// queued before it returns.
-public final class RecordWriter: RequestRecordSink, Service {
+package final class RecordWriter: RequestRecordSink, Service {
     private struct State {
         var queue: [RequestRecord] = []
         var dropped = 0
@@ -39,7 +39,7 @@ public final class RecordWriter: RequestRecordSink, Service {
     /// - Parameters:
     ///   - redactor: applied to bodies before they are stored.
     ///   - previewLimit: characters of each body kept (after redaction).
-    public init(
+    package init(
         store: any RequestLogStore,
         capacity: Int = 50_000,
         batchSize: Int = 500,
@@ -61,7 +61,7 @@ public final class RecordWriter: RequestRecordSink, Service {
         (self.wakeups, self.wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    public func record(_ record: RequestRecord) {
+    package func record(_ record: RequestRecord) {
         enum Outcome { case queued, bodiesShed, dropped }
         let outcome: Outcome = state.withLock { state in
             guard state.queue.count >= capacity else {
@@ -93,20 +93,20 @@ public final class RecordWriter: RequestRecordSink, Service {
     }
 
     /// Records waiting to be written.
-    public var pending: Int { state.withLock { $0.queue.count } }
+    package var pending: Int { state.withLock { $0.queue.count } }
 
     /// The queue holds four times its capacity in rows that can't be shed (the database has been
     /// failing or far too slow for a while): new calls should wait rather than grow it further.
-    public var isBacklogged: Bool { state.withLock { $0.queue.count >= capacity * 4 } }
+    package var isBacklogged: Bool { state.withLock { $0.queue.count >= capacity * 4 } }
     /// Optional rows dropped because the queue was full (spend rows never are).
-    public var dropped: Int { state.withLock { $0.dropped } }
+    package var dropped: Int { state.withLock { $0.dropped } }
     /// Spend rows whose bodies were shed because the queue was full.
-    public var bodiesShed: Int { state.withLock { $0.bodiesShed } }
+    package var bodiesShed: Int { state.withLock { $0.bodiesShed } }
     /// Records written to the store.
-    public var written: Int { state.withLock { $0.written } }
+    package var written: Int { state.withLock { $0.written } }
 
     /// Returns once everything recorded before the call is in the store (or a write failed).
-    public func flush() async {
+    package func flush() async {
         let failuresBefore = state.withLock { $0.failed }
         while true {
             await drain()
@@ -116,7 +116,7 @@ public final class RecordWriter: RequestRecordSink, Service {
         }
     }
 
-    public func run() async throws {
+    package func run() async throws {
         await withGracefulShutdownHandler {
             for await _ in wakeups {
                 // Let a few more rows arrive so one transaction carries them: at moderate rates
@@ -145,7 +145,7 @@ public final class RecordWriter: RequestRecordSink, Service {
     }
 
     /// Writes everything queued now, in batches.
-    public func drain() async {
+    package func drain() async {
         while true {
             let batch: [RequestRecord] = state.withLock { state in
                 let count = min(batchSize, state.queue.count)

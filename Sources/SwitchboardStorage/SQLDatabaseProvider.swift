@@ -1,9 +1,9 @@
-public import SQLKit
+package import SQLKit
 import Synchronization
 
 /// Lends an `SQLDatabase` for one unit of work: SQLite's single connection, or a pooled
 /// PostgreSQL connection. Stores are written once against this and run on both.
-public protocol SQLDatabaseProvider: Sendable {
+package protocol SQLDatabaseProvider: Sendable {
     func withDatabase<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result
     /// Runs `body` in one transaction on one connection: all of its writes land, or none do.
     func withTransaction<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result
@@ -28,7 +28,7 @@ extension SQLDatabase {
 }
 
 /// A lock that suspends instead of blocking, for serialising transactions on SQLite's one connection.
-public final class AsyncSerialLock: Sendable {
+package final class AsyncSerialLock: Sendable {
     private struct State {
         var held = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -36,9 +36,9 @@ public final class AsyncSerialLock: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
-    public func withLock<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+    package func withLock<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
         await acquire()
         do {
             let result = try await body()

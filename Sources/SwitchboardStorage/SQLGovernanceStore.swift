@@ -1,5 +1,5 @@
 import SQLKit
-public import SwitchboardCore
+package import SwitchboardCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -9,23 +9,23 @@ import Foundation
 
 /// Keys, user overrides, spend and usage reports on SQLite or PostgreSQL (tables from migration 3
 /// of ``SQLRequestLogStore``, which must have run).
-public struct SQLGovernanceStore: GovernanceStore {
+package struct SQLGovernanceStore: GovernanceStore {
     private let provider: any SQLDatabaseProvider
 
-    public init(provider: any SQLDatabaseProvider) {
+    package init(provider: any SQLDatabaseProvider) {
         self.provider = provider
     }
 
     // MARK: Keys
 
-    public func createKey(_ key: VirtualKey) async throws {
+    package func createKey(_ key: VirtualKey) async throws {
         let values = try Self.values(key)
         try await provider.withTransaction { database in
             try await database.insert(into: "api_keys").columns(Self.keyColumns).values(values).run()
         }
     }
 
-    public func createKey(_ key: VirtualKey, ifUser user: String, holdsFewerThan cap: Int, now: Double) async throws -> Bool {
+    package func createKey(_ key: VirtualKey, ifUser user: String, holdsFewerThan cap: Int, now: Double) async throws -> Bool {
         let values = try Self.values(key)
         return try await provider.withTransaction { database in
             if database.dialect.name == "postgresql" {
@@ -41,7 +41,7 @@ public struct SQLGovernanceStore: GovernanceStore {
         }
     }
 
-    public func keys(userID: String?) async throws -> [VirtualKey] {
+    package func keys(userID: String?) async throws -> [VirtualKey] {
         let rows = try await provider.withDatabase { database in
             if let userID {
                 return try await database.raw("SELECT * FROM api_keys WHERE user_id = \(bind: userID) ORDER BY created_at DESC, id").all()
@@ -51,28 +51,28 @@ public struct SQLGovernanceStore: GovernanceStore {
         return try rows.map(Self.key)
     }
 
-    public func key(id: String) async throws -> VirtualKey? {
+    package func key(id: String) async throws -> VirtualKey? {
         let row = try await provider.withDatabase { database in
             try await database.raw("SELECT * FROM api_keys WHERE id = \(bind: id)").first()
         }
         return try row.map(Self.key)
     }
 
-    public func key(hash: String) async throws -> VirtualKey? {
+    package func key(hash: String) async throws -> VirtualKey? {
         let row = try await provider.withDatabase { database in
             try await database.raw("SELECT * FROM api_keys WHERE hash = \(bind: hash)").first()
         }
         return try row.map(Self.key)
     }
 
-    public func keys(createdBy: String) async throws -> [VirtualKey] {
+    package func keys(createdBy: String) async throws -> [VirtualKey] {
         let rows = try await provider.withDatabase { database in
             try await database.raw("SELECT * FROM api_keys WHERE created_by = \(bind: createdBy) ORDER BY created_at DESC, id").all()
         }
         return try rows.map(Self.key)
     }
 
-    public func updateKey(_ key: VirtualKey) async throws {
+    package func updateKey(_ key: VirtualKey) async throws {
         let models = try Self.json(key.models)
         let metadata = try Self.json(key.metadata)
         try await provider.withTransaction { database in
@@ -134,7 +134,7 @@ public struct SQLGovernanceStore: GovernanceStore {
 
     // MARK: Users
 
-    public func userLimits(_ userID: String) async throws -> UserLimits? {
+    package func userLimits(_ userID: String) async throws -> UserLimits? {
         let row = try await provider.withDatabase { database in
             try await database.raw("SELECT * FROM user_limits WHERE user_id = \(bind: userID)").first()
         }
@@ -150,7 +150,7 @@ public struct SQLGovernanceStore: GovernanceStore {
         }
     }
 
-    public func setUserLimits(_ limits: UserLimits) async throws {
+    package func setUserLimits(_ limits: UserLimits) async throws {
         try await provider.withTransaction { database in
             try await database.raw(
                 """
@@ -166,7 +166,7 @@ public struct SQLGovernanceStore: GovernanceStore {
 
     // MARK: Spend and usage
 
-    public func spend(scope: String, since: Double) async throws -> Double {
+    package func spend(scope: String, since: Double) async throws -> Double {
         let day = Int((since / 86_400).rounded(.down))
         let row = try await provider.withDatabase { database in
             try await database.raw(
@@ -176,7 +176,7 @@ public struct SQLGovernanceStore: GovernanceStore {
         return try row?.decode(column: "total", as: Double.self) ?? 0
     }
 
-    public func usage(_ query: UsageQuery) async throws -> [UsageRow] {
+    package func usage(_ query: UsageQuery) async throws -> [UsageRow] {
         let rows = try await provider.withDatabase { database in
             let postgres = database.dialect.name == "postgresql"
             let select = database.select()
@@ -213,7 +213,7 @@ public struct SQLGovernanceStore: GovernanceStore {
         }
     }
 
-    public func records(_ query: UsageQuery, limit: Int) async throws -> [RequestRecord] {
+    package func records(_ query: UsageQuery, limit: Int) async throws -> [RequestRecord] {
         let rows = try await provider.withDatabase { database in
             let select = database.select().column("*").from("request_log")
             Self.filter(select, query)
@@ -222,7 +222,7 @@ public struct SQLGovernanceStore: GovernanceStore {
         return try rows.map(SQLRequestLogStore.record)
     }
 
-    public func deleteRecords(before cutoff: Double) async throws -> Int {
+    package func deleteRecords(before cutoff: Double) async throws -> Int {
         try await provider.withTransaction { database in
             let row = try await database.raw("SELECT COUNT(*) AS n FROM request_log WHERE timestamp < \(bind: cutoff)").first()
             let count = try row?.decode(column: "n", as: Int.self) ?? 0

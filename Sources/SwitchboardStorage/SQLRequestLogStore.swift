@@ -5,24 +5,24 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-public import SwitchboardCore
+package import SwitchboardCore
 
 /// The request log on any SQL database SQLKit speaks (SQLite today; PostgreSQL drops in).
-public struct SQLRequestLogStore: RequestLogStore {
+package struct SQLRequestLogStore: RequestLogStore {
     private let provider: any SQLDatabaseProvider
 
-    public init(provider: any SQLDatabaseProvider) {
+    package init(provider: any SQLDatabaseProvider) {
         self.provider = provider
     }
 
     /// Creates or upgrades the schema (every table, governance's too): ``SchemaMigrations``.
-    public func migrate() async throws {
+    package func migrate() async throws {
         try await SchemaMigrations.apply(to: provider)
     }
 
     /// One transaction per batch: the rows (multi-row INSERTs) and the spend they add, so a
     /// crash can neither lose spend nor count it twice, on SQLite and PostgreSQL alike.
-    public func insert(_ records: [RequestRecord]) async throws {
+    package func insert(_ records: [RequestRecord]) async throws {
         guard !records.isEmpty else { return }
         let spend = Self.spendDeltas(records)
         try await provider.withTransaction { database in
@@ -76,7 +76,7 @@ public struct SQLRequestLogStore: RequestLogStore {
     /// 25 columns × 1000 rows stays under SQLite's 32766 and PostgreSQL's 65535 parameters.
     static let maxRowsPerStatement = 1000
 
-    public func recent(limit: Int) async throws -> [RequestRecord] {
+    package func recent(limit: Int) async throws -> [RequestRecord] {
         let rows = try await provider.withDatabase { database in
             try await database.raw(
                 "SELECT * FROM request_log ORDER BY timestamp DESC, id DESC LIMIT \(bind: max(0, limit))"
@@ -115,7 +115,7 @@ public struct SQLRequestLogStore: RequestLogStore {
         return record
     }
 
-    public func ping() async throws {
+    package func ping() async throws {
         try await provider.withDatabase { database in
             _ = try await database.raw("SELECT 1 AS ok").first()
         }

@@ -1,6 +1,6 @@
-public import Logging
-public import SQLKit
-public import SQLiteKit
+package import Logging
+package import SQLKit
+package import SQLiteKit
 import NIOCore
 
 #if canImport(FoundationEssentials)
@@ -10,20 +10,20 @@ import Foundation
 #endif
 
 /// The database file could not be created.
-public struct SQLiteFileError: Error, CustomStringConvertible {
-    public var path: String
-    public var description: String { "the SQLite database file \(path) could not be created" }
+package struct SQLiteFileError: Error, CustomStringConvertible {
+    package var path: String
+    package var description: String { "the SQLite database file \(path) could not be created" }
 }
 
 /// Opens the embedded SQLite database named by a `sqlite://` URL, in WAL mode.
-public struct SQLiteDatabase: SQLDatabaseProvider {
-    public let connection: SQLiteConnection
-    public let database: any SQLDatabase
+package struct SQLiteDatabase: SQLDatabaseProvider {
+    package let connection: SQLiteConnection
+    package let database: any SQLDatabase
     /// One connection: transactions take turns, or one's BEGIN would land inside another's.
     private let writeLock = AsyncSerialLock()
 
     /// - Parameter url: `sqlite://./switchboard.db`, `sqlite:///abs/path.db`, or `sqlite::memory:`.
-    public static func open(url: String, logger: Logger) async throws -> SQLiteDatabase {
+    package static func open(url: String, logger: Logger) async throws -> SQLiteDatabase {
         let storage: SQLiteConnection.Storage
         if url == "sqlite::memory:" || url == "sqlite://:memory:" {
             storage = .memory
@@ -72,17 +72,17 @@ public struct SQLiteDatabase: SQLDatabaseProvider {
         self.database = database
     }
 
-    public func withDatabase<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+    package func withDatabase<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         try await body(database)
     }
 
-    public func withTransaction<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
+    package func withTransaction<Result: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> Result) async throws -> Result {
         try await writeLock.withLock {
             try await database.transaction(begin: "BEGIN IMMEDIATE", body)
         }
     }
 
-    public func close() async throws {
+    package func close() async throws {
         try await connection.close()
     }
 }

@@ -1,21 +1,21 @@
-public import Logging
-public import ServiceLifecycle
-public import SwitchboardCore
+package import Logging
+package import ServiceLifecycle
+package import SwitchboardCore
 
 /// The request-log store named by a storage URL, migrated, with what it needs to run and close.
-public struct OpenedStorage: Sendable {
-    public let store: any RequestLogStore
-    public let governance: any GovernanceStore
+package struct OpenedStorage: Sendable {
+    package let store: any RequestLogStore
+    package let governance: any GovernanceStore
     /// Services the store needs running (PostgreSQL's connection pool).
-    public let services: [any Service]
-    public let close: @Sendable () async throws -> Void
+    package let services: [any Service]
+    package let close: @Sendable () async throws -> Void
 }
 
 /// Opens `sqlite:` or `postgres://` storage and runs the migrations.
 ///
 /// For PostgreSQL a short-lived pool runs the migrations (a client runs once); the returned
 /// service is a fresh pool the application runs.
-public func openStorage(_ url: String, logger: Logger) async throws -> OpenedStorage {
+package func openStorage(_ url: String, logger: Logger) async throws -> OpenedStorage {
     if url.hasPrefix("sqlite:") {
         let sqlite = try await SQLiteDatabase.open(url: url, logger: logger)
         let store = SQLRequestLogStore(provider: sqlite)
@@ -62,7 +62,7 @@ public func openStorage(_ url: String, logger: Logger) async throws -> OpenedSto
 
 /// Opens the configured storage, runs `body` with its governance store, and closes it: for
 /// command-line tools (`switchboard keys`) that work on the database without serving.
-public func withGovernanceStore<Result: Sendable>(
+package func withGovernanceStore<Result: Sendable>(
     _ url: String,
     logger: Logger,
     _ body: @escaping @Sendable (any GovernanceStore) async throws -> Result
@@ -101,9 +101,9 @@ private func run<Result: Sendable>(
 
 
 /// Storage URLs as logs and errors may show them.
-public enum StorageURL {
+package enum StorageURL {
     /// The URL with its credentials replaced (`postgres://***@host/db`).
-    public static func redacted(_ url: String) -> String {
+    package static func redacted(_ url: String) -> String {
         guard let schemeEnd = url.range(of: "://"), let at = url[schemeEnd.upperBound...].firstIndex(of: "@") else {
             return url
         }

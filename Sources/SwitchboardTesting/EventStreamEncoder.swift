@@ -1,4 +1,4 @@
-public import SwitchboardCore
+package import SwitchboardCore
 import SwitchboardProviders
 
 #if canImport(FoundationEssentials)
@@ -8,9 +8,9 @@ import Foundation
 #endif
 
 /// Builds `application/vnd.amazon.eventstream` messages with correct checksums, for fakes and tests.
-public enum EventStreamEncoder {
+package enum EventStreamEncoder {
     /// One message with string headers (value type 7).
-    public static func message(headers: [(String, String)], payload: [UInt8]) -> [UInt8] {
+    package static func message(headers: [(String, String)], payload: [UInt8]) -> [UInt8] {
         var headerBytes: [UInt8] = []
         for (name, value) in headers {
             headerBytes.append(UInt8(truncatingIfNeeded: name.utf8.count))
@@ -29,7 +29,7 @@ public enum EventStreamEncoder {
     }
 
     /// A ConverseStream event such as `contentBlockDelta` with a JSON payload.
-    public static func event(_ type: String, _ payload: JSONValue) -> [UInt8] {
+    package static func event(_ type: String, _ payload: JSONValue) -> [UInt8] {
         message(
             headers: [(":event-type", type), (":content-type", "application/json"), (":message-type", "event")],
             payload: json(payload)
@@ -37,7 +37,7 @@ public enum EventStreamEncoder {
     }
 
     /// A modelled exception frame such as `throttlingException`.
-    public static func exception(_ type: String, _ payload: JSONValue) -> [UInt8] {
+    package static func exception(_ type: String, _ payload: JSONValue) -> [UInt8] {
         message(
             headers: [(":exception-type", type), (":content-type", "application/json"), (":message-type", "exception")],
             payload: json(payload)

@@ -1,4 +1,4 @@
-public import Hummingbird
+package import Hummingbird
 import HTTPTypes
 import Logging
 import NIOCore
@@ -17,14 +17,14 @@ import Foundation
 /// with a signed thinking block first); `cached` (reports cache tokens); `stream-error` (an
 /// `error` event mid-stream). Otherwise it echoes the last user text, or calls the first tool
 /// when `tool_choice` is `any` or names one.
-public struct FakeAnthropicUpstream: Sendable {
-    public static let apiKey = "anthropic-test-key"
-    public static let signature = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds+2X8pQ/=="
-    public let recorder = UpstreamRecorder()
+package struct FakeAnthropicUpstream: Sendable {
+    package static let apiKey = "anthropic-test-key"
+    package static let signature = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds+2X8pQ/=="
+    package let recorder = UpstreamRecorder()
 
-    public init() {}
+    package init() {}
 
-    public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+    package func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
         let recorder = self.recorder
         router.post("v1/messages") { request, _ -> Response in

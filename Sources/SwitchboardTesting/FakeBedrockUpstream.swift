@@ -1,8 +1,8 @@
-public import Hummingbird
+package import Hummingbird
 import HTTPTypes
 import Logging
 import NIOCore
-public import SwitchboardCore
+package import SwitchboardCore
 import SwitchboardProviders
 
 #if canImport(FoundationEssentials)
@@ -12,25 +12,25 @@ import Foundation
 #endif
 
 /// What the fake Bedrock saw, for tests to inspect.
-public actor BedrockRecorder {
-    public struct Received: Sendable {
+package actor BedrockRecorder {
+    package struct Received: Sendable {
         /// The path exactly as it arrived, still percent-encoded.
-        public var rawPath: String
-        public var authorization: String?
-        public var securityToken: String?
-        public var body: JSONValue
+        package var rawPath: String
+        package var authorization: String?
+        package var securityToken: String?
+        package var body: JSONValue
     }
 
-    public private(set) var requests: [Received] = []
+    package private(set) var requests: [Received] = []
     /// Requests refused because their signature did not verify.
-    public private(set) var rejectedSignatures = 0
+    package private(set) var rejectedSignatures = 0
 
-    public init() {}
+    package init() {}
 
     func append(_ request: Received) { requests.append(request) }
     func rejected() { rejectedSignatures += 1 }
 
-    public var last: Received? { requests.last }
+    package var last: Received? { requests.last }
 }
 
 /// A fake Bedrock Runtime: checks the SigV4 signature of every request as AWS would, then answers
@@ -43,24 +43,24 @@ public actor BedrockRecorder {
 /// `max-tokens` and `guardrail` (those stop reasons), `corrupt-stream` (a frame with a broken
 /// checksum after the first delta) and `exception-stream` (a `throttlingException` frame mid-stream).
 /// InvokeModel answers Titan and Cohere embedding models.
-public struct FakeBedrockUpstream: Sendable {
-    public static let secretMarker = "BEDROCK-SECRET-DETAIL-91c4"
-    public static let accessKeyID = "AKIDFAKEBEDROCK01"
-    public static let secretAccessKey = "fake/Bedrock+Secret/Key0123456789abcdef"
-    public static let sessionToken = "FakeSessionToken//+example="
-    public static let region = "us-east-1"
-    public static let toolInput = #"{"city":"Paris","days":[1,2,3],"units":"celsius"}"#
+package struct FakeBedrockUpstream: Sendable {
+    package static let secretMarker = "BEDROCK-SECRET-DETAIL-91c4"
+    package static let accessKeyID = "AKIDFAKEBEDROCK01"
+    package static let secretAccessKey = "fake/Bedrock+Secret/Key0123456789abcdef"
+    package static let sessionToken = "FakeSessionToken//+example="
+    package static let region = "us-east-1"
+    package static let toolInput = #"{"city":"Paris","days":[1,2,3],"units":"celsius"}"#
 
-    public let recorder = BedrockRecorder()
+    package let recorder = BedrockRecorder()
     private let verifier = SigV4Signer(
         credentials: SigV4Credentials(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey, sessionToken: sessionToken),
         region: region,
         service: "bedrock"
     )
 
-    public init() {}
+    package init() {}
 
-    public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+    package func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
         let recorder = self.recorder
         let verifier = self.verifier

@@ -1,4 +1,4 @@
-public import Hummingbird
+package import Hummingbird
 import HTTPTypes
 import Logging
 import NIOCore
@@ -15,14 +15,14 @@ import Foundation
 /// chunk has `finishReason` and `usageMetadata`), `:batchEmbedContents`. Models `fail-400`,
 /// `fail-429`, `fail-500` answer Google error bodies containing ``FakeOpenAIUpstream/secretMarker``;
 /// `signer` answers a function call carrying a thought signature.
-public struct FakeGeminiUpstream: Sendable {
-    public static let apiKey = "gemini-test-key"
-    public static let thoughtSignature = "CiQBVKhc7qSignature/+=="
-    public let recorder = UpstreamRecorder()
+package struct FakeGeminiUpstream: Sendable {
+    package static let apiKey = "gemini-test-key"
+    package static let thoughtSignature = "CiQBVKhc7qSignature/+=="
+    package let recorder = UpstreamRecorder()
 
-    public init() {}
+    package init() {}
 
-    public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+    package func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
         let recorder = self.recorder
         router.post("v1beta/models/{call}") { request, context -> Response in

@@ -1,8 +1,8 @@
-public import Hummingbird
+package import Hummingbird
 import HTTPTypes
 import Logging
 import NIOCore
-public import SwitchboardCore
+package import SwitchboardCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -11,20 +11,20 @@ import Foundation
 #endif
 
 /// What a fake upstream saw.
-public actor UpstreamRecorder {
-    public struct Received: Sendable {
-        public var path: String
-        public var authorization: String?
-        public var requestID: String?
-        public var body: JSONValue
+package actor UpstreamRecorder {
+    package struct Received: Sendable {
+        package var path: String
+        package var authorization: String?
+        package var requestID: String?
+        package var body: JSONValue
     }
 
-    public private(set) var requests: [Received] = []
+    package private(set) var requests: [Received] = []
     /// Streams whose client went away before the stream was finished.
-    public private(set) var disconnectedStreams = 0
-    public private(set) var completedStreams = 0
+    package private(set) var disconnectedStreams = 0
+    package private(set) var completedStreams = 0
 
-    public init() {}
+    package init() {}
 
     func append(_ request: Received) { requests.append(request) }
 
@@ -37,13 +37,13 @@ public actor UpstreamRecorder {
     private var callsByModel: [String: Int] = [:]
 
     /// Chat requests the fake received for a model.
-    public func calls(model: String) -> Int {
+    package func calls(model: String) -> Int {
         requests.filter { $0.path == "/v1/chat/completions" && $0.body["model"]?.stringValue == model }.count
     }
     func streamDisconnected() { disconnectedStreams += 1 }
     func streamCompleted() { completedStreams += 1 }
 
-    public var last: Received? { requests.last }
+    package var last: Received? { requests.last }
 }
 
 /// A fake OpenAI API speaking the real wire format, with faults chosen by the request's `model`.
@@ -56,13 +56,13 @@ public actor UpstreamRecorder {
 /// `slow-stream` (10 chunks 100 ms apart), `flaky` (every other call fails with 500),
 /// `slow-first-chunk` (stream head at once, first chunk after 3 s) and `stall-stream` (one chunk,
 /// then silence for 10 s).
-public struct FakeOpenAIUpstream: Sendable {
-    public static let secretMarker = "UPSTREAM-SECRET-DETAIL-7f3a"
-    public static let apiKey = "upstream-test-key"
+package struct FakeOpenAIUpstream: Sendable {
+    package static let secretMarker = "UPSTREAM-SECRET-DETAIL-7f3a"
+    package static let apiKey = "upstream-test-key"
 
     /// Model `verbatim` answers exactly these bytes: spacing, key order, `1.50` and an unknown
     /// extension field that decoding and re-encoding would all change.
-    public static let verbatimBody = """
+    package static let verbatimBody = """
         {"id": "chatcmpl-verbatim", "object": "chat.completion", "created": 1700000000, "model": "verbatim",
          "choices": [{"index": 0, "message": {"role": "assistant", "content": "exact bytes"}, "finish_reason": "stop",
                       "x_extension": {"z": 1, "a": [1.50, 2e3]}}],
@@ -70,18 +70,18 @@ public struct FakeOpenAIUpstream: Sendable {
         """
 
     /// Model `verbatim`, streamed: each string is one event's `data`, sent as it is.
-    public static let verbatimStream = [
+    package static let verbatimStream = [
         #"{"id":"chatcmpl-v","object":"chat.completion.chunk","created":1700000000,"model":"verbatim","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
         #"{"model":"verbatim","object":"chat.completion.chunk","id":"chatcmpl-v","created":1700000000,"choices":[{"index":0,"delta":{"content":"exact "},"x_score":1.50,"finish_reason":null}]}"#,
         #"{"id":"chatcmpl-v","object":"chat.completion.chunk","created":1700000000,"model":"verbatim","choices":[{"index":0,"delta":{"content":"bytes"},"finish_reason":"stop"}]}"#,
         #"{"id":"chatcmpl-v","object":"chat.completion.chunk","created":1700000000,"model":"verbatim","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#,
     ]
 
-    public let recorder = UpstreamRecorder()
+    package let recorder = UpstreamRecorder()
 
-    public init() {}
+    package init() {}
 
-    public func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+    package func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
         let recorder = self.recorder
         router.post("v1/chat/completions") { request, context -> Response in

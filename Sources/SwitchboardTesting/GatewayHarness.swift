@@ -1,11 +1,11 @@
-public import AsyncHTTPClient
+package import AsyncHTTPClient
 import Hummingbird
-public import NIOCore
-public import NIOHTTP1
-public import ServiceLifecycle
-public import SwitchboardCore
-public import SwitchboardServer
-public import Logging
+package import NIOCore
+package import NIOHTTP1
+package import ServiceLifecycle
+package import SwitchboardCore
+package import SwitchboardServer
+package import Logging
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -14,34 +14,34 @@ import Foundation
 #endif
 
 /// A response as a test sees it.
-public struct TestResponse: Sendable {
-    public var status: Int
-    public var headers: HTTPHeaders
-    public var body: String
+package struct TestResponse: Sendable {
+    package var status: Int
+    package var headers: HTTPHeaders
+    package var body: String
 
-    public func json() throws -> JSONValue {
+    package func json() throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: Data(body.utf8))
     }
 
-    public func header(_ name: String) -> String? { headers.first(name: name) }
+    package func header(_ name: String) -> String? { headers.first(name: name) }
 }
 
 /// A running gateway in front of a fake OpenAI upstream, both on loopback ports.
-public struct GatewayTestContext: Sendable {
-    public let port: Int
-    public let upstream: FakeOpenAIUpstream
-    public let upstreamPort: Int
+package struct GatewayTestContext: Sendable {
+    package let port: Int
+    package let upstream: FakeOpenAIUpstream
+    package let upstreamPort: Int
     /// A fake Anthropic API, reachable from the config as `ANTHROPIC_BASE`.
-    public let anthropic: FakeAnthropicUpstream
+    package let anthropic: FakeAnthropicUpstream
     /// A fake Gemini API, reachable from the config as `GEMINI_BASE`.
-    public let gemini: FakeGeminiUpstream
-    public let gateway: BuiltGateway
-    public let client: HTTPClient
-    public let serviceGroup: ServiceGroup
+    package let gemini: FakeGeminiUpstream
+    package let gateway: BuiltGateway
+    package let client: HTTPClient
+    package let serviceGroup: ServiceGroup
 
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    package var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    public func request(
+    package func request(
         _ method: HTTPMethod,
         _ path: String,
         body: String? = nil,
@@ -58,7 +58,7 @@ public struct GatewayTestContext: Sendable {
     }
 
     /// Sends raw bytes as the body (they need not be UTF-8).
-    public func request(
+    package func request(
         _ method: HTTPMethod,
         _ path: String,
         bytes: [UInt8],
@@ -74,16 +74,16 @@ public struct GatewayTestContext: Sendable {
         return TestResponse(status: Int(response.status.code), headers: response.headers, body: String(buffer: buffer))
     }
 
-    public func post(_ path: String, _ body: String, headers: [(String, String)] = [("content-type", "application/json")]) async throws -> TestResponse {
+    package func post(_ path: String, _ body: String, headers: [(String, String)] = [("content-type", "application/json")]) async throws -> TestResponse {
         try await request(.POST, path, body: body, headers: headers)
     }
 
-    public func get(_ path: String, headers: [(String, String)] = []) async throws -> TestResponse {
+    package func get(_ path: String, headers: [(String, String)] = []) async throws -> TestResponse {
         try await request(.GET, path, headers: headers)
     }
 
     /// Waits until every record handed to the writer so far is in the store.
-    public func flushRecords() async {
+    package func flushRecords() async {
         await gateway.writer.flush()
     }
 }
@@ -91,7 +91,7 @@ public struct GatewayTestContext: Sendable {
 /// Config for the harness: `UPSTREAM` in the text is replaced by the fake OpenAI upstream's base
 /// URL (with `/v1`), `UPSTREAM_ROOT` by its root (for Azure), `ANTHROPIC_BASE` by the fake Anthropic API's root, `DB` by a fresh SQLite file.
 /// - Parameter log: receives every log line at `logLevel` and above (nothing is logged when it is `nil`).
-public func withGateway<Result: Sendable>(
+package func withGateway<Result: Sendable>(
     config: String,
     environment: [String: String] = [:],
     logLevel: Logger.Level = .critical,
@@ -147,7 +147,7 @@ public func withGateway<Result: Sendable>(
 }
 
 /// The standard harness config: one OpenAI-compatible provider `fake` and an alias `gpt-test`.
-public func standardConfig(extraServer: String = "", extraProviders: String = "", extraModels: String = "") -> String {
+package func standardConfig(extraServer: String = "", extraProviders: String = "", extraModels: String = "") -> String {
     """
     server:
       host: 127.0.0.1
@@ -172,7 +172,7 @@ public func standardConfig(extraServer: String = "", extraProviders: String = ""
     """
 }
 
-public let authHeaders: [(String, String)] = [
+package let authHeaders: [(String, String)] = [
     ("content-type", "application/json"), ("authorization", "Bearer sk-test-master"),
 ]
 

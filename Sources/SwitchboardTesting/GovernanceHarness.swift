@@ -1,7 +1,7 @@
-public import SwitchboardCore
+package import SwitchboardCore
 
 /// A config with governance sections; `extra` goes at the top level (limits, request_log, auth).
-public func governanceConfig(_ extra: String = "", models: String = "") -> String {
+package func governanceConfig(_ extra: String = "", models: String = "") -> String {
     """
     server:
       host: 127.0.0.1
@@ -25,23 +25,23 @@ public func governanceConfig(_ extra: String = "", models: String = "") -> Strin
 }
 
 /// Headers for a JSON request with `credential` as the bearer token.
-public func bearer(_ credential: String) -> [(String, String)] {
+package func bearer(_ credential: String) -> [(String, String)] {
     [("content-type", "application/json"), ("authorization", "Bearer \(credential)")]
 }
 
 /// A chat completion for the harness's `gpt-test` alias.
-public let chatBody = #"{"model":"gpt-test","messages":[{"role":"user","content":"hello"}]}"#
+package let chatBody = #"{"model":"gpt-test","messages":[{"role":"user","content":"hello"}]}"#
 
 /// A harness call answered with something other than what the test needed.
-public struct UnexpectedResponse: Error, CustomStringConvertible {
-    public var status: Int
-    public var body: String
-    public var description: String { "unexpected \(status): \(body)" }
+package struct UnexpectedResponse: Error, CustomStringConvertible {
+    package var status: Int
+    package var body: String
+    package var description: String { "unexpected \(status): \(body)" }
 }
 
 extension GatewayTestContext {
     /// Creates a key with the master key; returns (id, secret).
-    public func createKey(_ fields: String) async throws -> (id: String, secret: String) {
+    package func createKey(_ fields: String) async throws -> (id: String, secret: String) {
         let response = try await post("/admin/keys", fields, headers: authHeaders)
         guard response.status == 201 else { throw UnexpectedResponse(status: response.status, body: response.body) }
         let json = try response.json()
@@ -51,13 +51,13 @@ extension GatewayTestContext {
 
 extension JSONValue {
     /// The number of items of an array, `nil` for anything else.
-    public var arrayCount: Int? {
+    package var arrayCount: Int? {
         if case .array(let items) = self { return items.count }
         return nil
     }
 
     /// An array's item, `nil` out of range or for anything else.
-    public subscript(index: Int) -> JSONValue? {
+    package subscript(index: Int) -> JSONValue? {
         if case .array(let items) = self, items.indices.contains(index) { return items[index] }
         return nil
     }

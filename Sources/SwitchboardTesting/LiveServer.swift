@@ -1,11 +1,11 @@
-public import Hummingbird
+package import Hummingbird
 import Logging
-public import ServiceLifecycle
+package import ServiceLifecycle
 
 /// Runs a Hummingbird application on a free loopback port for the length of `body`.
 ///
 /// The application is shut down gracefully when `body` returns or throws.
-public func withLiveServer<App: ApplicationProtocol, Result: Sendable>(
+package func withLiveServer<App: ApplicationProtocol, Result: Sendable>(
     _ makeApplication: (_ onRunning: @escaping @Sendable (Int) async -> Void) async throws -> App,
     _ body: @Sendable (_ port: Int, _ group: ServiceGroup) async throws -> Result
 ) async throws -> Result {
@@ -33,6 +33,6 @@ public func withLiveServer<App: ApplicationProtocol, Result: Sendable>(
     }
 }
 
-public enum LiveServerError: Error {
+package enum LiveServerError: Error {
     case didNotStart
 }

@@ -1,16 +1,16 @@
 /// A configuration problem, with the 1-based line it was found on when it came from a file.
-public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var message: String
-    public var line: Int?
-    public var file: String?
+package struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var message: String
+    package var line: Int?
+    package var file: String?
 
-    public init(_ message: String, line: Int? = nil, file: String? = nil) {
+    package init(_ message: String, line: Int? = nil, file: String? = nil) {
         self.message = message
         self.line = line
         self.file = file
     }
 
-    public var description: String {
+    package var description: String {
         switch (file, line) {
         case (let file?, let line?): return "\(file):\(line): \(message)"
         case (nil, let line?): return "line \(line): \(message)"

@@ -4,12 +4,12 @@ import Yams
 ///
 /// Every key is checked: a typo is an error naming the key, its line and the closest valid key,
 /// so a bad file never starts a half-working server.
-public struct ConfigLoader: Sendable {
-    public var environment: [String: String]
+package struct ConfigLoader: Sendable {
+    package var environment: [String: String]
     /// The provider types this build serves.
-    public var registry: ProviderRegistry
+    package var registry: ProviderRegistry
 
-    public init(environment: [String: String], registry: ProviderRegistry) {
+    package init(environment: [String: String], registry: ProviderRegistry) {
         self.environment = environment
         self.registry = registry
     }
@@ -18,7 +18,7 @@ public struct ConfigLoader: Sendable {
     /// - Parameters:
     ///   - text: the file's contents, before `${VAR}` interpolation.
     ///   - file: the name used in error messages.
-    public func load(yaml text: String, file: String? = nil) throws(ConfigError) -> GatewayConfig {
+    package func load(yaml text: String, file: String? = nil) throws(ConfigError) -> GatewayConfig {
         // `${VAR}` is replaced inside each scalar after parsing, so a value holding `#`, `:` or a
         // leading `*` is taken as it is instead of changing the YAML around it.
         let root: Node?
@@ -48,7 +48,7 @@ public struct ConfigLoader: Sendable {
     }
 
     /// Builds the zero-config setup: every provider whose key is in the environment, plus `mock`.
-    public func fromEnvironment() throws(ConfigError) -> GatewayConfig {
+    package func fromEnvironment() throws(ConfigError) -> GatewayConfig {
         func value(_ name: String) -> String? {
             guard let value = environment[name], !value.isEmpty else { return nil }
             return value

@@ -1,7 +1,7 @@
 /// Cross-checks a parsed configuration: references resolve, every provider has what it needs.
-public enum ConfigValidator {
+package enum ConfigValidator {
     /// - Parameter registry: the provider types this build serves (each checks its own blocks).
-    public static func validate(_ config: GatewayConfig, registry: ProviderRegistry) throws(ConfigError) {
+    package static func validate(_ config: GatewayConfig, registry: ProviderRegistry) throws(ConfigError) {
         var providerNames: Set<String> = []
         for provider in config.providers {
             guard !provider.name.contains("/") else {

@@ -2,8 +2,8 @@
 ///
 /// An unset variable without a default becomes the empty string, so `master_key: ${KEY}` with
 /// `KEY` unset leaves auth off rather than failing. `$$` stays a literal `$`.
-public enum EnvironmentInterpolation {
-    public static func interpolate(_ text: String, environment: [String: String]) -> String {
+package enum EnvironmentInterpolation {
+    package static func interpolate(_ text: String, environment: [String: String]) -> String {
         var output = ""
         output.reserveCapacity(text.utf8.count)
         var index = text.startIndex

@@ -1,4 +1,4 @@
-public import Logging
+package import Logging
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -7,16 +7,16 @@ import Foundation
 #endif
 
 /// Which target finally served a call, and what it took.
-public struct ServedBy: Sendable, Hashable {
-    public var provider: String
-    public var model: String
+package struct ServedBy: Sendable, Hashable {
+    package var provider: String
+    package var model: String
     /// Time spent waiting on upstreams, all attempts included.
-    public var upstreamDuration: Duration
-    public var attempts: Int
+    package var upstreamDuration: Duration
+    package var attempts: Int
     /// Request fields the serving provider could not honour and that were dropped.
-    public var droppedParameters: [String]
+    package var droppedParameters: [String]
 
-    public init(provider: String, model: String, upstreamDuration: Duration, attempts: Int, droppedParameters: [String] = []) {
+    package init(provider: String, model: String, upstreamDuration: Duration, attempts: Int, droppedParameters: [String] = []) {
         self.provider = provider
         self.model = model
         self.upstreamDuration = upstreamDuration
@@ -25,22 +25,22 @@ public struct ServedBy: Sendable, Hashable {
     }
 }
 
-public struct ChatResult: Sendable {
-    public var response: ChatResponse
-    public var servedBy: ServedBy
+package struct ChatResult: Sendable {
+    package var response: ChatResponse
+    package var servedBy: ServedBy
     /// Usage as counted (the provider's, or an estimate when it reported none).
-    public var usage: Usage
-    public var usageEstimated: Bool
+    package var usage: Usage
+    package var usageEstimated: Bool
 }
 
-public struct EmbeddingsResult: Sendable {
-    public var response: EmbeddingsResponse
-    public var servedBy: ServedBy
+package struct EmbeddingsResult: Sendable {
+    package var response: EmbeddingsResponse
+    package var servedBy: ServedBy
 }
 
-public struct StreamResult: Sendable {
-    public var stream: ChatStream
-    public var servedBy: ServedBy
+package struct StreamResult: Sendable {
+    package var stream: ChatStream
+    package var servedBy: ServedBy
 }
 
 /// The executor: resolves the model and calls a target, moving on when one fails (retries,
@@ -48,22 +48,22 @@ public struct StreamResult: Sendable {
 ///
 /// The ``CallPipeline`` runs it between its before- and after-stages; it knows nothing of
 /// HTTP servers, accounting or the ledger.
-public struct Gateway: Sendable {
-    public let catalog: ModelCatalog
-    public let metrics: GatewayMetrics
-    public let board: any TargetHealth
-    public let limiter: ConcurrencyLimiter
+package struct Gateway: Sendable {
+    package let catalog: ModelCatalog
+    package let metrics: GatewayMetrics
+    package let board: any TargetHealth
+    package let limiter: ConcurrencyLimiter
     /// The most one request may take across all its attempts, retries and fallbacks.
-    public let requestTimeout: Duration
+    package let requestTimeout: Duration
     /// Hides configured secrets in every error message and log line derived from an upstream.
-    public let scrubber: SecretScrubber
+    package let scrubber: SecretScrubber
     /// Time and waiting (the executor's retries and deadlines), injectable for tests.
-    public let clock: any GatewayClock
+    package let clock: any GatewayClock
     /// Weighted routing and retry jitter draw from this.
-    public let random: RandomSource
+    package let random: RandomSource
     private let selector = TargetSelector()
 
-    public init(
+    package init(
         catalog: ModelCatalog,
         metrics: GatewayMetrics,
         board: any TargetHealth = HealthBoard(),
@@ -83,7 +83,7 @@ public struct Gateway: Sendable {
         self.limiter = limiter
     }
 
-    public func chat(_ request: ChatRequest, requestID: String, logger: Logger) async throws(GatewayError) -> ChatResult {
+    package func chat(_ request: ChatRequest, requestID: String, logger: Logger) async throws(GatewayError) -> ChatResult {
         var request = request
         request.stream = false
         request.streamOptions = nil
@@ -109,7 +109,7 @@ public struct Gateway: Sendable {
     ///
     /// The first chunk is read before this returns, so a target that fails before producing
     /// anything is replaced invisibly; after that the stream is the client's and is never retried.
-    public func streamChat(_ request: ChatRequest, requestID: String, logger: Logger) async throws(GatewayError) -> StreamResult {
+    package func streamChat(_ request: ChatRequest, requestID: String, logger: Logger) async throws(GatewayError) -> StreamResult {
         var request = request
         request.stream = true
         var options = request.streamOptions ?? StreamOptions(includeUsage: true)
@@ -149,7 +149,7 @@ public struct Gateway: Sendable {
         return StreamResult(stream: stream, servedBy: servedBy)
     }
 
-    public func embeddings(_ request: EmbeddingsRequest, requestID: String, logger: Logger) async throws(GatewayError) -> EmbeddingsResult {
+    package func embeddings(_ request: EmbeddingsRequest, requestID: String, logger: Logger) async throws(GatewayError) -> EmbeddingsResult {
         let slot = try acquireSlot()
         defer { slot.release() }
         let (response, servedBy) = try await execute(request.model, requestID: requestID, logger: logger) {
@@ -163,7 +163,7 @@ public struct Gateway: Sendable {
 
     /// A prompt's token count from the route's first target: the provider's own count when it
     /// can count (``TokenCounting``), else the gateway's estimate.
-    public func countTokens(
+    package func countTokens(
         _ request: ChatRequest, requestID: String, logger: Logger
     ) async throws(GatewayError) -> (tokens: Int, estimated: Bool, servedBy: ServedBy) {
         let route = try catalog.resolve(request.model)
@@ -198,7 +198,7 @@ public struct Gateway: Sendable {
     }
 
     /// What a served call cost at the price table's rates for the model that served it.
-    public func cost(of servedBy: ServedBy, usage: Usage) -> Double? {
+    package func cost(of servedBy: ServedBy, usage: Usage) -> Double? {
         catalog.prices.cost(model: servedBy.model, usage: usage)
     }
 

@@ -1,6 +1,6 @@
 /// Every failure the gateway reports, typed once in the core and rendered per wire format at the edge.
-public struct GatewayError: Error, Sendable, Hashable {
-    public enum Code: String, Sendable, Hashable, CaseIterable {
+package struct GatewayError: Error, Sendable, Hashable {
+    package enum Code: String, Sendable, Hashable, CaseIterable {
         case validationError = "VALIDATION_ERROR"
         case authenticationError = "AUTHENTICATION_ERROR"
         case permissionDenied = "PERMISSION_DENIED"
@@ -12,7 +12,7 @@ public struct GatewayError: Error, Sendable, Hashable {
         case internalError = "INTERNAL_ERROR"
 
         /// The HTTP status this code is answered with.
-        public var status: Int {
+        package var status: Int {
             switch self {
             case .validationError: return 400
             case .authenticationError: return 401
@@ -26,7 +26,7 @@ public struct GatewayError: Error, Sendable, Hashable {
         }
 
         /// OpenAI's `error.type` for this code.
-        public var openAIType: String {
+        package var openAIType: String {
             switch self {
             case .validationError, .modelNotFound:
                 return "invalid_request_error"
@@ -39,20 +39,20 @@ public struct GatewayError: Error, Sendable, Hashable {
         }
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
     /// The request field at fault, when there is one (`messages[0].role`).
-    public var param: String?
+    package var param: String?
     /// The provider involved, for upstream failures.
-    public var provider: String?
+    package var provider: String?
     /// Seconds the client should wait, for 429s.
-    public var retryAfterSeconds: Int?
+    package var retryAfterSeconds: Int?
     /// A status other than the code's own, for the few cases that need one (413, 415, 404 route).
-    public var statusOverride: Int?
+    package var statusOverride: Int?
     /// For rate-limit refusals: what the `X-RateLimit-*` headers report.
-    public var rateLimit: RateLimitStatus?
+    package var rateLimit: RateLimitStatus?
 
-    public init(
+    package init(
         _ code: Code,
         _ message: String,
         param: String? = nil,
@@ -68,17 +68,17 @@ public struct GatewayError: Error, Sendable, Hashable {
         self.retryAfterSeconds = retryAfterSeconds
     }
 
-    public var status: Int { statusOverride ?? code.status }
+    package var status: Int { statusOverride ?? code.status }
 
-    public static func validation(_ message: String, param: String? = nil) -> GatewayError {
+    package static func validation(_ message: String, param: String? = nil) -> GatewayError {
         GatewayError(.validationError, message, param: param)
     }
 
-    public static func upstream(_ message: String, provider: String) -> GatewayError {
+    package static func upstream(_ message: String, provider: String) -> GatewayError {
         GatewayError(.upstreamError, message, provider: provider)
     }
 }
 
 extension GatewayError: CustomStringConvertible {
-    public var description: String { "\(code.rawValue): \(message)" }
+    package var description: String { "\(code.rawValue): \(message)" }
 }

@@ -1,34 +1,34 @@
-public import CoreMetrics
+package import CoreMetrics
 
 /// Which model and provider names may become metric labels: the configured ones. Anything a
 /// caller made up (`provider/<anything>`) is counted as `other`, so callers cannot grow the
 /// number of series without bound.
-public struct MetricLabels: Sendable {
+package struct MetricLabels: Sendable {
     let models: Set<String>?
     let providers: Set<String>?
 
     /// Every name is its own label (for tests of the metrics themselves).
-    public static let unrestricted = MetricLabels(models: nil, providers: nil)
+    package static let unrestricted = MetricLabels(models: nil, providers: nil)
 
-    public init(models: Set<String>?, providers: Set<String>?) {
+    package init(models: Set<String>?, providers: Set<String>?) {
         self.models = models
         self.providers = providers
     }
 
     /// The configured aliases, target models and listed models, and the configured providers.
-    public static func configured(_ config: GatewayConfig) -> MetricLabels {
+    package static func configured(_ config: GatewayConfig) -> MetricLabels {
         var models = Set(config.models.map(\.name))
         for model in config.models { models.formUnion(model.targets.map(\.model)) }
         for provider in config.providers { models.formUnion(provider.models) }
         return MetricLabels(models: models, providers: Set(config.providers.map(\.name) + ["none"]))
     }
 
-    public func model(_ name: String) -> String {
+    package func model(_ name: String) -> String {
         guard let models else { return name }
         return models.contains(name) ? name : "other"
     }
 
-    public func provider(_ name: String) -> String {
+    package func provider(_ name: String) -> String {
         guard let providers else { return name }
         return providers.contains(name) ? name : "other"
     }
@@ -39,12 +39,12 @@ public struct MetricLabels: Sendable {
 }
 
 /// The gateway's business metrics, made through an injected factory (no global bootstrap).
-public struct GatewayMetrics: Sendable {
+package struct GatewayMetrics: Sendable {
     private let factory: any MetricsFactory
     private let activeStreams: Meter
-    public let labels: MetricLabels
+    package let labels: MetricLabels
 
-    public init(factory: any MetricsFactory, labels: MetricLabels = .unrestricted) {
+    package init(factory: any MetricsFactory, labels: MetricLabels = .unrestricted) {
         self.factory = factory
         self.labels = labels
         self.activeStreams = Meter(label: "active_streams_current", dimensions: [], factory: factory)
@@ -52,7 +52,7 @@ public struct GatewayMetrics: Sendable {
         activeStreams.set(0)
     }
 
-    public func chatCompleted(model: String, provider: String, status: String) {
+    package func chatCompleted(model: String, provider: String, status: String) {
         let model = labels.model(model)
         let provider = labels.provider(provider)
         Counter(
@@ -62,7 +62,7 @@ public struct GatewayMetrics: Sendable {
         ).increment()
     }
 
-    public func tokens(model: String, provider: String, prompt: Int, completion: Int) {
+    package func tokens(model: String, provider: String, prompt: Int, completion: Int) {
         let model = labels.model(model)
         let provider = labels.provider(provider)
         if prompt > 0 {
@@ -81,12 +81,12 @@ public struct GatewayMetrics: Sendable {
         }
     }
 
-    public func error(code: String) {
+    package func error(code: String) {
         Counter(label: "errors_total", dimensions: [("code", code)], factory: factory).increment()
     }
 
-    public func streamOpened() { activeStreams.increment() }
-    public func streamClosed() { activeStreams.decrement() }
+    package func streamOpened() { activeStreams.increment() }
+    package func streamClosed() { activeStreams.decrement() }
 
     func upstreamSettled(target: TargetID, outcome: CallLease.CallOutcome) {
         let target = labels.target(target)
@@ -140,7 +140,7 @@ public struct GatewayMetrics: Sendable {
     }
 
     /// Sets `breaker_state{target}`: 0 closed, 1 half-open, 2 open.
-    public func breakerState(target: TargetID, state: CircuitBreaker.State) {
+    package func breakerState(target: TargetID, state: CircuitBreaker.State) {
         let target = labels.target(target)
         Gauge(label: "breaker_state", dimensions: [("target", target.description)], factory: factory)
             .record(state.gaugeValue)

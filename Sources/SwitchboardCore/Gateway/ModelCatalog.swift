@@ -1,15 +1,15 @@
 /// One place a model can be served: a provider and that provider's model id.
-public struct RouteTarget: Sendable {
-    public let provider: any ProviderAdapter
-    public let model: String
-    public let weight: Double
+package struct RouteTarget: Sendable {
+    package let provider: any ProviderAdapter
+    package let model: String
+    package let weight: Double
     /// Most calls in flight to this target at once (the tighter of model and provider bounds).
-    public let maxConcurrent: Int?
+    package let maxConcurrent: Int?
     /// Drop request fields the provider cannot honour instead of refusing the request.
-    public let dropUnsupported: Bool
-    public let id: TargetID
+    package let dropUnsupported: Bool
+    package let id: TargetID
 
-    public init(
+    package init(
         provider: any ProviderAdapter, model: String, weight: Double = 1, maxConcurrent: Int? = nil, dropUnsupported: Bool = false
     ) {
         self.provider = provider
@@ -22,15 +22,15 @@ public struct RouteTarget: Sendable {
 }
 
 /// The timeouts of one attempt.
-public struct AttemptTimeouts: Sendable, Hashable {
+package struct AttemptTimeouts: Sendable, Hashable {
     /// The whole call, stream included.
-    public var total: Duration
+    package var total: Duration
     /// Streams: until the first chunk.
-    public var firstByte: Duration?
+    package var firstByte: Duration?
     /// Streams: between two chunks.
-    public var idle: Duration?
+    package var idle: Duration?
 
-    public init(total: Duration, firstByte: Duration? = nil, idle: Duration? = nil) {
+    package init(total: Duration, firstByte: Duration? = nil, idle: Duration? = nil) {
         self.total = total
         self.firstByte = firstByte
         self.idle = idle
@@ -38,19 +38,19 @@ public struct AttemptTimeouts: Sendable, Hashable {
 }
 
 /// Everything needed to serve one requested model name.
-public struct Route: Sendable {
+package struct Route: Sendable {
     /// The name the client asked for.
-    public let name: String
-    public let targets: [RouteTarget]
-    public let strategy: RoutingStrategy
+    package let name: String
+    package let targets: [RouteTarget]
+    package let strategy: RoutingStrategy
     /// Other model names tried, in order, when every target failed.
-    public let fallbacks: [String]
+    package let fallbacks: [String]
     /// Model names tried when a target reports the context window was exceeded.
-    public let contextWindowFallbacks: [String]
-    public let timeouts: AttemptTimeouts
-    public let retry: RetryPolicy
+    package let contextWindowFallbacks: [String]
+    package let timeouts: AttemptTimeouts
+    package let retry: RetryPolicy
 
-    public init(
+    package init(
         name: String, targets: [RouteTarget], strategy: RoutingStrategy = .priority, fallbacks: [String] = [],
         contextWindowFallbacks: [String] = [], timeouts: AttemptTimeouts, retry: RetryPolicy = RetryPolicy()
     ) {
@@ -63,12 +63,12 @@ public struct Route: Sendable {
         self.retry = retry
     }
 
-    public var timeout: Duration { timeouts.total }
+    package var timeout: Duration { timeouts.total }
 }
 
 /// Resolves model names to routes: configured alias, `provider/model`, or a provider's known model.
-public struct ModelCatalog: Sendable {
-    public let providers: [any ProviderAdapter]
+package struct ModelCatalog: Sendable {
+    package let providers: [any ProviderAdapter]
     private let providersByName: [String: any ProviderAdapter]
     private let models: [ModelConfig]
     private let modelsByName: [String: ModelConfig]
@@ -78,9 +78,9 @@ public struct ModelCatalog: Sendable {
     private let defaultTimeoutSeconds: Double
     private let maxRetryAfter: Duration
     private let categories: [String: String]
-    public let prices: PriceTable
+    package let prices: PriceTable
 
-    public init(
+    package init(
         providers: [any ProviderAdapter],
         config: GatewayConfig
     ) {
@@ -109,11 +109,11 @@ public struct ModelCatalog: Sendable {
         self.prices = PriceTable(overrides: overrides)
     }
 
-    public var modelNames: [String] { models.map(\.name) }
+    package var modelNames: [String] { models.map(\.name) }
 
     /// The dearest rates any target of the route (or of its fallbacks) charges: what a budget
     /// reservation must assume. `nil` when no target has a price.
-    public func reservationPrice(for name: String) -> ModelPrice? {
+    package func reservationPrice(for name: String) -> ModelPrice? {
         guard let route = try? resolve(name) else { return nil }
         var models = route.targets.map(\.model)
         for fallback in route.fallbacks + route.contextWindowFallbacks {
@@ -144,16 +144,16 @@ public struct ModelCatalog: Sendable {
         return nil
     }
 
-    public func provider(named name: String) -> (any ProviderAdapter)? { providersByName[name] }
+    package func provider(named name: String) -> (any ProviderAdapter)? { providersByName[name] }
 
     /// The model for a category (`routing.categories`), when the client names no model.
-    public func model(forCategory category: String) -> String? { categories[category] }
+    package func model(forCategory category: String) -> String? { categories[category] }
 
-    public var categoryNames: [String] { categories.keys.sorted() }
+    package var categoryNames: [String] { categories.keys.sorted() }
 
     /// Resolves for a caller that may be limited to some models: a model out of its reach is
     /// not found, and a miss names only the models it may use.
-    public func resolve(_ name: String, for caller: Principal) throws(GatewayError) -> Route {
+    package func resolve(_ name: String, for caller: Principal) throws(GatewayError) -> Route {
         guard caller.isModelRestricted else { return try resolve(name) }
         guard caller.mayUse(name) else { throw notFound(name, visibleTo: caller) }
         do {
@@ -163,7 +163,7 @@ public struct ModelCatalog: Sendable {
         }
     }
 
-    public func resolve(_ name: String) throws(GatewayError) -> Route {
+    package func resolve(_ name: String) throws(GatewayError) -> Route {
         if let model = modelsByName[name] {
             let targets = model.targets.compactMap { target -> RouteTarget? in
                 guard let provider = providersByName[target.provider] else { return nil }
@@ -228,7 +228,7 @@ public struct ModelCatalog: Sendable {
     }
 
     /// Every target of every configured model, and every provider's listed models.
-    public func allTargets() -> [TargetID] {
+    package func allTargets() -> [TargetID] {
         var seen = Set<TargetID>()
         var result: [TargetID] = []
         for model in models {
@@ -265,7 +265,7 @@ public struct ModelCatalog: Sendable {
     }
 
     /// Configured aliases first, then each provider's known models as `provider/model`.
-    public func listModels(created: Int = 0) -> [ModelInfo] {
+    package func listModels(created: Int = 0) -> [ModelInfo] {
         var result = models.map { ModelInfo(id: $0.name, created: created, ownedBy: "switchboard") }
         var seen = Set(result.map(\.id))
         for provider in providers {
@@ -280,7 +280,7 @@ public struct ModelCatalog: Sendable {
     }
 
     /// Finds a listed model by id (`GET /v1/models/{id}`).
-    public func modelInfo(id: String, created: Int = 0) -> ModelInfo? {
+    package func modelInfo(id: String, created: Int = 0) -> ModelInfo? {
         listModels(created: created).first { $0.id == id }
     }
 }

@@ -1,6 +1,6 @@
 /// Who is calling, as middleware established it. Handlers and the governor only ever see this.
-public struct Principal: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable {
+package struct Principal: Sendable, Hashable {
+    package enum Kind: String, Sendable, Hashable {
         /// Auth is off: no master key configured.
         case anonymous
         /// The master key: admin, no limits.
@@ -11,30 +11,30 @@ public struct Principal: Sendable, Hashable {
         case jwtUser = "jwt"
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// A stable identifier for accounting: `master`, `anonymous`, `key:<id>`, `user:<sub>`.
-    public var id: String
-    public var role: Role
+    package var id: String
+    package var role: Role
     /// What the caller may do: its role's permissions, narrowed to what every key that made
     /// this one may still do.
-    public var permissions: Set<Permission>
-    public var keyID: String?
-    public var keyName: String?
-    public var userID: String?
-    public var team: String?
+    package var permissions: Set<Permission>
+    package var keyID: String?
+    package var keyName: String?
+    package var userID: String?
+    package var team: String?
     /// Model patterns the caller may use; empty means any.
-    public var allowedModels: [String]
+    package var allowedModels: [String]
     /// The model patterns of the keys that made this one (each non-empty list): a model must
     /// pass every one of them too, so narrowing a maker narrows what it made.
-    public var makerModelLists: [[String]] = []
+    package var makerModelLists: [[String]] = []
     /// The limits and budgets each call is checked against, most specific first.
-    public var scopes: [LimitScope]
+    package var scopes: [LimitScope]
     /// The keys that made this key, nearest first: its calls are charged to them too.
-    public var makerKeyIDs: [String] = []
+    package var makerKeyIDs: [String] = []
     /// When the credential stops working (a key's `expires_at`), if it does.
-    public var expiresAt: Double?
+    package var expiresAt: Double?
 
-    public init(
+    package init(
         kind: Kind,
         id: String,
         role: Role,
@@ -57,33 +57,33 @@ public struct Principal: Sendable, Hashable {
         self.scopes = scopes
     }
 
-    public func may(_ permission: Permission) -> Bool { permissions.contains(permission) }
+    package func may(_ permission: Permission) -> Bool { permissions.contains(permission) }
 
     /// Whether the caller may use `model`: its own patterns and every maker's allow it.
-    public func mayUse(_ model: String) -> Bool {
+    package func mayUse(_ model: String) -> Bool {
         ModelGlob.allows(allowedModels, model: model) && makerModelLists.allSatisfy { ModelGlob.allows($0, model: model) }
     }
 
     /// Whether some model is out of the caller's reach.
-    public var isModelRestricted: Bool { !allowedModels.isEmpty || !makerModelLists.isEmpty }
+    package var isModelRestricted: Bool { !allowedModels.isEmpty || !makerModelLists.isEmpty }
 
-    public static let anonymous = Principal(kind: .anonymous, id: "anonymous", role: .admin)
-    public static let master = Principal(kind: .master, id: "master", role: .admin)
+    package static let anonymous = Principal(kind: .anonymous, id: "anonymous", role: .admin)
+    package static let master = Principal(kind: .master, id: "master", role: .admin)
 }
 
 /// One thing calls are counted against: a key, a user, or a client address.
-public struct LimitScope: Sendable, Hashable {
+package struct LimitScope: Sendable, Hashable {
     /// `key:<id>`, `user:<id>`, `ip:<address>`: the key of the in-memory counters and of the spend table.
-    public var id: String
+    package var id: String
     /// How error messages name it: "key `ci-bot`", "user `alice`".
-    public var label: String
+    package var label: String
     /// Requests per minute, or no limit.
-    public var rpm: Int?
+    package var rpm: Int?
     /// Tokens (prompt + completion) per minute, or no limit.
-    public var tpm: Int?
-    public var budget: Budget?
+    package var tpm: Int?
+    package var budget: Budget?
 
-    public init(id: String, label: String, rpm: Int? = nil, tpm: Int? = nil, budget: Budget? = nil) {
+    package init(id: String, label: String, rpm: Int? = nil, tpm: Int? = nil, budget: Budget? = nil) {
         self.id = id
         self.label = label
         self.rpm = rpm
@@ -93,11 +93,11 @@ public struct LimitScope: Sendable, Hashable {
 }
 
 /// A spending cap in dollars over a period.
-public struct Budget: Sendable, Hashable {
-    public var maxUSD: Double
-    public var period: BudgetPeriod
+package struct Budget: Sendable, Hashable {
+    package var maxUSD: Double
+    package var period: BudgetPeriod
 
-    public init(maxUSD: Double, period: BudgetPeriod) {
+    package init(maxUSD: Double, period: BudgetPeriod) {
         self.maxUSD = maxUSD
         self.period = period
     }

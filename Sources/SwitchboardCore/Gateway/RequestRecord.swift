@@ -1,39 +1,39 @@
 /// One finished request, as written to the usage ledger and request log.
-public struct RequestRecord: Sendable, Hashable {
-    public var requestID: String
+package struct RequestRecord: Sendable, Hashable {
+    package var requestID: String
     /// Seconds since 1970.
-    public var timestamp: Double
-    public var principal: String
-    public var endpoint: String
-    public var modelRequested: String
-    public var provider: String?
-    public var modelServed: String?
-    public var status: Int
-    public var errorCode: String?
-    public var promptTokens: Int
-    public var completionTokens: Int
+    package var timestamp: Double
+    package var principal: String
+    package var endpoint: String
+    package var modelRequested: String
+    package var provider: String?
+    package var modelServed: String?
+    package var status: Int
+    package var errorCode: String?
+    package var promptTokens: Int
+    package var completionTokens: Int
     /// The token counts were estimated (stream cut short, or the provider reported none).
-    public var usageEstimated: Bool
-    public var latencyMilliseconds: Double
-    public var upstreamMilliseconds: Double
-    public var attempts: Int
-    public var stream: Bool
+    package var usageEstimated: Bool
+    package var latencyMilliseconds: Double
+    package var upstreamMilliseconds: Double
+    package var attempts: Int
+    package var stream: Bool
     /// What the call cost at the price table's rates, when the model has a price.
-    public var costUSD: Double?
+    package var costUSD: Double?
     /// The virtual key, user and team the call is booked to.
-    public var keyID: String?
-    public var userID: String?
-    public var team: String?
-    public var cachedTokens: Int = 0
-    public var reasoningTokens: Int = 0
+    package var keyID: String?
+    package var userID: String?
+    package var team: String?
+    package var cachedTokens: Int = 0
+    package var reasoningTokens: Int = 0
     /// Bodies as received and answered, for `request_log.mode: bodies`; redacted and cut
     /// to the preview length by the writer before they are stored.
-    public var requestBody: String?
-    public var responseBody: String?
+    package var requestBody: String?
+    package var responseBody: String?
     /// The keys that made the calling key: its spend is booked to them too (not stored in the log).
-    public var makerKeyIDs: [String] = []
+    package var makerKeyIDs: [String] = []
 
-    public init(
+    package init(
         requestID: String,
         timestamp: Double,
         principal: String,
@@ -71,16 +71,16 @@ public struct RequestRecord: Sendable, Hashable {
         self.costUSD = costUSD
     }
 
-    public var overheadMilliseconds: Double { max(0, latencyMilliseconds - upstreamMilliseconds) }
+    package var overheadMilliseconds: Double { max(0, latencyMilliseconds - upstreamMilliseconds) }
 
     /// A row that carries spend or usage (a served call, or a stream cut short after it cost
     /// something): never shed, whatever the log mode.
-    public var isSpend: Bool {
+    package var isSpend: Bool {
         status == 200 || (costUSD ?? 0) > 0 || promptTokens + completionTokens > 0
     }
 
     /// The spend-table scopes this row's cost is added to.
-    public var spendScopes: [String] {
+    package var spendScopes: [String] {
         var scopes: [String] = []
         if let keyID { scopes.append("key:\(keyID)") }
         scopes += makerKeyIDs.map { "key:\($0)" }
@@ -89,7 +89,7 @@ public struct RequestRecord: Sendable, Hashable {
     }
 
     /// Books the row to a principal.
-    public mutating func attribute(to principal: Principal) {
+    package mutating func attribute(to principal: Principal) {
         self.principal = principal.id
         self.keyID = principal.keyID
         self.userID = principal.userID
@@ -99,19 +99,19 @@ public struct RequestRecord: Sendable, Hashable {
 }
 
 /// Where finished requests go. `record` must not block: implementations enqueue and write later.
-public protocol RequestRecordSink: Sendable {
+package protocol RequestRecordSink: Sendable {
     func record(_ record: RequestRecord)
 }
 
 /// Keeps records in memory; for tests and for `request_log.mode: off` setups that still want counts.
-public final class MemoryRecordSink: RequestRecordSink {
+package final class MemoryRecordSink: RequestRecordSink {
     private let storage = LockedValue<[RequestRecord]>([])
 
-    public init() {}
+    package init() {}
 
-    public func record(_ record: RequestRecord) {
+    package func record(_ record: RequestRecord) {
         storage.withLock { $0.append(record) }
     }
 
-    public var records: [RequestRecord] { storage.withLock { $0 } }
+    package var records: [RequestRecord] { storage.withLock { $0 } }
 }

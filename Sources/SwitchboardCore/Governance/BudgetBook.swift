@@ -10,8 +10,8 @@
 /// again every `syncInterval` while it is in use, so spend booked by other replicas sharing the
 /// database is seen within that interval (memory keeps the larger of the two figures: it
 /// already holds this replica's calls whose rows are still queued).
-public final class BudgetBook: Sendable {
-    public typealias Loader = @Sendable (_ scope: String, _ since: Double) async throws -> Double
+package final class BudgetBook: Sendable {
+    package typealias Loader = @Sendable (_ scope: String, _ since: Double) async throws -> Double
 
     struct Entry: Sendable {
         var periodStart: Double
@@ -22,7 +22,7 @@ public final class BudgetBook: Sendable {
     }
 
     /// What one admitted call holds; hand it back to ``settle(_:actual:)`` exactly once.
-    public struct Hold: Sendable, Hashable {
+    package struct Hold: Sendable, Hashable {
         struct Part: Sendable, Hashable {
             var scope: String
             var periodStart: Double
@@ -30,20 +30,20 @@ public final class BudgetBook: Sendable {
         }
 
         var parts: [Part]
-        public var amount: Double
+        package var amount: Double
 
-        public static let none = Hold(parts: [], amount: 0)
+        package static let none = Hold(parts: [], amount: 0)
     }
 
     /// A scope's standing, for `/v1/users/me/balance`.
-    public struct Balance: Sendable, Hashable {
-        public var maxUSD: Double
-        public var spentUSD: Double
-        public var reservedUSD: Double
-        public var period: BudgetPeriod
-        public var resetsAt: Double?
+    package struct Balance: Sendable, Hashable {
+        package var maxUSD: Double
+        package var spentUSD: Double
+        package var reservedUSD: Double
+        package var period: BudgetPeriod
+        package var resetsAt: Double?
 
-        public var remainingUSD: Double { max(0, maxUSD - spentUSD - reservedUSD) }
+        package var remainingUSD: Double { max(0, maxUSD - spentUSD - reservedUSD) }
     }
 
     private let entries = LockedValue<[String: Entry]>([:])
@@ -55,14 +55,14 @@ public final class BudgetBook: Sendable {
     ///   - loader: reads a scope's spend since a time from the durable store.
     ///   - clock: wall-clock seconds since 1970 (periods are calendar periods).
     ///   - syncInterval: seconds between re-reads of a scope's spend from the store.
-    public init(loader: @escaping Loader, clock: @escaping @Sendable () -> Double, syncInterval: Double = 10) {
+    package init(loader: @escaping Loader, clock: @escaping @Sendable () -> Double, syncInterval: Double = 10) {
         self.loader = loader
         self.clock = clock
         self.syncInterval = syncInterval
     }
 
     /// Reserves `amount` dollars in every budgeted scope, or in none and throws `BUDGET_EXCEEDED`.
-    public func reserve(_ scopes: [LimitScope], amount: Double) async throws(GatewayError) -> Hold {
+    package func reserve(_ scopes: [LimitScope], amount: Double) async throws(GatewayError) -> Hold {
         let budgeted = scopes.filter { $0.budget != nil }
         guard !budgeted.isEmpty else { return .none }
         let now = clock()
@@ -95,7 +95,7 @@ public final class BudgetBook: Sendable {
     }
 
     /// Releases a hold and books what the call really cost (0 for a call that failed).
-    public func settle(_ hold: Hold, actual: Double) {
+    package func settle(_ hold: Hold, actual: Double) {
         guard !hold.parts.isEmpty else { return }
         entries.withLock { entries in
             for part in hold.parts {
@@ -111,7 +111,7 @@ public final class BudgetBook: Sendable {
     }
 
     /// The standing of a budgeted scope now.
-    public func balance(_ scope: LimitScope) async throws(GatewayError) -> Balance? {
+    package func balance(_ scope: LimitScope) async throws(GatewayError) -> Balance? {
         guard let budget = scope.budget else { return nil }
         let now = clock()
         try await ensureLoaded(scope.id, periodStart: budget.period.start(containing: now))
@@ -124,7 +124,7 @@ public final class BudgetBook: Sendable {
 
     /// Forgets a scope's numbers so the next call reads the store again (after a period change
     /// of the key's budget, say).
-    public func forget(_ scopeID: String) {
+    package func forget(_ scopeID: String) {
         entries.withLock { entries in
             if entries[scopeID]?.reserved == 0 { entries[scopeID] = nil }
         }

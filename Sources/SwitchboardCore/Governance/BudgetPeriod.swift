@@ -1,11 +1,11 @@
 /// The window a budget counts spend over, in UTC.
-public enum BudgetPeriod: String, Sendable, Hashable, CaseIterable, Codable {
+package enum BudgetPeriod: String, Sendable, Hashable, CaseIterable, Codable {
     case daily
     case monthly
     case total
 
     /// Start (seconds since 1970) of the period containing `time`.
-    public func start(containing time: Double) -> Double {
+    package func start(containing time: Double) -> Double {
         switch self {
         case .total:
             return 0
@@ -19,7 +19,7 @@ public enum BudgetPeriod: String, Sendable, Hashable, CaseIterable, Codable {
     }
 
     /// When the period containing `time` ends and spend starts again from zero; `nil` for `total`.
-    public func reset(after time: Double) -> Double? {
+    package func reset(after time: Double) -> Double? {
         switch self {
         case .total:
             return nil
@@ -35,8 +35,8 @@ public enum BudgetPeriod: String, Sendable, Hashable, CaseIterable, Codable {
 }
 
 /// Days since 1970-01-01 ↔ proleptic Gregorian dates (H. Hinnant's civil-date algorithms).
-public enum CivilDate {
-    public static func fromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
+package enum CivilDate {
+    package static func fromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -48,7 +48,7 @@ public enum CivilDate {
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    public static func toDays(year: Int, month: Int, day: Int) -> Int {
+    package static func toDays(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -59,17 +59,17 @@ public enum CivilDate {
     }
 
     /// The times these functions render: 0001-01-01 to 9999-12-31 (others are clamped).
-    public static let range: ClosedRange<Double> = -62_135_596_800...253_402_300_799
+    package static let range: ClosedRange<Double> = -62_135_596_800...253_402_300_799
 
     /// `2026-12-02` for a time in seconds since 1970.
-    public static func isoDay(_ time: Double) -> String {
+    package static func isoDay(_ time: Double) -> String {
         let time = clamped(time)
         let (year, month, day) = fromDays(Int((time / 86_400).rounded(.down)))
         return "\(year)-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)"
     }
 
     /// `2026-12-02T13:04:05Z`.
-    public static func isoTimestamp(_ time: Double) -> String {
+    package static func isoTimestamp(_ time: Double) -> String {
         let time = clamped(time)
         let seconds = Int(time.rounded(.down))
         let secondOfDay = ((seconds % 86_400) + 86_400) % 86_400
@@ -86,7 +86,7 @@ public enum CivilDate {
 
     /// Parses `2026-12-02`, `2026-12-02T13:04:05Z` (or with `+00:00`) or seconds since 1970;
     /// `nil` for anything else, and for times outside the years 1–9999.
-    public static func parse(_ text: String) -> Double? {
+    package static func parse(_ text: String) -> Double? {
         if let seconds = Double(text) { return range.contains(seconds) ? seconds : nil }
         let bytes = Array(text.utf8)
         func number(_ range: Range<Int>) -> Int? {

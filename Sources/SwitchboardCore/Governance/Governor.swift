@@ -3,13 +3,13 @@
 /// Everything here is in memory; the only database read is a scope's spend the first time a
 /// period needs it. Controllers call ``admit(_:model:promptTokens:maxTokens:)`` before the
 /// upstream call and ``settle(_:usage:cost:)`` exactly once after it, whatever happened.
-public struct Governor: Sendable {
-    public let limiter: any RateLimiting
-    public let budgets: any BudgetKeeping
+package struct Governor: Sendable {
+    package let limiter: any RateLimiting
+    package let budgets: any BudgetKeeping
     private let catalog: ModelCatalog
     private let defaultMaxTokens: Int
 
-    public init(limiter: any RateLimiting, budgets: any BudgetKeeping, catalog: ModelCatalog, defaultMaxTokens: Int) {
+    package init(limiter: any RateLimiting, budgets: any BudgetKeeping, catalog: ModelCatalog, defaultMaxTokens: Int) {
         self.limiter = limiter
         self.budgets = budgets
         self.catalog = catalog
@@ -17,14 +17,14 @@ public struct Governor: Sendable {
     }
 
     /// What an admitted call holds until it settles.
-    public struct Admission: Sendable {
-        public var scopes: [LimitScope]
-        public var hold: BudgetBook.Hold
-        public var promptTokens: Int
+    package struct Admission: Sendable {
+        package var scopes: [LimitScope]
+        package var hold: BudgetBook.Hold
+        package var promptTokens: Int
         /// For the `X-RateLimit-*` headers; `nil` when no rate limit applies.
-        public var rate: RateLimitStatus?
+        package var rate: RateLimitStatus?
 
-        public static let unlimited = Admission(scopes: [], hold: .none, promptTokens: 0, rate: nil)
+        package static let unlimited = Admission(scopes: [], hold: .none, promptTokens: 0, rate: nil)
     }
 
     /// Checks and reserves, or throws `PERMISSION_DENIED`, `RATE_LIMIT_EXCEEDED` or `BUDGET_EXCEEDED`.
@@ -33,7 +33,7 @@ public struct Governor: Sendable {
     ///   - promptTokens: the prompt's estimated size.
     ///   - maxTokens: the request's output cap per answer, if it set one.
     ///   - choices: how many answers the provider may generate and bill (`n`).
-    public func admit(
+    package func admit(
         _ principal: Principal, model: String, promptTokens: Int, maxTokens: Int?, choices: Int = 1
     ) async throws(GatewayError) -> Admission {
         guard principal.may(.callModels) else {
@@ -74,7 +74,7 @@ public struct Governor: Sendable {
     }
 
     /// Books what the call used: real tokens against TPM, real cost against budgets.
-    public func settle(_ admission: Admission, usage: Usage?, cost: Double?) {
+    package func settle(_ admission: Admission, usage: Usage?, cost: Double?) {
         guard !admission.scopes.isEmpty else { return }
         let used = usage.map { $0.promptTokens + $0.completionTokens } ?? 0
         limiter.settleTokens(admission.scopes, difference: used - admission.promptTokens)
@@ -83,7 +83,7 @@ public struct Governor: Sendable {
 
     /// The most a call can cost: the prompt plus the whole output allowance of every answer it
     /// may generate, at the dearest target's rates.
-    public func maximumCost(model: String, promptTokens: Int, maxTokens: Int?, choices: Int = 1) -> Double {
+    package func maximumCost(model: String, promptTokens: Int, maxTokens: Int?, choices: Int = 1) -> Double {
         guard let price = catalog.reservationPrice(for: model) else { return 0 }
         // In Double: a client's `max_tokens` times `n` must not overflow.
         let output = Double(maxTokens ?? price.maxOutputTokens ?? defaultMaxTokens) * Double(max(1, choices))

@@ -1,12 +1,12 @@
 /// A virtual key as authentication last read it: the key (or that there is none), the keys that
 /// made it, and its user's overrides.
-public struct CachedKey: Sendable {
-    public var key: VirtualKey?
+package struct CachedKey: Sendable {
+    package var key: VirtualKey?
     /// The keys that made this one, nearest first (empty for keys an admin made).
-    public var makers: [VirtualKey]
-    public var userLimits: UserLimits?
+    package var makers: [VirtualKey]
+    package var userLimits: UserLimits?
 
-    public init(key: VirtualKey?, makers: [VirtualKey] = [], userLimits: UserLimits?) {
+    package init(key: VirtualKey?, makers: [VirtualKey] = [], userLimits: UserLimits?) {
         self.key = key
         self.makers = makers
         self.userLimits = userLimits
@@ -17,7 +17,7 @@ public struct CachedKey: Sendable {
 ///
 /// ``MemoryKeyCache`` keeps them per replica (an edit elsewhere applies within its TTL); the
 /// scale-out issue adds invalidation across replicas behind the same protocol.
-public protocol KeyCache: Sendable {
+package protocol KeyCache: Sendable {
     /// The entry for a key's hash, if one is cached and fresh.
     func key(hash: String) -> CachedKey?
     func store(_ entry: CachedKey, hash: String)
@@ -32,7 +32,7 @@ public protocol KeyCache: Sendable {
 }
 
 /// ``KeyCache`` in this process's memory, bounded against floods of made-up keys.
-public final class MemoryKeyCache: KeyCache {
+package final class MemoryKeyCache: KeyCache {
     private struct Entry<Value: Sendable>: Sendable {
         var value: Value
         var expires: ContinuousClock.Instant
@@ -46,17 +46,17 @@ public final class MemoryKeyCache: KeyCache {
     /// - Parameters:
     ///   - ttl: how long an entry is trusted (`auth.key_cache_ttl_s`).
     ///   - capacity: entries kept before the cache starts over.
-    public init(ttl: Duration, capacity: Int = 10_000) {
+    package init(ttl: Duration, capacity: Int = 10_000) {
         self.ttl = ttl
         self.capacity = capacity
     }
 
-    public func key(hash: String) -> CachedKey? {
+    package func key(hash: String) -> CachedKey? {
         let now = ContinuousClock.now
         return keys.withLock { $0[hash] }.flatMap { $0.expires > now ? $0.value : nil }
     }
 
-    public func store(_ entry: CachedKey, hash: String) {
+    package func store(_ entry: CachedKey, hash: String) {
         let expires = ContinuousClock.now + ttl
         keys.withLock { keys in
             if keys.count >= capacity { keys.removeAll(keepingCapacity: true) }
@@ -64,13 +64,13 @@ public final class MemoryKeyCache: KeyCache {
         }
     }
 
-    public func userLimits(_ userID: String) -> UserLimits?? {
+    package func userLimits(_ userID: String) -> UserLimits?? {
         let now = ContinuousClock.now
         guard let entry = users.withLock({ $0[userID] }), entry.expires > now else { return nil }
         return .some(entry.value)
     }
 
-    public func store(_ limits: UserLimits?, userID: String) {
+    package func store(_ limits: UserLimits?, userID: String) {
         let expires = ContinuousClock.now + ttl
         users.withLock { users in
             if users.count >= capacity { users.removeAll(keepingCapacity: true) }
@@ -78,16 +78,16 @@ public final class MemoryKeyCache: KeyCache {
         }
     }
 
-    public func invalidate(keyHash: String) {
+    package func invalidate(keyHash: String) {
         keys.withLock { $0[keyHash] = nil }
     }
 
-    public func invalidate(userID: String) {
+    package func invalidate(userID: String) {
         users.withLock { $0[userID] = nil }
         keys.withLock { keys in keys = keys.filter { $0.value.value.key?.userID != userID } }
     }
 
-    public func invalidateAllKeys() {
+    package func invalidateAllKeys() {
         keys.withLock { $0.removeAll(keepingCapacity: true) }
     }
 }

@@ -6,7 +6,7 @@
 /// budget scopes (``VirtualKey/createdBy`` links it, and authentication adds the maker's scopes),
 /// so minting keys cannot multiply a budget. A signed-in (JWT) user's token expires but the user
 /// does not, so self-made keys also live at most `auth.self_made_key_max_days`.
-public enum KeyMinting {
+package enum KeyMinting {
     /// Checks and completes a draft key against its maker; throws `PERMISSION_DENIED` naming the
     /// field that asks for more than the maker has.
     ///
@@ -14,11 +14,11 @@ public enum KeyMinting {
     ///   - draft: the key as the request asked for it (fields applied, role defaulted to the maker's).
     ///   - maker: the authenticated caller.
     /// How many keys may stand above a self-made key (its maker, the maker's maker, …).
-    public static let maxMakerChain = 16
+    package static let maxMakerChain = 16
 
     ///   - maxLifetime: the longest a self-made key may live, in seconds (`auth.self_made_key_max_days`).
     ///   - now: seconds since 1970.
-    public static func bound(_ draft: inout VirtualKey, by maker: Principal, maxLifetime: Double? = nil, now: Double = 0) throws(GatewayError) {
+    package static func bound(_ draft: inout VirtualKey, by maker: Principal, maxLifetime: Double? = nil, now: Double = 0) throws(GatewayError) {
         guard let user = maker.userID else {
             throw GatewayError(
                 .permissionDenied,

@@ -1,11 +1,11 @@
 /// Shell-style model patterns for a key's allowed models: `gpt-4o*`, `openai/*`, `claude-?-haiku`.
-public enum ModelGlob {
+package enum ModelGlob {
     /// Whether `model` matches any pattern; an empty list allows every model.
-    public static func allows(_ patterns: [String], model: String) -> Bool {
+    package static func allows(_ patterns: [String], model: String) -> Bool {
         patterns.isEmpty || patterns.contains { matches($0, model) }
     }
 
-    public static func matches(_ pattern: String, _ text: String) -> Bool {
+    package static func matches(_ pattern: String, _ text: String) -> Bool {
         let p = Array(pattern.utf8)
         let t = Array(text.utf8)
         var pi = 0, ti = 0

@@ -1,12 +1,12 @@
 /// A token bucket refilled continuously: `capacity` per minute, so bursts up to a minute's worth.
 ///
 /// A value type with no clock of its own; the owner passes the time in, so it is tested without waiting.
-public struct TokenBucket: Sendable, Hashable {
-    public let capacity: Double
-    public private(set) var level: Double
-    public private(set) var updated: Double
+package struct TokenBucket: Sendable, Hashable {
+    package let capacity: Double
+    package private(set) var level: Double
+    package private(set) var updated: Double
 
-    public init(perMinute: Int, now: Double) {
+    package init(perMinute: Int, now: Double) {
         self.capacity = Double(max(perMinute, 0))
         self.level = capacity
         self.updated = now
@@ -14,39 +14,39 @@ public struct TokenBucket: Sendable, Hashable {
 
     var refillPerSecond: Double { capacity / 60 }
 
-    public mutating func refill(now: Double) {
+    package mutating func refill(now: Double) {
         guard now > updated else { return }
         level = min(capacity, level + (now - updated) * refillPerSecond)
         updated = now
     }
 
     /// Seconds until `amount` is available (0 if it is now). Call after ``refill(now:)``.
-    public func wait(for amount: Double) -> Double {
+    package func wait(for amount: Double) -> Double {
         guard level < amount else { return 0 }
         guard refillPerSecond > 0 else { return .infinity }
         return (amount - level) / refillPerSecond
     }
 
     /// Seconds until the bucket is full again.
-    public var secondsUntilFull: Double {
+    package var secondsUntilFull: Double {
         refillPerSecond > 0 ? max(0, capacity - level) / refillPerSecond : 0
     }
 
     /// Takes `amount`; the level may go below zero (token debt settled after a call), never below `-capacity`.
-    public mutating func take(_ amount: Double) {
+    package mutating func take(_ amount: Double) {
         level = max(-capacity, level - amount)
     }
 
-    public var isFull: Bool { level >= capacity }
+    package var isFull: Bool { level >= capacity }
 }
 
 /// What the `X-RateLimit-*` headers report: the tightest request limit that applied.
-public struct RateLimitStatus: Sendable, Hashable {
-    public var limit: Int
-    public var remaining: Int
-    public var resetMilliseconds: Int
-    public var tokenLimit: Int?
-    public var tokensRemaining: Int?
+package struct RateLimitStatus: Sendable, Hashable {
+    package var limit: Int
+    package var remaining: Int
+    package var resetMilliseconds: Int
+    package var tokenLimit: Int?
+    package var tokensRemaining: Int?
 }
 
 /// Requests-per-minute and tokens-per-minute limits for every scope, in memory.
@@ -54,17 +54,17 @@ public struct RateLimitStatus: Sendable, Hashable {
 /// A request is admitted for all of its scopes at once or for none. Prompt tokens (estimated)
 /// are taken on admission and the difference to the real usage when the call settles, so TPM
 /// counts what was actually used.
-public final class RateLimiter: Sendable {
+package final class RateLimiter: Sendable {
     private struct BucketKey: Hashable {
         var scope: String
         var tokens: Bool
     }
 
-    public struct Rejection: Error, Sendable, Hashable {
-        public var scope: LimitScope
-        public var tokens: Bool
-        public var limit: Int
-        public var retryAfterSeconds: Double
+    package struct Rejection: Error, Sendable, Hashable {
+        package var scope: LimitScope
+        package var tokens: Bool
+        package var limit: Int
+        package var retryAfterSeconds: Double
     }
 
     private let buckets = LockedValue<[BucketKey: TokenBucket]>([:])
@@ -72,16 +72,16 @@ public final class RateLimiter: Sendable {
     /// Beyond this many buckets, full (idle) ones are forgotten; a full bucket carries no information.
     private let pruneThreshold: Int
 
-    public init(pruneThreshold: Int = 10_000) {
+    package init(pruneThreshold: Int = 10_000) {
         self.pruneThreshold = pruneThreshold
     }
 
-    public func seconds(_ instant: ContinuousClock.Instant = .now) -> Double {
+    package func seconds(_ instant: ContinuousClock.Instant = .now) -> Double {
         (instant - epoch).seconds
     }
 
     /// Admits one request carrying `promptTokens`, or says which limit refused it and for how long.
-    public func admit(_ scopes: [LimitScope], promptTokens: Int, now: Double) -> Result<RateLimitStatus?, Rejection> {
+    package func admit(_ scopes: [LimitScope], promptTokens: Int, now: Double) -> Result<RateLimitStatus?, Rejection> {
         guard scopes.contains(where: { $0.rpm != nil || $0.tpm != nil }) else { return .success(nil) }
         return buckets.withLock { buckets in
             if buckets.count > pruneThreshold {
@@ -153,7 +153,7 @@ public final class RateLimiter: Sendable {
     }
 
     /// Seconds until `scope` would admit one request (0 if now), taking nothing.
-    public func waitBeforeNext(_ scope: LimitScope, now: Double) -> Double {
+    package func waitBeforeNext(_ scope: LimitScope, now: Double) -> Double {
         guard let rpm = scope.rpm else { return 0 }
         return buckets.withLock { buckets in
             guard var bucket = buckets[BucketKey(scope: scope.id, tokens: false)], bucket.capacity == Double(rpm) else { return 0 }
@@ -163,7 +163,7 @@ public final class RateLimiter: Sendable {
     }
 
     /// Charges the tokens a call used beyond (or refunds below) what its admission took.
-    public func settleTokens(_ scopes: [LimitScope], difference: Int, now: Double) {
+    package func settleTokens(_ scopes: [LimitScope], difference: Int, now: Double) {
         guard difference != 0, scopes.contains(where: { $0.tpm != nil }) else { return }
         buckets.withLock { buckets in
             for scope in scopes where scope.tpm != nil {
@@ -181,5 +181,5 @@ public final class RateLimiter: Sendable {
     }
 
     /// Buckets held now (for tests and metrics).
-    public var bucketCount: Int { buckets.withLock { $0.count } }
+    package var bucketCount: Int { buckets.withLock { $0.count } }
 }

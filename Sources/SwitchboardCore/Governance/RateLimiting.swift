@@ -3,7 +3,7 @@
 /// ``RateLimiter`` keeps them in this process's memory; the scale-out issue adds one shared by
 /// every replica (Redis) behind the same protocol. A request is admitted for all its scopes at
 /// once or for none.
-public protocol RateLimiting: Sendable {
+package protocol RateLimiting: Sendable {
     /// Admits one request carrying `promptTokens`, or says which limit refused it and for how long.
     func admit(_ scopes: [LimitScope], promptTokens: Int) async -> Result<RateLimitStatus?, RateLimiter.Rejection>
     /// Charges the tokens a call used beyond (or refunds below) what its admission took.
@@ -13,15 +13,15 @@ public protocol RateLimiting: Sendable {
 }
 
 extension RateLimiter: RateLimiting {
-    public func admit(_ scopes: [LimitScope], promptTokens: Int) async -> Result<RateLimitStatus?, Rejection> {
+    package func admit(_ scopes: [LimitScope], promptTokens: Int) async -> Result<RateLimitStatus?, Rejection> {
         admit(scopes, promptTokens: promptTokens, now: seconds())
     }
 
-    public func settleTokens(_ scopes: [LimitScope], difference: Int) {
+    package func settleTokens(_ scopes: [LimitScope], difference: Int) {
         settleTokens(scopes, difference: difference, now: seconds())
     }
 
-    public func waitBeforeNext(_ scope: LimitScope) async -> Double {
+    package func waitBeforeNext(_ scope: LimitScope) async -> Double {
         waitBeforeNext(scope, now: seconds())
     }
 }
@@ -30,7 +30,7 @@ extension RateLimiter: RateLimiting {
 ///
 /// ``BudgetBook`` keeps the figures in memory (re-read from the spend table); the scale-out issue
 /// adds one exact across replicas behind the same protocol.
-public protocol BudgetKeeping: Sendable {
+package protocol BudgetKeeping: Sendable {
     /// Reserves `amount` dollars in every budgeted scope, or in none and throws `BUDGET_EXCEEDED`.
     func reserve(_ scopes: [LimitScope], amount: Double) async throws(GatewayError) -> BudgetBook.Hold
     /// Releases a hold and books what the call really cost (0 for a call that failed).

@@ -1,6 +1,6 @@
 /// One thing a credential may do. Every authenticated route needs exactly one of these
 /// (`docs/SECURITY.md` has the route table).
-public enum Permission: String, Sendable, Hashable, CaseIterable, Codable {
+package enum Permission: String, Sendable, Hashable, CaseIterable, Codable {
     /// Model calls: chat completions, messages, token counting, embeddings, `/v1/chat`.
     case callModels = "call_models"
     /// The caller's own identity, usage, balance and keys; the model list.
@@ -17,7 +17,7 @@ public enum Permission: String, Sendable, Hashable, CaseIterable, Codable {
 ///
 /// Roles are not a ladder: `viewer` holds permissions `user` lacks and the other way round, so
 /// minting compares permission sets (``mayMint(_:)``), never ranks.
-public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
+package enum Role: String, Sendable, Hashable, CaseIterable, Codable {
     /// Everything.
     case admin
     /// Model calls, and their own keys and usage.
@@ -25,7 +25,7 @@ public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
     /// Reads usage, logs and operational detail; no model calls.
     case viewer
 
-    public var permissions: Set<Permission> {
+    package var permissions: Set<Permission> {
         switch self {
         case .admin: return Set(Permission.allCases)
         case .user: return [.callModels, .selfService]
@@ -33,18 +33,18 @@ public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
         }
     }
 
-    public func may(_ permission: Permission) -> Bool { permissions.contains(permission) }
+    package func may(_ permission: Permission) -> Bool { permissions.contains(permission) }
 
     /// Whether a credential of this role may make a key of `role` for itself: only one that
     /// can do nothing this role cannot, and never an admin key.
-    public func mayMint(_ role: Role) -> Bool {
+    package func mayMint(_ role: Role) -> Bool {
         role != .admin && role.permissions.isSubset(of: permissions)
     }
 
     /// May call models (`/v1/chat/completions` and the other front doors).
-    public var mayCallModels: Bool { may(.callModels) }
+    package var mayCallModels: Bool { may(.callModels) }
     /// May read gateway-wide usage, costs and the request log.
-    public var mayReadUsage: Bool { may(.readUsage) }
+    package var mayReadUsage: Bool { may(.readUsage) }
     /// May manage keys and users for everyone.
-    public var mayAdminister: Bool { may(.administer) }
+    package var mayAdminister: Bool { may(.administer) }
 }

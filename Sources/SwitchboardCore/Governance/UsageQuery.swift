@@ -1,18 +1,18 @@
 /// Filters for usage reports and the request log; every field is optional.
-public struct UsageQuery: Sendable, Hashable {
-    public enum Grouping: String, Sendable, Hashable, CaseIterable {
+package struct UsageQuery: Sendable, Hashable {
+    package enum Grouping: String, Sendable, Hashable, CaseIterable {
         case day, model, provider, key, user
     }
 
-    public var from: Double?
-    public var to: Double?
-    public var keyID: String?
-    public var userID: String?
-    public var model: String?
-    public var provider: String?
-    public var groupBy: Grouping?
+    package var from: Double?
+    package var to: Double?
+    package var keyID: String?
+    package var userID: String?
+    package var model: String?
+    package var provider: String?
+    package var groupBy: Grouping?
 
-    public init(
+    package init(
         from: Double? = nil, to: Double? = nil, keyID: String? = nil, userID: String? = nil,
         model: String? = nil, provider: String? = nil, groupBy: Grouping? = nil
     ) {
@@ -27,16 +27,16 @@ public struct UsageQuery: Sendable, Hashable {
 }
 
 /// One line of a usage report: totals for a group (or for everything).
-public struct UsageRow: Sendable, Hashable {
+package struct UsageRow: Sendable, Hashable {
     /// The group's value (a day, a model…), `nil` for the overall total.
-    public var group: String?
-    public var requests: Int
-    public var errors: Int
-    public var promptTokens: Int
-    public var completionTokens: Int
-    public var costUSD: Double
+    package var group: String?
+    package var requests: Int
+    package var errors: Int
+    package var promptTokens: Int
+    package var completionTokens: Int
+    package var costUSD: Double
 
-    public init(group: String?, requests: Int, errors: Int, promptTokens: Int, completionTokens: Int, costUSD: Double) {
+    package init(group: String?, requests: Int, errors: Int, promptTokens: Int, completionTokens: Int, costUSD: Double) {
         self.group = group
         self.requests = requests
         self.errors = errors

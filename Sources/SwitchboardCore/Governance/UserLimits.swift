@@ -1,13 +1,13 @@
 /// Per-user overrides of the default limits (JWT users, and users that keys belong to).
-public struct UserLimits: Sendable, Hashable {
-    public var userID: String
-    public var rpm: Int?
-    public var tpm: Int?
-    public var maxBudgetUSD: Double?
-    public var budgetPeriod: BudgetPeriod
-    public var updatedAt: Double
+package struct UserLimits: Sendable, Hashable {
+    package var userID: String
+    package var rpm: Int?
+    package var tpm: Int?
+    package var maxBudgetUSD: Double?
+    package var budgetPeriod: BudgetPeriod
+    package var updatedAt: Double
 
-    public init(userID: String, rpm: Int? = nil, tpm: Int? = nil, maxBudgetUSD: Double? = nil, budgetPeriod: BudgetPeriod = .monthly, updatedAt: Double) {
+    package init(userID: String, rpm: Int? = nil, tpm: Int? = nil, maxBudgetUSD: Double? = nil, budgetPeriod: BudgetPeriod = .monthly, updatedAt: Double) {
         self.userID = userID
         self.rpm = rpm
         self.tpm = tpm
@@ -16,6 +16,6 @@ public struct UserLimits: Sendable, Hashable {
         self.updatedAt = updatedAt
     }
 
-    public var budget: Budget? { maxBudgetUSD.map { Budget(maxUSD: $0, period: budgetPeriod) } }
+    package var budget: Budget? { maxBudgetUSD.map { Budget(maxUSD: $0, period: budgetPeriod) } }
 }
 

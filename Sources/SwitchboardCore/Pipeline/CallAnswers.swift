@@ -1,9 +1,9 @@
 /// What stages learned that the front door passes on (as headers, for HTTP front doors).
-public struct CallNotes: Sendable, Hashable {
+package struct CallNotes: Sendable, Hashable {
     /// The tightest rate limit that applied: `X-RateLimit-*`.
-    public var rateLimit: RateLimitStatus?
+    package var rateLimit: RateLimitStatus?
 
-    public init(rateLimit: RateLimitStatus? = nil) {
+    package init(rateLimit: RateLimitStatus? = nil) {
         self.rateLimit = rateLimit
     }
 
@@ -14,29 +14,29 @@ public struct CallNotes: Sendable, Hashable {
 }
 
 /// A served, non-streamed chat answer.
-public struct ChatAnswer: Sendable {
-    public var response: ChatResponse
-    public var servedBy: ServedBy
+package struct ChatAnswer: Sendable {
+    package var response: ChatResponse
+    package var servedBy: ServedBy
     /// The provider's usage, or an estimate when it reported none.
-    public var usage: Usage
-    public var usageEstimated: Bool
-    public var cost: Double?
-    public var notes: CallNotes
+    package var usage: Usage
+    package var usageEstimated: Bool
+    package var cost: Double?
+    package var notes: CallNotes
 }
 
 /// A served embeddings answer.
-public struct EmbeddingsAnswer: Sendable {
-    public var response: EmbeddingsResponse
-    public var servedBy: ServedBy
-    public var cost: Double?
-    public var notes: CallNotes
+package struct EmbeddingsAnswer: Sendable {
+    package var response: EmbeddingsResponse
+    package var servedBy: ServedBy
+    package var cost: Double?
+    package var notes: CallNotes
 }
 
 /// A prompt's token count.
-public struct TokenCountAnswer: Sendable {
-    public var inputTokens: Int
+package struct TokenCountAnswer: Sendable {
+    package var inputTokens: Int
     /// Counted by the gateway, because the provider cannot count.
-    public var estimated: Bool
-    public var servedBy: ServedBy
-    public var notes: CallNotes
+    package var estimated: Bool
+    package var servedBy: ServedBy
+    package var notes: CallNotes
 }

@@ -6,12 +6,12 @@
 /// (`buildGateway`): the ledger first (it refuses calls it could not record, and records last),
 /// then admission (allowed models, RPM/TPM, the budget reservation), then whatever the later
 /// capabilities add — conversation context, memory, the response cache.
-public struct CallPipeline: Sendable {
+package struct CallPipeline: Sendable {
     /// Executes the call: routes, retries, falls back.
-    public let gateway: Gateway
-    public let stages: [any CallStage]
+    package let gateway: Gateway
+    package let stages: [any CallStage]
 
-    public init(gateway: Gateway, stages: [any CallStage]) {
+    package init(gateway: Gateway, stages: [any CallStage]) {
         self.gateway = gateway
         self.stages = stages
     }
@@ -40,14 +40,14 @@ public struct CallPipeline: Sendable {
     }
 
     /// Records a call the front door refused before it reached the stages (bad input).
-    public func refuse(_ call: ModelCall, _ error: GatewayError) {
+    package func refuse(_ call: ModelCall, _ error: GatewayError) {
         for stage in stages {
             stage.refused(call, error)
         }
     }
 
     /// A non-streamed chat answer.
-    public func chat(_ call: ModelCall) async throws(GatewayError) -> ChatAnswer {
+    package func chat(_ call: ModelCall) async throws(GatewayError) -> ChatAnswer {
         var call = call
         var observers: [any CallObserver] = []
         do throws(GatewayError) {
@@ -76,7 +76,7 @@ public struct CallPipeline: Sendable {
     }
 
     /// A streamed chat answer: the stream is open (its first chunk in) when this returns.
-    public func stream(_ call: ModelCall) async throws(GatewayError) -> CallStream {
+    package func stream(_ call: ModelCall) async throws(GatewayError) -> CallStream {
         var call = call
         call.stream = true
         var observers: [any CallObserver] = []
@@ -103,7 +103,7 @@ public struct CallPipeline: Sendable {
         }
     }
 
-    public func embeddings(_ call: ModelCall) async throws(GatewayError) -> EmbeddingsAnswer {
+    package func embeddings(_ call: ModelCall) async throws(GatewayError) -> EmbeddingsAnswer {
         var call = call
         var observers: [any CallObserver] = []
         do throws(GatewayError) {
@@ -123,7 +123,7 @@ public struct CallPipeline: Sendable {
     }
 
     /// Counts a chat request's prompt tokens: with the provider when it can, else estimated.
-    public func countTokens(_ call: ModelCall) async throws(GatewayError) -> TokenCountAnswer {
+    package func countTokens(_ call: ModelCall) async throws(GatewayError) -> TokenCountAnswer {
         var call = call
         var observers: [any CallObserver] = []
         do throws(GatewayError) {

@@ -1,7 +1,7 @@
 /// How one model call ended, as every observer sees it: the facts the ledger row, the budget
 /// and the cache need.
-public struct CallSettlement: Sendable {
-    public enum Outcome: Sendable, Hashable {
+package struct CallSettlement: Sendable {
+    package enum Outcome: Sendable, Hashable {
         /// The answer was given in full.
         case served
         /// Refused or failed before any answer (the error's status is the row's).
@@ -12,21 +12,21 @@ public struct CallSettlement: Sendable {
         case clientGone
     }
 
-    public var call: ModelCall
-    public var outcome: Outcome
+    package var call: ModelCall
+    package var outcome: Outcome
     /// Who served it, when anyone did.
-    public var servedBy: ServedBy?
+    package var servedBy: ServedBy?
     /// The answer of a non-streamed chat call.
-    public var response: ChatResponse?
+    package var response: ChatResponse?
     /// Tokens as counted: the provider's, or an estimate (``usageEstimated``).
-    public var usage: Usage
-    public var usageEstimated: Bool
+    package var usage: Usage
+    package var usageEstimated: Bool
     /// What the call cost at the price table's rates, when its model has a price.
-    public var cost: Double?
+    package var cost: Double?
     /// From the request's arrival to now.
-    public var elapsed: Duration
+    package var elapsed: Duration
 
-    public init(
+    package init(
         call: ModelCall, outcome: Outcome, servedBy: ServedBy? = nil, response: ChatResponse? = nil,
         usage: Usage = Usage(promptTokens: 0, completionTokens: 0), usageEstimated: Bool = false, cost: Double? = nil,
         elapsed: Duration
@@ -42,7 +42,7 @@ public struct CallSettlement: Sendable {
     }
 
     /// The HTTP status the ledger records: 200, the error's, or 499 for a client that left.
-    public var status: Int {
+    package var status: Int {
         switch outcome {
         case .served: return 200
         case .failed(let error), .brokeOff(let error): return error.status
@@ -50,7 +50,7 @@ public struct CallSettlement: Sendable {
         }
     }
 
-    public var error: GatewayError? {
+    package var error: GatewayError? {
         switch outcome {
         case .failed(let error), .brokeOff(let error): return error
         case .served, .clientGone: return nil
@@ -58,7 +58,7 @@ public struct CallSettlement: Sendable {
     }
 
     /// Whether the upstream did (some of) the work, so usage and cost count.
-    public var consumed: Bool {
+    package var consumed: Bool {
         switch outcome {
         case .served, .brokeOff, .clientGone: return servedBy != nil
         case .failed: return false

@@ -16,7 +16,7 @@
 ///     }
 /// }
 /// ```
-public protocol CallStage: Sendable {
+package protocol CallStage: Sendable {
     /// Runs before the upstream call. Throwing refuses the call with that error; observers of
     /// the stages before this one still finish (a reservation is released, a row written).
     func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan
@@ -27,39 +27,39 @@ public protocol CallStage: Sendable {
 }
 
 extension CallStage {
-    public func refused(_ call: ModelCall, _ error: GatewayError) {}
+    package func refused(_ call: ModelCall, _ error: GatewayError) {}
 }
 
 /// What a stage decided for one call.
-public struct StagePlan: Sendable {
+package struct StagePlan: Sendable {
     /// The stage's own answer: later stages and the upstream call are skipped.
-    public var answer: StageAnswer?
+    package var answer: StageAnswer?
     /// Sees the rest of the call.
-    public var observer: (any CallObserver)?
+    package var observer: (any CallObserver)?
     /// What the front door should tell the client (rate-limit standing, ...).
-    public var notes: CallNotes
+    package var notes: CallNotes
 
-    public init(answer: StageAnswer? = nil, observer: (any CallObserver)? = nil, notes: CallNotes = CallNotes()) {
+    package init(answer: StageAnswer? = nil, observer: (any CallObserver)? = nil, notes: CallNotes = CallNotes()) {
         self.answer = answer
         self.observer = observer
         self.notes = notes
     }
 
-    public static let proceed = StagePlan()
+    package static let proceed = StagePlan()
 
-    public static func observe(_ observer: any CallObserver) -> StagePlan {
+    package static func observe(_ observer: any CallObserver) -> StagePlan {
         StagePlan(observer: observer)
     }
 }
 
 /// An answer a stage gives without calling the upstream (a cached answer, say).
-public struct StageAnswer: Sendable {
-    public var response: ChatResponse
+package struct StageAnswer: Sendable {
+    package var response: ChatResponse
     /// Who is named as having served it (`X-Switchboard-Provider`, the ledger row).
-    public var servedBy: ServedBy
-    public var usage: Usage
+    package var servedBy: ServedBy
+    package var usage: Usage
 
-    public init(response: ChatResponse, servedBy: ServedBy, usage: Usage) {
+    package init(response: ChatResponse, servedBy: ServedBy, usage: Usage) {
         self.response = response
         self.servedBy = servedBy
         self.usage = usage
@@ -67,7 +67,7 @@ public struct StageAnswer: Sendable {
 }
 
 /// Sees one call's answer and its end. Values: the pipeline keeps each call's observers.
-public protocol CallObserver: Sendable {
+package protocol CallObserver: Sendable {
     /// Each streamed chunk, in order, as it passes to the client (on the stream's task: cheap work only).
     mutating func observe(_ chunk: ChatChunk)
     /// Once, when the call is over — served, refused, failed or (streams) cut short. Runs
@@ -77,5 +77,5 @@ public protocol CallObserver: Sendable {
 }
 
 extension CallObserver {
-    public mutating func observe(_ chunk: ChatChunk) {}
+    package mutating func observe(_ chunk: ChatChunk) {}
 }

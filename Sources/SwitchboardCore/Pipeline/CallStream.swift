@@ -4,11 +4,11 @@ import Synchronization
 /// front door reads it, and the call is settled exactly once when the door says how the stream
 /// ended — or, if it never says (its task was torn down), when the stream is released, as a
 /// client that went away.
-public struct CallStream: Sendable {
-    public let servedBy: ServedBy
-    public let notes: CallNotes
+package struct CallStream: Sendable {
+    package let servedBy: ServedBy
+    package let notes: CallNotes
     /// The client asked for the provider's usage chunk (`stream_options.include_usage`).
-    public let clientWantsUsage: Bool
+    package let clientWantsUsage: Bool
     private let source: ChatStream
     private let settler: StreamSettler
 
@@ -21,7 +21,7 @@ public struct CallStream: Sendable {
     }
 
     /// How a front door ended the stream.
-    public enum End: Sendable {
+    package enum End: Sendable {
         /// Every chunk was written and the stream's terminator sent.
         case completed
         /// The provider failed after the first chunk; the door wrote an error event.
@@ -31,29 +31,29 @@ public struct CallStream: Sendable {
     }
 
     /// One reader per stream (the response writer).
-    public func makeIterator() -> Iterator {
+    package func makeIterator() -> Iterator {
         Iterator(base: source.makeAsyncIterator(), settler: settler)
     }
 
-    public struct Iterator {
+    package struct Iterator {
         var base: ChatStream.AsyncIterator
         let settler: StreamSettler
 
         /// A chunk already received (no waiting on the network), the end, or `.mustWait`.
-        public mutating func nextIfReady() throws -> ReadyChunk {
+        package mutating func nextIfReady() throws -> ReadyChunk {
             let ready = try base.nextIfReady()
             if case .chunk(let chunk) = ready { settler.observe(chunk) }
             return ready
         }
 
-        public mutating func next() async throws -> ChatChunk? {
+        package mutating func next() async throws -> ChatChunk? {
             let chunk = try await base.next()
             if let chunk { settler.observe(chunk) }
             return chunk
         }
 
         /// Settles the call: the ledger row, the budget, every stage's observer. Only the first call counts.
-        public func finish(_ end: End) {
+        package func finish(_ end: End) {
             settler.finish(end)
         }
     }

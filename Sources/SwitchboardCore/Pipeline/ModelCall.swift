@@ -1,26 +1,26 @@
-public import Logging
+package import Logging
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+package import FoundationEssentials
 #else
-public import Foundation
+package import Foundation
 #endif
 
 /// Which kind of model call this is: names the ledger row's `endpoint`.
-public enum CallEndpoint: String, Sendable, Hashable {
+package enum CallEndpoint: String, Sendable, Hashable {
     case chat
     case embeddings
     case countTokens = "count_tokens"
 }
 
 /// What is asked of the model.
-public enum CallRequest: Sendable, Hashable {
+package enum CallRequest: Sendable, Hashable {
     case chat(ChatRequest)
     case embeddings(EmbeddingsRequest)
     /// Count a chat request's prompt tokens without answering it.
     case countTokens(ChatRequest)
 
-    public var endpoint: CallEndpoint {
+    package var endpoint: CallEndpoint {
         switch self {
         case .chat: return .chat
         case .embeddings: return .embeddings
@@ -29,14 +29,14 @@ public enum CallRequest: Sendable, Hashable {
     }
 
     /// The model name as the client asked for it.
-    public var model: String {
+    package var model: String {
         switch self {
         case .chat(let request), .countTokens(let request): return request.model
         case .embeddings(let request): return request.model
         }
     }
 
-    public var chat: ChatRequest? {
+    package var chat: ChatRequest? {
         switch self {
         case .chat(let request): return request
         default: return nil
@@ -45,18 +45,18 @@ public enum CallRequest: Sendable, Hashable {
 }
 
 /// Who is calling, and since when; set by the front door, fixed for the call.
-public struct CallContext: Sendable {
+package struct CallContext: Sendable {
     /// The authenticated caller.
-    public let principal: Principal
+    package let principal: Principal
     /// `X-Request-Id`: the client's or the gateway's.
-    public let requestID: String
+    package let requestID: String
     /// When the gateway started on the request (latency and overhead are measured from here).
-    public let started: ContinuousClock.Instant
-    public let logger: Logger
+    package let started: ContinuousClock.Instant
+    package let logger: Logger
     /// The request body as it arrived, for the request log's `bodies` mode.
-    public let body: Data?
+    package let body: Data?
 
-    public init(principal: Principal, requestID: String, started: ContinuousClock.Instant, logger: Logger, body: Data? = nil) {
+    package init(principal: Principal, requestID: String, started: ContinuousClock.Instant, logger: Logger, body: Data? = nil) {
         self.principal = principal
         self.requestID = requestID
         self.started = started
@@ -66,19 +66,19 @@ public struct CallContext: Sendable {
 }
 
 /// One model call as the pipeline runs it: what is asked, by whom, and how the answer goes out.
-public struct ModelCall: Sendable {
+package struct ModelCall: Sendable {
     /// What is asked; before-stages may rewrite it (conversation or memory context prepended).
-    public var request: CallRequest
-    public let context: CallContext
+    package var request: CallRequest
+    package let context: CallContext
     /// Whether the answer is streamed to the client.
-    public var stream: Bool
+    package var stream: Bool
 
-    public init(_ request: CallRequest, context: CallContext, stream: Bool = false) {
+    package init(_ request: CallRequest, context: CallContext, stream: Bool = false) {
         self.request = request
         self.context = context
         self.stream = stream
     }
 
-    public var endpoint: CallEndpoint { request.endpoint }
-    public var principal: Principal { context.principal }
+    package var endpoint: CallEndpoint { request.endpoint }
+    package var principal: Principal { context.principal }
 }

@@ -1,15 +1,15 @@
 /// Counts what passed through a stream, so usage is known even when the provider never reported it.
-public struct StreamTally: Sendable {
+package struct StreamTally: Sendable {
     private let promptEstimate: Int
     private var completionBytes = 0
     /// The provider's own usage, when its final chunk carried it.
-    public private(set) var reportedUsage: Usage?
+    package private(set) var reportedUsage: Usage?
 
-    public init(request: ChatRequest) {
+    package init(request: ChatRequest) {
         self.promptEstimate = TokenEstimator.estimatePrompt(request.messages)
     }
 
-    public mutating func observe(_ chunk: ChatChunk) {
+    package mutating func observe(_ chunk: ChatChunk) {
         if let usage = chunk.usage { reportedUsage = usage }
         for choice in chunk.choices {
             completionBytes += choice.delta.content?.utf8.count ?? 0
@@ -20,7 +20,7 @@ public struct StreamTally: Sendable {
     }
 
     /// The provider's usage, or the prompt's estimate and ~4 bytes a token of what was streamed.
-    public var usage: Usage {
+    package var usage: Usage {
         if let reportedUsage { return reportedUsage }
         return Usage(promptTokens: promptEstimate, completionTokens: completionBytes == 0 ? 0 : max(1, (completionBytes + 3) / 4))
     }

@@ -1,13 +1,13 @@
-public import Logging
+package import Logging
 
 /// What an adapter needs to know about the call it is making.
-public struct UpstreamCall: Sendable {
-    public var requestID: String
+package struct UpstreamCall: Sendable {
+    package var requestID: String
     /// The whole upstream exchange must finish within this, stream included.
-    public var timeout: Duration
-    public var logger: Logger
+    package var timeout: Duration
+    package var logger: Logger
 
-    public init(requestID: String, timeout: Duration, logger: Logger) {
+    package init(requestID: String, timeout: Duration, logger: Logger) {
         self.requestID = requestID
         self.timeout = timeout
         self.logger = logger
@@ -19,7 +19,7 @@ public struct UpstreamCall: Sendable {
 /// The gateway sets `request.model` to the provider's own model id before calling. Adapters
 /// throw ``UpstreamError`` for anything the provider did (or failed to do); the gateway decides
 /// what the client sees.
-public protocol ProviderAdapter: Sendable {
+package protocol ProviderAdapter: Sendable {
     /// The provider's configured name (`openai`, `groq`, `claude-eu`, ...).
     var name: String { get }
     var type: ProviderType { get }
@@ -37,18 +37,18 @@ public protocol ProviderAdapter: Sendable {
 }
 
 extension ProviderAdapter {
-    public func unsupportedParameters(in request: ChatRequest) -> [String] { [] }
+    package func unsupportedParameters(in request: ChatRequest) -> [String] { [] }
 }
 
 /// A provider that can count a prompt's tokens itself (Anthropic's `count_tokens`); the gateway
 /// estimates for the others.
-public protocol TokenCounting: ProviderAdapter {
+package protocol TokenCounting: ProviderAdapter {
     /// - Parameter request: with the provider's own model id.
     func countTokens(_ request: ChatRequest, call: UpstreamCall) async throws -> Int
 }
 
 /// A source of streamed chunks; not shared between tasks.
-public protocol ChatChunkSource {
+package protocol ChatChunkSource {
     mutating func next() async throws -> ChatChunk?
 
     /// The next chunk if it can be had without waiting on the network (the source already
@@ -57,11 +57,11 @@ public protocol ChatChunkSource {
 }
 
 extension ChatChunkSource {
-    public mutating func nextIfReady() throws -> ReadyChunk { .mustWait }
+    package mutating func nextIfReady() throws -> ReadyChunk { .mustWait }
 }
 
 /// What ``ChatChunkSource/nextIfReady()`` found.
-public enum ReadyChunk {
+package enum ReadyChunk {
     case chunk(ChatChunk)
     /// The stream ended cleanly.
     case end
@@ -73,27 +73,27 @@ public enum ReadyChunk {
 ///
 /// Sendable so it can be handed from the handler to the response writer; the iterator it makes
 /// is used by one task only. Dropping the iterator before the end cancels the upstream call.
-public struct ChatStream: AsyncSequence, Sendable {
-    public typealias Element = ChatChunk
+package struct ChatStream: AsyncSequence, Sendable {
+    package typealias Element = ChatChunk
 
     private let makeSource: @Sendable () -> any ChatChunkSource
 
-    public init(_ makeSource: @escaping @Sendable () -> any ChatChunkSource) {
+    package init(_ makeSource: @escaping @Sendable () -> any ChatChunkSource) {
         self.makeSource = makeSource
     }
 
-    public func makeAsyncIterator() -> AsyncIterator {
+    package func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(source: makeSource())
     }
 
-    public struct AsyncIterator: AsyncIteratorProtocol {
+    package struct AsyncIterator: AsyncIteratorProtocol {
         var source: any ChatChunkSource
 
-        public mutating func next() async throws -> ChatChunk? {
+        package mutating func next() async throws -> ChatChunk? {
             try await source.next()
         }
 
-        public mutating func nextIfReady() throws -> ReadyChunk {
+        package mutating func nextIfReady() throws -> ReadyChunk {
             try source.nextIfReady()
         }
     }
@@ -101,7 +101,7 @@ public struct ChatStream: AsyncSequence, Sendable {
 
 extension ChatStream {
     /// A stream of chunks already at hand (a stage's own answer).
-    public static func replaying(_ chunks: [ChatChunk]) -> ChatStream {
+    package static func replaying(_ chunks: [ChatChunk]) -> ChatStream {
         ChatStream { ReplayedChunkSource(chunks: chunks) }
     }
 }
@@ -124,8 +124,8 @@ struct ReplayedChunkSource: ChatChunkSource {
 }
 
 /// What went wrong between the gateway and a provider. Never carries the provider's raw body.
-public struct UpstreamError: Error, Sendable, Hashable {
-    public enum Kind: Sendable, Hashable {
+package struct UpstreamError: Error, Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         /// The provider answered with this HTTP status.
         case status(Int)
         /// No answer (or no complete answer) within the timeout.
@@ -140,16 +140,16 @@ public struct UpstreamError: Error, Sendable, Hashable {
         case unsupported
     }
 
-    public var kind: Kind
-    public var provider: String
+    package var kind: Kind
+    package var provider: String
     /// Our own description of the failure.
-    public var detail: String
+    package var detail: String
     /// The provider's error `type` and `code`, when they are short identifiers.
-    public var errorType: String?
-    public var errorCode: String?
-    public var retryAfterSeconds: Int?
+    package var errorType: String?
+    package var errorCode: String?
+    package var retryAfterSeconds: Int?
 
-    public init(
+    package init(
         _ kind: Kind,
         provider: String,
         detail: String,
@@ -166,7 +166,7 @@ public struct UpstreamError: Error, Sendable, Hashable {
     }
 
     /// Whether another attempt (same or other target) may succeed.
-    public var isRetryable: Bool {
+    package var isRetryable: Bool {
         switch kind {
         case .timeout, .connect, .invalidResponse, .streamInterrupted: return true
         case .status(let status): return status == 408 || status == 409 || status == 429 || status >= 500
@@ -176,13 +176,13 @@ public struct UpstreamError: Error, Sendable, Hashable {
 
     /// The target itself cannot serve this (credentials rejected, model unknown there): another
     /// target may, but retrying this one will not help.
-    public var isTargetSpecific: Bool {
+    package var isTargetSpecific: Bool {
         guard case .status(let status) = kind else { return false }
         return status == 401 || status == 403 || status == 404
     }
 
     /// The provider said the prompt does not fit the model's context window.
-    public var isContextWindowExceeded: Bool {
+    package var isContextWindowExceeded: Bool {
         guard case .status(let status) = kind, status == 400 || status == 413 else { return false }
         let markers = ["context_length_exceeded", "context_window_exceeded", "string_above_max_length", "prompt_too_long"]
         return markers.contains(errorCode ?? "") || markers.contains(errorType ?? "")
@@ -193,7 +193,7 @@ public struct UpstreamError: Error, Sendable, Hashable {
     /// Only known identifiers (and short numeric codes) are passed on into messages, the health
     /// report and the log: an upstream that echoes its own credential, or anything else, as its
     /// error "type" has that string dropped, not quoted.
-    public static func known(_ value: String) -> String? {
+    package static func known(_ value: String) -> String? {
         if knownCodes.contains(value) { return value }
         if (1...6).contains(value.utf8.count), value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return value }
         return nil
@@ -231,7 +231,7 @@ public struct UpstreamError: Error, Sendable, Hashable {
 
 extension UpstreamError {
     /// What the client is told, per DESIGN §5: the status and error type may be named, the body never.
-    public var gatewayError: GatewayError {
+    package var gatewayError: GatewayError {
         var qualifiers: [String] = []
         if let errorType { qualifiers.append(errorType) }
         if let errorCode, errorCode != errorType { qualifiers.append(errorCode) }

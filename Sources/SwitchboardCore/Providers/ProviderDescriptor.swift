@@ -1,22 +1,22 @@
 /// A provider type's name as configs spell it (`openai`, `anthropic`, …). Which types exist is
 /// up to the descriptors the build registers (``ProviderRegistry``), not to Core.
-public struct ProviderType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: String
+package struct ProviderType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    package let rawValue: String
 
-    public init(rawValue: String) {
+    package init(rawValue: String) {
         self.rawValue = rawValue
     }
 
-    public init(_ rawValue: String) {
+    package init(_ rawValue: String) {
         self.rawValue = rawValue
     }
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 }
 
 /// One setting a provider type takes in its config block, besides the common ones.
-public struct ProviderSetting: Sendable, Hashable {
-    public enum Kind: Sendable, Hashable {
+package struct ProviderSetting: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         case text
         /// A credential: hidden from logs and error messages by value.
         case secret
@@ -25,10 +25,10 @@ public struct ProviderSetting: Sendable, Hashable {
         case flag
     }
 
-    public var key: String
-    public var kind: Kind
+    package var key: String
+    package var kind: Kind
 
-    public init(_ key: String, _ kind: Kind = .text) {
+    package init(_ key: String, _ kind: Kind = .text) {
         self.key = key
         self.kind = kind
     }
@@ -38,7 +38,7 @@ public struct ProviderSetting: Sendable, Hashable {
 /// the environment configures it with no file (zero-config), and its defaults. The provider
 /// module pairs each with its adapter factory; Core's config code asks these and has no switch
 /// over provider types.
-public protocol ProviderDescriptor: Sendable {
+package protocol ProviderDescriptor: Sendable {
     var type: ProviderType { get }
     /// Keys this type takes besides `name`, `type`, `api_key`, `base_url`, `headers`, `models`,
     /// `timeout_s`, `max_concurrent` and `drop_unsupported_params`.
@@ -52,12 +52,12 @@ public protocol ProviderDescriptor: Sendable {
 }
 
 extension ProviderDescriptor {
-    public var settings: [ProviderSetting] { [] }
-    public var defaultBaseURL: String? { nil }
-    public func discover(in environment: [String: String]) -> [ProviderConfig] { [] }
+    package var settings: [ProviderSetting] { [] }
+    package var defaultBaseURL: String? { nil }
+    package func discover(in environment: [String: String]) -> [ProviderConfig] { [] }
 
     /// Throws the usual "has no `key`" error when `value` is missing.
-    public func require(_ value: String?, _ key: String, of provider: ProviderConfig, hint: String) throws(ConfigError) {
+    package func require(_ value: String?, _ key: String, of provider: ProviderConfig, hint: String) throws(ConfigError) {
         guard let value, !value.isEmpty else {
             throw ConfigError(
                 "provider `\(provider.name)` (type \(provider.type.rawValue)) has no `\(key)`; \(hint)", line: provider.line
@@ -67,21 +67,21 @@ extension ProviderDescriptor {
 }
 
 /// The provider types this build serves, in zero-config discovery order.
-public struct ProviderRegistry: Sendable {
-    public let descriptors: [any ProviderDescriptor]
+package struct ProviderRegistry: Sendable {
+    package let descriptors: [any ProviderDescriptor]
 
-    public init(_ descriptors: [any ProviderDescriptor]) {
+    package init(_ descriptors: [any ProviderDescriptor]) {
         self.descriptors = descriptors
     }
 
-    public func descriptor(for type: ProviderType) -> (any ProviderDescriptor)? {
+    package func descriptor(for type: ProviderType) -> (any ProviderDescriptor)? {
         descriptors.first { $0.type == type }
     }
 
-    public var typeNames: [String] { descriptors.map(\.type.rawValue) }
+    package var typeNames: [String] { descriptors.map(\.type.rawValue) }
 
     /// The setting values of every provider that are secrets (for the secret scrubber).
-    public func secrets(of providers: [ProviderConfig]) -> [String] {
+    package func secrets(of providers: [ProviderConfig]) -> [String] {
         var secrets: [String] = []
         for provider in providers {
             if let key = provider.apiKey { secrets.append(key) }

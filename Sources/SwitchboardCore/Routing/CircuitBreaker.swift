@@ -4,15 +4,15 @@
 /// `minimumRequests` calls in the last `window` failed at `errorRate` or more. Open: calls are
 /// refused until `cooldown` has passed. Half-open: one probe call is let through; its success
 /// closes the breaker, its failure opens it again.
-public struct CircuitBreaker: Sendable {
-    public struct Policy: Sendable, Hashable {
-        public var consecutiveFailures: Int
-        public var errorRate: Double
-        public var minimumRequests: Int
-        public var window: Duration
-        public var cooldown: Duration
+package struct CircuitBreaker: Sendable {
+    package struct Policy: Sendable, Hashable {
+        package var consecutiveFailures: Int
+        package var errorRate: Double
+        package var minimumRequests: Int
+        package var window: Duration
+        package var cooldown: Duration
 
-        public init(
+        package init(
             consecutiveFailures: Int = 5,
             errorRate: Double = 0.5,
             minimumRequests: Int = 20,
@@ -27,13 +27,13 @@ public struct CircuitBreaker: Sendable {
         }
     }
 
-    public enum State: Sendable, Hashable {
+    package enum State: Sendable, Hashable {
         case closed
         case open(until: ContinuousClock.Instant)
         case halfOpen(probeInFlight: Bool)
 
         /// 0 closed, 1 half-open, 2 open: the value of the `breaker_state` gauge.
-        public var gaugeValue: Int {
+        package var gaugeValue: Int {
             switch self {
             case .closed: return 0
             case .halfOpen: return 1
@@ -41,7 +41,7 @@ public struct CircuitBreaker: Sendable {
             }
         }
 
-        public var name: String {
+        package var name: String {
             switch self {
             case .closed: return "closed"
             case .halfOpen: return "half_open"
@@ -50,16 +50,16 @@ public struct CircuitBreaker: Sendable {
         }
     }
 
-    public enum Permission: Sendable, Hashable {
+    package enum Permission: Sendable, Hashable {
         case allowed
         /// The one call let through while half-open.
         case probe
         case rejected(until: ContinuousClock.Instant?)
     }
 
-    public let policy: Policy
-    public private(set) var state: State = .closed
-    public private(set) var consecutiveFailures = 0
+    package let policy: Policy
+    package private(set) var state: State = .closed
+    package private(set) var consecutiveFailures = 0
     /// Outcomes inside the window, oldest first, from `head` on; the entries before `head` have
     /// left the window and are dropped in bulk (see `trim`), so recording one is amortised O(1)
     /// instead of shifting the whole array on every call.
@@ -69,12 +69,12 @@ public struct CircuitBreaker: Sendable {
     /// The outcomes still inside the window.
     private var live: ArraySlice<(at: ContinuousClock.Instant, success: Bool)> { outcomes[head...] }
 
-    public init(policy: Policy = Policy()) {
+    package init(policy: Policy = Policy()) {
         self.policy = policy
     }
 
     /// Asks to make a call now. A `.probe` must be followed by `record` or `abandonProbe`.
-    public mutating func acquire(now: ContinuousClock.Instant) -> Permission {
+    package mutating func acquire(now: ContinuousClock.Instant) -> Permission {
         switch state {
         case .closed:
             return .allowed
@@ -90,7 +90,7 @@ public struct CircuitBreaker: Sendable {
     }
 
     /// Whether a call would be let through now, without taking the probe.
-    public func wouldAllow(now: ContinuousClock.Instant) -> Bool {
+    package func wouldAllow(now: ContinuousClock.Instant) -> Bool {
         switch state {
         case .closed: return true
         case .open(let until): return now >= until
@@ -100,7 +100,7 @@ public struct CircuitBreaker: Sendable {
 
     /// Records a call's outcome; returns the new state when it changed.
     @discardableResult
-    public mutating func record(success: Bool, now: ContinuousClock.Instant) -> State? {
+    package mutating func record(success: Bool, now: ContinuousClock.Instant) -> State? {
         let before = state
         trim(now: now)
         outcomes.append((now, success))
@@ -131,12 +131,12 @@ public struct CircuitBreaker: Sendable {
     }
 
     /// The probe's call ended without an outcome (the client left): let another probe through.
-    public mutating func abandonProbe() {
+    package mutating func abandonProbe() {
         if case .halfOpen = state { state = .halfOpen(probeInFlight: false) }
     }
 
     /// Calls and failures inside the window.
-    public func windowCounts(now: ContinuousClock.Instant) -> (requests: Int, failures: Int) {
+    package func windowCounts(now: ContinuousClock.Instant) -> (requests: Int, failures: Int) {
         let start = now - policy.window
         var requests = 0
         var failures = 0

@@ -12,9 +12,9 @@
 /// next target; a client error stops the call, except a context-window error, which moves to
 /// the route's context-window fallbacks; when every target failed, the route's fallbacks are
 /// tried in order; nothing runs past the request's deadline.
-public struct ExecutionPlan<Random: RandomNumberGenerator> {
+package struct ExecutionPlan<Random: RandomNumberGenerator> {
     /// Why a target was passed over without an attempt.
-    public enum SkipReason: Sendable, Equatable {
+    package enum SkipReason: Sendable, Equatable {
         /// The request has fields this target cannot honour (the 400 to give if none can).
         case unsupported(GatewayError)
         case breakerOpen
@@ -30,7 +30,7 @@ public struct ExecutionPlan<Random: RandomNumberGenerator> {
         }
     }
 
-    public enum Action {
+    package enum Action {
         /// Try `target` (after the board admits it), within `timeouts`.
         case attempt(RouteTarget, AttemptTimeouts)
         /// Wait, then ask again: a backoff before retrying `target`.
@@ -42,7 +42,7 @@ public struct ExecutionPlan<Random: RandomNumberGenerator> {
     }
 
     /// What the driver reports after an ``Action/attempt(_:_:)``.
-    public enum Outcome {
+    package enum Outcome {
         /// The health board did not admit the target.
         case notAdmitted(HealthBoard.Admission)
         /// The attempt failed after `elapsed` of upstream time.
@@ -73,11 +73,11 @@ public struct ExecutionPlan<Random: RandomNumberGenerator> {
     private var fatal: UpstreamError?
 
     /// Attempts made so far, all targets counted.
-    public private(set) var attempts = 0
+    package private(set) var attempts = 0
     /// Time spent waiting on upstreams, all attempts counted.
-    public private(set) var upstreamTime = Duration.zero
-    public private(set) var failures: [UpstreamError] = []
-    public private(set) var skipped: [(target: TargetID, reason: SkipReason)] = []
+    package private(set) var upstreamTime = Duration.zero
+    package private(set) var failures: [UpstreamError] = []
+    package private(set) var skipped: [(target: TargetID, reason: SkipReason)] = []
 
     /// - Parameters:
     ///   - primary: the route of the model asked for.
@@ -86,7 +86,7 @@ public struct ExecutionPlan<Random: RandomNumberGenerator> {
     ///   - refusal: why a target cannot take the request at all, if it cannot.
     ///   - resolve: a fallback model's route.
     ///   - order: a route's targets in the order its strategy tries them.
-    public init(
+    package init(
         primary: Route,
         requestTimeout: Duration,
         now: ContinuousClock.Instant,
@@ -110,10 +110,10 @@ public struct ExecutionPlan<Random: RandomNumberGenerator> {
     private var route: Route { routes[routeIndex] }
 
     /// The time left before the request's deadline.
-    public func remaining(now: ContinuousClock.Instant) -> Duration { deadline - now }
+    package func remaining(now: ContinuousClock.Instant) -> Duration { deadline - now }
 
     /// What to do now.
-    public mutating func next(now: ContinuousClock.Instant) -> Action {
+    package mutating func next(now: ContinuousClock.Instant) -> Action {
         guard !done else { return .fail(summary(now: now)) }
         if let wait = pendingWait {
             pendingWait = nil
@@ -158,20 +158,20 @@ public struct ExecutionPlan<Random: RandomNumberGenerator> {
     }
 
     /// The target of the last ``Action/attempt(_:_:)`` was admitted and the attempt made.
-    public mutating func attempted() {
+    package mutating func attempted() {
         attempts += 1
         tries += 1
     }
 
     /// The attempt succeeded after `elapsed`: what served the call.
-    public mutating func succeeded(elapsed: Duration) -> (target: RouteTarget, attempts: Int, upstreamTime: Duration) {
+    package mutating func succeeded(elapsed: Duration) -> (target: RouteTarget, attempts: Int, upstreamTime: Duration) {
         upstreamTime += elapsed
         done = true
         return (targets[targetIndex], attempts, upstreamTime)
     }
 
     /// Reports what became of the last ``Action/attempt(_:_:)``.
-    public mutating func record(_ outcome: Outcome, now: ContinuousClock.Instant) {
+    package mutating func record(_ outcome: Outcome, now: ContinuousClock.Instant) {
         let target = targets[targetIndex]
         switch outcome {
         case .notAdmitted(let admission):
@@ -213,7 +213,7 @@ public struct ExecutionPlan<Random: RandomNumberGenerator> {
     }
 
     /// After a non-retryable failure the call ends with that failure's error.
-    public var isFinished: Bool { done }
+    package var isFinished: Bool { done }
 
     /// A 429 without `Retry-After` is waited for a second before a retry.
     static func retryAfter(_ error: UpstreamError) -> Duration? {
@@ -221,7 +221,7 @@ public struct ExecutionPlan<Random: RandomNumberGenerator> {
     }
 
     /// How long a target that answered `error` cools down (429s only).
-    public static func cooldown(after error: UpstreamError) -> Duration? {
+    package static func cooldown(after error: UpstreamError) -> Duration? {
         error.kind == .status(429) ? retryAfter(error) : nil
     }
 
@@ -248,7 +248,7 @@ public struct ExecutionPlan<Random: RandomNumberGenerator> {
 
     /// One error for a call that was not served: a client error as it is; otherwise the last
     /// failure's kind with every attempt and skip named; only skips that are all "busy" make a 429.
-    public func summary(now: ContinuousClock.Instant) -> GatewayError {
+    package func summary(now: ContinuousClock.Instant) -> GatewayError {
         if let fatal { return fatal.gatewayError }
         let skips = skipped.map { "\($0.target): \(Self.describe($0.reason))" }
         guard let last = failures.last else {

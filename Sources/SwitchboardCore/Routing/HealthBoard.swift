@@ -1,30 +1,30 @@
 import Synchronization
 
 /// Identifies one target: a provider and that provider's model id.
-public struct TargetID: Hashable, Sendable, CustomStringConvertible {
-    public var provider: String
-    public var model: String
+package struct TargetID: Hashable, Sendable, CustomStringConvertible {
+    package var provider: String
+    package var model: String
 
-    public init(provider: String, model: String) {
+    package init(provider: String, model: String) {
         self.provider = provider
         self.model = model
     }
 
-    public var description: String { "\(provider)/\(model)" }
+    package var description: String { "\(provider)/\(model)" }
 }
 
 /// What the gateway has observed of one target.
-public struct TargetStats: Sendable {
-    public var inFlight = 0
+package struct TargetStats: Sendable {
+    package var inFlight = 0
     /// Exponentially weighted moving average of successful call latency.
-    public var latencyEWMAMilliseconds: Double?
-    public var breaker: CircuitBreaker
+    package var latencyEWMAMilliseconds: Double?
+    package var breaker: CircuitBreaker
     /// Set by a 429: the target is skipped until then.
-    public var cooldownUntil: ContinuousClock.Instant?
-    public var lastError: String?
-    public var lastErrorAt: ContinuousClock.Instant?
-    public var successes = 0
-    public var failures = 0
+    package var cooldownUntil: ContinuousClock.Instant?
+    package var lastError: String?
+    package var lastErrorAt: ContinuousClock.Instant?
+    package var successes = 0
+    package var failures = 0
     /// Recent calls (time, latency, success), a fixed-size ring: recording one is O(1).
     var samples = SampleRing(capacity: 2048)
 
@@ -33,7 +33,7 @@ public struct TargetStats: Sendable {
     }
 
     /// The latency under which 95% of successful calls in the last `window` finished.
-    public func latencyP95(now: ContinuousClock.Instant, window: Duration) -> Double? {
+    package func latencyP95(now: ContinuousClock.Instant, window: Duration) -> Double? {
         let start = now - window
         let values = samples.filter { $0.at >= start && $0.success }.map(\.milliseconds).sorted()
         guard !values.isEmpty else { return nil }
@@ -42,7 +42,7 @@ public struct TargetStats: Sendable {
     }
 
     /// Share of failed calls in the last `window`, and how many calls that is of.
-    public func errorRate(now: ContinuousClock.Instant, window: Duration) -> (rate: Double, requests: Int) {
+    package func errorRate(now: ContinuousClock.Instant, window: Duration) -> (rate: Double, requests: Int) {
         let start = now - window
         var requests = 0
         var failed = 0
@@ -53,18 +53,18 @@ public struct TargetStats: Sendable {
         return (requests == 0 ? 0 : Double(failed) / Double(requests), requests)
     }
 
-    public func isCoolingDown(now: ContinuousClock.Instant) -> Bool {
+    package func isCoolingDown(now: ContinuousClock.Instant) -> Bool {
         guard let cooldownUntil else { return false }
         return now < cooldownUntil
     }
 }
 
 /// The last `capacity` call outcomes of a target, overwriting the oldest.
-public struct SampleRing: Sendable, Sequence {
-    public struct Sample: Sendable {
-        public var at: ContinuousClock.Instant
-        public var milliseconds: Double
-        public var success: Bool
+package struct SampleRing: Sendable, Sequence {
+    package struct Sample: Sendable {
+        package var at: ContinuousClock.Instant
+        package var milliseconds: Double
+        package var success: Bool
     }
 
     private var storage: [Sample] = []
@@ -84,14 +84,14 @@ public struct SampleRing: Sendable, Sequence {
         next = (next + 1) % capacity
     }
 
-    public var count: Int { storage.count }
+    package var count: Int { storage.count }
 
-    public func makeIterator() -> IndexingIterator<[Sample]> { storage.makeIterator() }
+    package func makeIterator() -> IndexingIterator<[Sample]> { storage.makeIterator() }
 }
 
 /// Health of every target, shared by all requests. Each target has its own lock, so requests to
 /// different targets never contend; every operation is O(1) apart from the bounded sample trim.
-public final class HealthBoard: Sendable {
+package final class HealthBoard: Sendable {
     private final class Entry: Sendable {
         let stats: Mutex<TargetStats>
         init(policy: CircuitBreaker.Policy) { stats = Mutex(TargetStats(policy: policy)) }
@@ -103,12 +103,12 @@ public final class HealthBoard: Sendable {
     private let entries = Mutex<[TargetID: Entry]>([:])
     private let policy: CircuitBreaker.Policy
     /// How long 429 cooldowns and Retry-After waits may be at most.
-    public let maxCooldown: Duration
+    package let maxCooldown: Duration
 
     /// Hides configured secrets in the last errors the board reports.
     private let scrubber: SecretScrubber
 
-    public init(
+    package init(
         policy: CircuitBreaker.Policy = .init(), maxCooldown: Duration = .seconds(60), targets: [TargetID] = [],
         scrubber: SecretScrubber = .none
     ) {
@@ -120,7 +120,7 @@ public final class HealthBoard: Sendable {
 
     /// Past this many targets, new ones share one record per provider (model `other`): clients
     /// naming endless `provider/<anything>` models must not grow memory without bound.
-    public static let maxTargets = 4096
+    package static let maxTargets = 4096
 
     private func entry(_ id: TargetID) -> Entry {
         if let entry = known[id] { return entry }
@@ -134,15 +134,15 @@ public final class HealthBoard: Sendable {
         }
     }
 
-    public func snapshot(_ id: TargetID) -> TargetStats {
+    package func snapshot(_ id: TargetID) -> TargetStats {
         entry(id).stats.withLock { $0 }
     }
 
-    public func allTargets() -> [TargetID] {
+    package func allTargets() -> [TargetID] {
         Array(known.keys) + entries.withLock { Array($0.keys) }
     }
 
-    public enum Admission: Sendable, Equatable {
+    package enum Admission: Sendable, Equatable {
         case admitted(probe: Bool)
         case breakerOpen(until: ContinuousClock.Instant?)
         case coolingDown(until: ContinuousClock.Instant)
@@ -150,7 +150,7 @@ public final class HealthBoard: Sendable {
     }
 
     /// Takes an in-flight slot on the target if its breaker, cooldown and concurrency bound allow.
-    public func admit(_ id: TargetID, maxConcurrent: Int?, now: ContinuousClock.Instant) -> Admission {
+    package func admit(_ id: TargetID, maxConcurrent: Int?, now: ContinuousClock.Instant) -> Admission {
         entry(id).stats.withLock { stats in
             if let until = stats.cooldownUntil, now < until { return .coolingDown(until: until) }
             if let limit = maxConcurrent, stats.inFlight >= limit { return .saturated(limit: limit) }
@@ -167,13 +167,13 @@ public final class HealthBoard: Sendable {
     }
 
     /// Whether the target would be tried now (for ordering; takes nothing).
-    public func isAvailable(_ id: TargetID, now: ContinuousClock.Instant) -> Bool {
+    package func isAvailable(_ id: TargetID, now: ContinuousClock.Instant) -> Bool {
         entry(id).stats.withLock { !$0.isCoolingDown(now: now) && $0.breaker.wouldAllow(now: now) }
     }
 
     /// Ends a call: releases its slot and records the outcome. Returns the breaker's new state if it changed.
     @discardableResult
-    public func finish(
+    package func finish(
         _ id: TargetID,
         success: Bool,
         latency: Duration,
@@ -201,7 +201,7 @@ public final class HealthBoard: Sendable {
     }
 
     /// Ends a call that has no verdict (the client went away): releases the slot only.
-    public func abandon(_ id: TargetID, probe: Bool) {
+    package func abandon(_ id: TargetID, probe: Bool) {
         entry(id).stats.withLock { stats in
             stats.inFlight = max(0, stats.inFlight - 1)
             if probe { stats.breaker.abandonProbe() }

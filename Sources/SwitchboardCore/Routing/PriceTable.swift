@@ -2,10 +2,10 @@
 ///
 /// Used to order targets for the `cheapest` strategy and to rank `/api/v1/models/recommend`.
 /// Lookups try the model id as given, then without a date or version suffix.
-public struct PriceTable: Sendable {
+package struct PriceTable: Sendable {
     private var prices: [String: ModelPrice]
 
-    public init(overrides: [String: ModelPrice] = [:]) {
+    package init(overrides: [String: ModelPrice] = [:]) {
         var prices = Self.builtIn
         for (model, price) in overrides { prices[model] = price }
         self.prices = prices
@@ -16,16 +16,16 @@ public struct PriceTable: Sendable {
     /// Cached prompt tokens are charged at the cached-input price and reasoning tokens at the
     /// reasoning price where the model has them; both are already inside the prompt and
     /// completion counts, so they are charged instead of, not on top of, the plain rates.
-    public func cost(model: String, usage: Usage) -> Double? {
+    package func cost(model: String, usage: Usage) -> Double? {
         guard let price = price(for: model) else { return nil }
         return Self.cost(price, usage: usage)
     }
 
-    public func cost(model: String, promptTokens: Int, completionTokens: Int) -> Double? {
+    package func cost(model: String, promptTokens: Int, completionTokens: Int) -> Double? {
         cost(model: model, usage: Usage(promptTokens: promptTokens, completionTokens: completionTokens))
     }
 
-    public static func cost(_ price: ModelPrice, usage: Usage) -> Double {
+    package static func cost(_ price: ModelPrice, usage: Usage) -> Double {
         let cached = min(max(0, usage.cachedPromptTokens), max(0, usage.promptTokens))
         let reasoning = min(max(0, usage.reasoningTokens), max(0, usage.completionTokens))
         let input = Double(usage.promptTokens - cached) * price.inputPerMillionTokens
@@ -35,7 +35,7 @@ public struct PriceTable: Sendable {
         return (input + output) / 1_000_000
     }
 
-    public func price(for model: String) -> ModelPrice? {
+    package func price(for model: String) -> ModelPrice? {
         if let price = lookup(model) { return price }
         // Bedrock ids carry the vendor (`anthropic.claude-…`, `us.anthropic.claude-…`).
         if let dot = model.lastIndex(of: "."), model[..<dot].allSatisfy({ $0.isLetter || $0 == "." }) {

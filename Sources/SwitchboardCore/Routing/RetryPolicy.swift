@@ -1,13 +1,13 @@
 /// When and how long to wait before another attempt: exponential backoff with full jitter.
-public struct RetryPolicy: Sendable, Hashable {
+package struct RetryPolicy: Sendable, Hashable {
     /// Extra attempts on the same target.
-    public var retries: Int
-    public var baseDelay: Duration
-    public var maxDelay: Duration
+    package var retries: Int
+    package var baseDelay: Duration
+    package var maxDelay: Duration
     /// A `Retry-After` longer than this is not waited for: the next target is tried instead.
-    public var maxRetryAfter: Duration
+    package var maxRetryAfter: Duration
 
-    public init(
+    package init(
         retries: Int = 0,
         baseDelay: Duration = .milliseconds(100),
         maxDelay: Duration = .seconds(5),
@@ -21,7 +21,7 @@ public struct RetryPolicy: Sendable, Hashable {
 
     /// The wait before retry number `retry` (1-based), or `nil` when the provider asked for
     /// longer than ``maxRetryAfter`` and the attempt should move on instead.
-    public func delay<Generator: RandomNumberGenerator>(
+    package func delay<Generator: RandomNumberGenerator>(
         beforeRetry retry: Int,
         retryAfter: Duration?,
         using generator: inout Generator

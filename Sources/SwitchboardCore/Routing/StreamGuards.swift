@@ -108,15 +108,15 @@ final class CallLease: Sendable {
 }
 
 /// A process-wide bound on upstream calls in flight.
-public final class ConcurrencyLimiter: Sendable {
-    public let limit: Int?
+package final class ConcurrencyLimiter: Sendable {
+    package let limit: Int?
     private let current = Atomic<Int>(0)
 
-    public init(limit: Int?) {
+    package init(limit: Int?) {
         self.limit = limit
     }
 
-    public func tryAcquire() -> Bool {
+    package func tryAcquire() -> Bool {
         let now = current.wrappingAdd(1, ordering: .relaxed).newValue
         if let limit, now > limit {
             current.wrappingSubtract(1, ordering: .relaxed)
@@ -125,11 +125,11 @@ public final class ConcurrencyLimiter: Sendable {
         return true
     }
 
-    public func release() {
+    package func release() {
         current.wrappingSubtract(1, ordering: .relaxed)
     }
 
-    public var inFlight: Int { current.load(ordering: .relaxed) }
+    package var inFlight: Int { current.load(ordering: .relaxed) }
 }
 
 /// Releases a global slot exactly once.

@@ -1,7 +1,7 @@
 /// What the gateway knows of each target's health: in-flight calls, latency, errors, its
 /// circuit breaker and 429 cooldown. ``HealthBoard`` keeps it per replica; the scale-out issue
 /// may share it behind the same protocol.
-public protocol TargetHealth: Sendable {
+package protocol TargetHealth: Sendable {
     /// Takes an in-flight slot on the target if its breaker, cooldown and concurrency bound allow.
     func admit(_ id: TargetID, maxConcurrent: Int?, now: ContinuousClock.Instant) -> HealthBoard.Admission
     /// Whether the target would be tried now (for ordering; takes nothing).

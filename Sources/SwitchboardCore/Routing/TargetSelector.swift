@@ -2,10 +2,10 @@
 ///
 /// Targets that are unavailable (breaker open, cooling down after a 429) go last, in order, so
 /// they are only reached when everything else failed — and then refused fast by the board.
-public struct TargetSelector: Sendable {
-    public init() {}
+package struct TargetSelector: Sendable {
+    package init() {}
 
-    public func order<Generator: RandomNumberGenerator>(
+    package func order<Generator: RandomNumberGenerator>(
         _ targets: [RouteTarget],
         strategy: RoutingStrategy,
         board: any TargetHealth,

@@ -1,5 +1,5 @@
 /// Virtual keys: created, looked up by id or secret hash, edited, revoked.
-public protocol KeyStore: Sendable {
+package protocol KeyStore: Sendable {
     func createKey(_ key: VirtualKey) async throws
     /// Stores `key` only if `user` holds fewer than `cap` active keys at `now`, atomically;
     /// returns whether it was stored.
@@ -14,19 +14,19 @@ public protocol KeyStore: Sendable {
 }
 
 /// Per-user overrides of the default limits.
-public protocol UserLimitStore: Sendable {
+package protocol UserLimitStore: Sendable {
     func userLimits(_ userID: String) async throws -> UserLimits?
     func setUserLimits(_ limits: UserLimits) async throws
 }
 
 /// The durable spend totals budgets are checked against.
-public protocol SpendLedger: Sendable {
+package protocol SpendLedger: Sendable {
     /// Dollars spent by a scope (`key:<id>`, `user:<id>`) at or after a time, from the spend table.
     func spend(scope: String, since: Double) async throws -> Double
 }
 
 /// Reports over the request log, and its retention.
-public protocol UsageReports: Sendable {
+package protocol UsageReports: Sendable {
     func usage(_ query: UsageQuery) async throws -> [UsageRow]
     /// Request-log rows matching the query, newest first.
     func records(_ query: UsageQuery, limit: Int) async throws -> [RequestRecord]
@@ -36,4 +36,4 @@ public protocol UsageReports: Sendable {
 
 /// Everything behind the admin, usage and `me` endpoints: implemented once on SQL (SQLite and
 /// PostgreSQL); the request-log rows themselves are written by the ``RequestLogStore``.
-public typealias GovernanceStore = KeyStore & UserLimitStore & SpendLedger & UsageReports
+package typealias GovernanceStore = KeyStore & UserLimitStore & SpendLedger & UsageReports

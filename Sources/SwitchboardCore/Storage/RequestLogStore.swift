@@ -1,5 +1,5 @@
 /// Durable home of finished-request records (the usage ledger and request log).
-public protocol RequestLogStore: Sendable {
+package protocol RequestLogStore: Sendable {
     /// Creates or upgrades the schema; safe to run on every start.
     func migrate() async throws
     /// Writes records in one transaction: all of them or none.
@@ -11,20 +11,20 @@ public protocol RequestLogStore: Sendable {
 }
 
 /// An in-memory store for tests and for running without a database.
-public actor MemoryRequestLogStore: RequestLogStore {
+package actor MemoryRequestLogStore: RequestLogStore {
     private var records: [RequestRecord] = []
 
-    public init() {}
+    package init() {}
 
-    public func migrate() async throws {}
+    package func migrate() async throws {}
 
-    public func insert(_ records: [RequestRecord]) async throws {
+    package func insert(_ records: [RequestRecord]) async throws {
         self.records.append(contentsOf: records)
     }
 
-    public func recent(limit: Int) async throws -> [RequestRecord] {
+    package func recent(limit: Int) async throws -> [RequestRecord] {
         Array(records.suffix(limit).reversed())
     }
 
-    public func ping() async throws {}
+    package func ping() async throws {}
 }

@@ -1,16 +1,16 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+package import FoundationEssentials
 #else
-public import Foundation
+package import Foundation
 #endif
 
 /// Decoding and encoding of wire JSON, with decoding failures turned into messages a client can act on.
-public enum JSONCoding {
+package enum JSONCoding {
     /// Decodes a client's request body; any failure becomes a `VALIDATION_ERROR` naming the field.
     ///
     /// The body is read by ``JSONParser`` (one linear pass, nesting at most
     /// ``JSONLimits/maxDepth`` levels), then decoded from the parsed tree.
-    public static func decodeRequest<T: Decodable>(_ type: T.Type, from data: Data) throws(GatewayError) -> T {
+    package static func decodeRequest<T: Decodable>(_ type: T.Type, from data: Data) throws(GatewayError) -> T {
         let value: JSONValue
         do {
             value = try JSONParser().parse(data)
@@ -29,28 +29,28 @@ public enum JSONCoding {
     }
 
     /// Parses JSON text that came from outside (a client, a token, a stored value) in linear time.
-    public static func parse(_ bytes: some ContiguousBytes) throws(JSONParseError) -> JSONValue {
+    package static func parse(_ bytes: some ContiguousBytes) throws(JSONParseError) -> JSONValue {
         try JSONParser().parse(bytes)
     }
 
     /// Parses JSON a model wrote (tool arguments and results): linear, and as forgiving as Foundation.
-    public static func parseModelOutput(_ text: String) -> JSONValue? {
+    package static func parseModelOutput(_ text: String) -> JSONValue? {
         try? JSONParser.lenient.parse(Array(text.utf8))
     }
 
     /// Decodes JSON that came from outside, in linear time (see ``decodeRequest(_:from:)``).
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: some ContiguousBytes) throws -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, from bytes: some ContiguousBytes) throws -> T {
         try JSONValueDecoder().decode(type, from: JSONParser().parse(bytes))
     }
 
-    public static func encode<T: Encodable>(_ value: T) throws -> Data {
+    package static func encode<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return try encoder.encode(value)
     }
 
     /// Turns a `DecodingError` into a validation error whose message names the field and what is wrong.
-    public static func describe(_ error: DecodingError) -> GatewayError {
+    package static func describe(_ error: DecodingError) -> GatewayError {
         switch error {
         case .keyNotFound(let key, let context):
             let path = fieldPath(context.codingPath + [key])
@@ -81,7 +81,7 @@ public enum JSONCoding {
     }
 
     /// Renders a coding path as `messages[0].role`.
-    public static func fieldPath(_ path: [any CodingKey]) -> String {
+    package static func fieldPath(_ path: [any CodingKey]) -> String {
         var result = ""
         for key in path {
             if let index = key.intValue {

@@ -1,24 +1,24 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+package import FoundationEssentials
 #else
-public import Foundation
+package import Foundation
 #endif
 
 /// Bounds on JSON the gateway reads from clients and stores for them.
-public enum JSONLimits {
+package enum JSONLimits {
     /// The deepest nesting of arrays and objects accepted anywhere (an LLM request needs far fewer).
-    public static let maxDepth = 64
+    package static let maxDepth = 64
     /// The largest free-form JSON value (key metadata and the like) stored for a caller, encoded.
-    public static let maxStoredBytes = 16 * 1024
+    package static let maxStoredBytes = 16 * 1024
 }
 
 /// Why a JSON text could not be read, and where.
-public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var message: String
+package struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var message: String
     /// Byte offset into the text.
-    public var offset: Int
+    package var offset: Int
 
-    public var description: String { "\(message) at byte \(offset)" }
+    package var description: String { "\(message) at byte \(offset)" }
 }
 
 /// A strict JSON reader that builds a ``JSONValue`` in one pass, in time linear in the input.
@@ -29,12 +29,12 @@ public struct JSONParseError: Error, Sendable, Hashable, CustomStringConvertible
 /// send and what lets two readers disagree: nesting deeper than the limit, invalid UTF-8, raw
 /// control characters in strings, unpaired surrogates, duplicate keys, numbers out of range,
 /// and anything after the value.
-public struct JSONParser: Sendable {
+package struct JSONParser: Sendable {
     private let maxDepth: Int
     private let lenient: Bool
 
     /// - Parameter maxDepth: the deepest nesting accepted.
-    public init(maxDepth: Int = JSONLimits.maxDepth) {
+    package init(maxDepth: Int = JSONLimits.maxDepth) {
         self.maxDepth = maxDepth
         self.lenient = false
     }
@@ -47,9 +47,9 @@ public struct JSONParser: Sendable {
     /// For JSON a model wrote (tool-call arguments, tool results in a history): still linear,
     /// but what Foundation's reader forgives is forgiven — a repeated key keeps its last value,
     /// an unpaired surrogate becomes U+FFFD — and nesting may go 512 deep.
-    public static let lenient = JSONParser(maxDepth: 512, lenient: true)
+    package static let lenient = JSONParser(maxDepth: 512, lenient: true)
 
-    public func parse(_ bytes: some ContiguousBytes) throws(JSONParseError) -> JSONValue {
+    package func parse(_ bytes: some ContiguousBytes) throws(JSONParseError) -> JSONValue {
         let result: Result<JSONValue, JSONParseError> = bytes.withUnsafeBytes { raw in
             var reader = Reader(bytes: raw.bindMemory(to: UInt8.self), maxDepth: maxDepth, lenient: lenient)
             do throws(JSONParseError) {
@@ -71,7 +71,7 @@ public struct JSONParser: Sendable {
         return try result.get()
     }
 
-    public func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+    package func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         try parse(Array(text.utf8))
     }
 }
@@ -347,7 +347,7 @@ private struct Reader {
 
 extension JSONValue {
     /// Nesting depth: 0 for a scalar, 1 for a flat array or object.
-    public var depth: Int {
+    package var depth: Int {
         switch self {
         case .array(let items): return 1 + (items.map(\.depth).max() ?? 0)
         case .object(let fields): return 1 + (fields.values.map(\.depth).max() ?? 0)
@@ -358,9 +358,9 @@ extension JSONValue {
 
 /// Free-form JSON kept for a caller (key metadata, and conversation, companion and response
 /// metadata): bounded in depth and size so a stored value cannot slow every later read.
-public enum StoredJSON {
+package enum StoredJSON {
     /// Throws `VALIDATION_ERROR` naming `field` when the value is nested too deep or too large.
-    public static func check(_ value: JSONValue, field: String) throws(GatewayError) {
+    package static func check(_ value: JSONValue, field: String) throws(GatewayError) {
         if value.depth > JSONLimits.maxDepth {
             throw GatewayError.validation("`\(field)` is nested deeper than \(JSONLimits.maxDepth) levels.", param: field)
         }

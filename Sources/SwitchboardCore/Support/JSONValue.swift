@@ -2,7 +2,7 @@
 ///
 /// Unknown request and response fields travel as `JSONValue` so they pass through the gateway
 /// instead of being dropped. Integers are kept apart from doubles so `"seed": 42` stays `42`.
-public enum JSONValue: Sendable, Hashable {
+package enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -13,7 +13,7 @@ public enum JSONValue: Sendable, Hashable {
 }
 
 extension JSONValue: Codable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         // From the gateway's own parser: the value is already there, nothing to guess.
         if let decoder = decoder as? ValueDecoder {
             self = decoder.value
@@ -42,7 +42,7 @@ extension JSONValue: Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .null: try container.encodeNil()
@@ -57,17 +57,17 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let object) = self { return object[key] }
         return nil
     }
 
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
-    public var intValue: Int? {
+    package var intValue: Int? {
         switch self {
         case .integer(let value): return Int(exactly: value)
         case .double(let value): return Int(exactly: value)
@@ -75,7 +75,7 @@ extension JSONValue {
         }
     }
 
-    public var doubleValue: Double? {
+    package var doubleValue: Double? {
         switch self {
         case .integer(let value): return Double(value)
         case .double(let value): return value
@@ -83,17 +83,17 @@ extension JSONValue {
         }
     }
 
-    public var boolValue: Bool? {
+    package var boolValue: Bool? {
         if case .bool(let value) = self { return value }
         return nil
     }
 
-    public var objectValue: [String: JSONValue]? {
+    package var objectValue: [String: JSONValue]? {
         if case .object(let value) = self { return value }
         return nil
     }
 
-    public var arrayValue: [JSONValue]? {
+    package var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil
     }
@@ -102,33 +102,33 @@ extension JSONValue {
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral, ExpressibleByNilLiteral
 {
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int64) { self = .integer(value) }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(floatLiteral value: Double) { self = .double(value) }
-    public init(nilLiteral: ()) { self = .null }
-    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(integerLiteral value: Int64) { self = .integer(value) }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
+    package init(floatLiteral value: Double) { self = .double(value) }
+    package init(nilLiteral: ()) { self = .null }
+    package init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    package init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 }
 
 /// A coding key for any string, used to collect the fields a type does not model.
-public struct AnyCodingKey: CodingKey, Hashable, Sendable {
-    public var stringValue: String
-    public var intValue: Int?
+package struct AnyCodingKey: CodingKey, Hashable, Sendable {
+    package var stringValue: String
+    package var intValue: Int?
 
-    public init(_ string: String) {
+    package init(_ string: String) {
         self.stringValue = string
         self.intValue = nil
     }
 
-    public init?(stringValue: String) {
+    package init?(stringValue: String) {
         self.stringValue = stringValue
         self.intValue = nil
     }
 
-    public init?(intValue: Int) {
+    package init?(intValue: Int) {
         self.stringValue = String(intValue)
         self.intValue = intValue
     }
@@ -136,7 +136,7 @@ public struct AnyCodingKey: CodingKey, Hashable, Sendable {
 
 extension KeyedDecodingContainer where Key == AnyCodingKey {
     /// Decodes every key not in `known` into a dictionary of raw JSON values.
-    public func decodeExtras(excluding known: Set<String>) throws -> [String: JSONValue] {
+    package func decodeExtras(excluding known: Set<String>) throws -> [String: JSONValue] {
         var extras: [String: JSONValue] = [:]
         for key in allKeys where !known.contains(key.stringValue) {
             extras[key.stringValue] = try decode(JSONValue.self, forKey: key)
@@ -147,7 +147,7 @@ extension KeyedDecodingContainer where Key == AnyCodingKey {
 
 extension KeyedEncodingContainer where Key == AnyCodingKey {
     /// Encodes pass-through fields; a modelled field of the same name always wins.
-    public mutating func encodeExtras(_ extras: [String: JSONValue], excluding known: Set<String>) throws {
+    package mutating func encodeExtras(_ extras: [String: JSONValue], excluding known: Set<String>) throws {
         for (key, value) in extras where !known.contains(key) {
             try encode(value, forKey: AnyCodingKey(key))
         }

@@ -3,10 +3,10 @@
 /// Errors are the standard `DecodingError`s with their coding paths, so
 /// ``JSONCoding/describe(_:)`` names the field at fault as it does for Foundation's decoder. A
 /// `JSONValue` field is taken from the tree as it is, never guessed at.
-public struct JSONValueDecoder {
-    public init() {}
+package struct JSONValueDecoder {
+    package init() {}
 
-    public func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
+    package func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
         try ValueDecoder(value: value, codingPath: []).decode(type)
     }
 }

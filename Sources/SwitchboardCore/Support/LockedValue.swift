@@ -1,14 +1,14 @@
 import Synchronization
 
 /// A value behind a mutex, for the few places where tasks share small mutable state.
-public final class LockedValue<Value: Sendable>: Sendable {
+package final class LockedValue<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
 
-    public init(_ value: Value) {
+    package init(_ value: Value) {
         self.mutex = Mutex(value)
     }
 
-    public func withLock<Result: Sendable>(_ body: (inout sending Value) throws -> sending Result) rethrows -> Result {
+    package func withLock<Result: Sendable>(_ body: (inout sending Value) throws -> sending Result) rethrows -> Result {
         try mutex.withLock(body)
     }
 }

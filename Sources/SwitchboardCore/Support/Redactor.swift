@@ -4,20 +4,20 @@
 /// It holds the patterns as text; ``compiled()`` turns them into regular expressions (which the
 /// standard library does not make `Sendable`) for one batch of work, in the log writer, off the
 /// request path.
-public struct Redactor: Sendable {
+package struct Redactor: Sendable {
     private let custom: [String]
     private let secrets: SecretScrubber
 
     /// - Parameters:
     ///   - custom: extra regular expressions (already checked with ``RedactionPattern/isValid(_:)``).
     ///   - secrets: the configured secrets, replaced by value before any pattern runs.
-    public init(custom: [String] = [], secrets: SecretScrubber = .none) {
+    package init(custom: [String] = [], secrets: SecretScrubber = .none) {
         self.custom = custom
         self.secrets = secrets
     }
 
     /// The patterns compiled, for redacting many texts in a row.
-    public func compiled() -> Compiled {
+    package func compiled() -> Compiled {
         var rules: [(Regex<AnyRegexOutput>, String)] = []
         for (pattern, label) in Self.builtIn {
             if let regex = try? Regex(pattern) { rules.append((regex, "[REDACTED:\(label)]")) }
@@ -28,19 +28,19 @@ public struct Redactor: Sendable {
         return Compiled(rules: rules, secrets: secrets)
     }
 
-    public func redact(_ text: String) -> String {
+    package func redact(_ text: String) -> String {
         compiled().redact(text)
     }
 
-    public func preview(_ text: String, limit: Int) -> String {
+    package func preview(_ text: String, limit: Int) -> String {
         compiled().preview(text, limit: limit)
     }
 
-    public struct Compiled {
+    package struct Compiled {
         let rules: [(regex: Regex<AnyRegexOutput>, replacement: String)]
         let secrets: SecretScrubber
 
-        public func redact(_ text: String) -> String {
+        package func redact(_ text: String) -> String {
             var text = secrets.scrub(text)
             for rule in rules {
                 text = text.replacing(rule.regex, with: rule.replacement)
@@ -49,7 +49,7 @@ public struct Redactor: Sendable {
         }
 
         /// Redacts, then cuts to `limit` characters (with a marker saying how much was cut).
-        public func preview(_ text: String, limit: Int) -> String {
+        package func preview(_ text: String, limit: Int) -> String {
             let redacted = redact(text)
             guard redacted.count > limit else { return redacted }
             return String(redacted.prefix(limit)) + "…[truncated \(redacted.count - limit) chars]"
@@ -71,9 +71,9 @@ public struct Redactor: Sendable {
     ]
 }
 
-public enum RedactionPattern {
+package enum RedactionPattern {
     /// Whether `pattern` compiles as a regular expression.
-    public static func isValid(_ pattern: String) -> Bool {
+    package static func isValid(_ pattern: String) -> Bool {
         (try? Regex(pattern)) != nil
     }
 }
@@ -82,13 +82,13 @@ public enum RedactionPattern {
 /// secrets) wherever they appear, by value rather than by shape: a provider key need not look
 /// like one. Used on every string derived from an upstream (errors for clients, the health
 /// report, log lines) and by the request log's ``Redactor``.
-public struct SecretScrubber: Sendable {
+package struct SecretScrubber: Sendable {
     /// Longest first, so a secret containing another is replaced whole.
     let secrets: [String]
 
     /// - Parameter secrets: values to hide; ones shorter than 8 characters are ignored (they
     ///   would match ordinary text and are not credentials worth the name).
-    public init(_ secrets: [String]) {
+    package init(_ secrets: [String]) {
         // Each secret also as JSON would escape it and as a URL would encode it, the forms in
         // which it turns up quoted in bodies and query strings.
         var forms: Set<String> = []
@@ -128,12 +128,12 @@ public struct SecretScrubber: Sendable {
         return encoded
     }
 
-    public static let none = SecretScrubber([])
+    package static let none = SecretScrubber([])
 
     /// Every secret the configuration holds: provider keys and secret settings (as each
     /// provider type declares them), long header values, the master key, the JWT secret and the
     /// storage password.
-    public static func configured(_ config: GatewayConfig, registry: ProviderRegistry) -> SecretScrubber {
+    package static func configured(_ config: GatewayConfig, registry: ProviderRegistry) -> SecretScrubber {
         var secrets = registry.secrets(of: config.providers)
         secrets += [config.server.masterKey, config.jwt?.hs256Secret].compactMap { $0 }
         secrets += [storagePassword(config.storage.url)].compactMap { $0 }
@@ -149,9 +149,9 @@ public struct SecretScrubber: Sendable {
         return password.isEmpty ? nil : String(password)
     }
 
-    public var isEmpty: Bool { secrets.isEmpty }
+    package var isEmpty: Bool { secrets.isEmpty }
 
-    public func scrub(_ text: String) -> String {
+    package func scrub(_ text: String) -> String {
         guard !secrets.isEmpty else { return text }
         var text = text
         for secret in secrets where text.contains(secret) {
@@ -160,7 +160,7 @@ public struct SecretScrubber: Sendable {
         return text
     }
 
-    public func scrub(_ error: GatewayError) -> GatewayError {
+    package func scrub(_ error: GatewayError) -> GatewayError {
         guard !secrets.isEmpty else { return error }
         var error = error
         error.message = scrub(error.message)

@@ -2,13 +2,13 @@
 ///
 /// Used only when a provider reports no usage (a stream the client cut short, the mock provider);
 /// such records are marked as estimated.
-public enum TokenEstimator {
-    public static func estimate(_ text: String) -> Int {
+package enum TokenEstimator {
+    package static func estimate(_ text: String) -> Int {
         let bytes = text.utf8.count
         return bytes == 0 ? 0 : max(1, (bytes + 3) / 4)
     }
 
-    public static func estimatePrompt(_ messages: [ChatMessage]) -> Int {
+    package static func estimatePrompt(_ messages: [ChatMessage]) -> Int {
         var total = 0
         for message in messages {
             // Each message carries a few tokens of framing (role, separators).

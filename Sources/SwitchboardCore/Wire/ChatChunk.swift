@@ -1,21 +1,21 @@
 /// A tool-call fragment inside a streamed delta. Arguments arrive split across many chunks.
-public struct ToolCallDelta: Sendable, Hashable {
-    public struct Function: Codable, Sendable, Hashable {
-        public var name: String?
-        public var arguments: String?
+package struct ToolCallDelta: Sendable, Hashable {
+    package struct Function: Codable, Sendable, Hashable {
+        package var name: String?
+        package var arguments: String?
 
-        public init(name: String? = nil, arguments: String? = nil) {
+        package init(name: String? = nil, arguments: String? = nil) {
             self.name = name
             self.arguments = arguments
         }
     }
 
-    public var index: Int
-    public var id: String?
-    public var type: String?
-    public var function: Function?
+    package var index: Int
+    package var id: String?
+    package var type: String?
+    package var function: Function?
 
-    public init(index: Int, id: String? = nil, type: String? = nil, function: Function? = nil) {
+    package init(index: Int, id: String? = nil, type: String? = nil, function: Function? = nil) {
         self.index = index
         self.id = id
         self.type = type
@@ -26,7 +26,7 @@ public struct ToolCallDelta: Sendable, Hashable {
 extension ToolCallDelta: Codable {
     private enum CodingKeys: String, CodingKey { case index, id, type, function }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.index = try container.decodeIfPresent(Int.self, forKey: .index) ?? 0
         self.id = try container.decodeIfPresent(String.self, forKey: .id)
@@ -34,7 +34,7 @@ extension ToolCallDelta: Codable {
         self.function = try container.decodeIfPresent(Function.self, forKey: .function)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(index, forKey: .index)
         try container.encodeIfPresent(id, forKey: .id)
@@ -44,14 +44,14 @@ extension ToolCallDelta: Codable {
 }
 
 /// The change a streamed chunk carries for one choice.
-public struct ChatDelta: Sendable, Hashable {
-    public var role: ChatRole?
-    public var content: String?
-    public var toolCalls: [ToolCallDelta]?
-    public var refusal: String?
-    public var extra: [String: JSONValue]
+package struct ChatDelta: Sendable, Hashable {
+    package var role: ChatRole?
+    package var content: String?
+    package var toolCalls: [ToolCallDelta]?
+    package var refusal: String?
+    package var extra: [String: JSONValue]
 
-    public init(
+    package init(
         role: ChatRole? = nil,
         content: String? = nil,
         toolCalls: [ToolCallDelta]? = nil,
@@ -69,7 +69,7 @@ public struct ChatDelta: Sendable, Hashable {
 extension ChatDelta: Codable {
     private static let known: Set<String> = ["role", "content", "tool_calls", "refusal"]
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         self.role = try container.decodeIfPresent(ChatRole.self, forKey: AnyCodingKey("role"))
         self.content = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("content"))
@@ -78,7 +78,7 @@ extension ChatDelta: Codable {
         self.extra = try container.decodeExtras(excluding: Self.known)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
         try container.encodeIfPresent(role, forKey: AnyCodingKey("role"))
         try container.encodeIfPresent(content, forKey: AnyCodingKey("content"))
@@ -89,15 +89,15 @@ extension ChatDelta: Codable {
 }
 
 /// One streamed chunk (`chat.completion.chunk`).
-public struct ChatChunk: Sendable, Hashable {
-    public struct Choice: Sendable, Hashable {
-        public var index: Int
-        public var delta: ChatDelta
-        public var finishReason: String?
-        public var logprobs: JSONValue?
-        public var extra: [String: JSONValue]
+package struct ChatChunk: Sendable, Hashable {
+    package struct Choice: Sendable, Hashable {
+        package var index: Int
+        package var delta: ChatDelta
+        package var finishReason: String?
+        package var logprobs: JSONValue?
+        package var extra: [String: JSONValue]
 
-        public init(
+        package init(
             index: Int,
             delta: ChatDelta,
             finishReason: String? = nil,
@@ -112,19 +112,19 @@ public struct ChatChunk: Sendable, Hashable {
         }
     }
 
-    public var id: String
-    public var object: String
-    public var created: Int
-    public var model: String
-    public var choices: [Choice]
-    public var usage: Usage?
-    public var systemFingerprint: String?
-    public var extra: [String: JSONValue]
+    package var id: String
+    package var object: String
+    package var created: Int
+    package var model: String
+    package var choices: [Choice]
+    package var usage: Usage?
+    package var systemFingerprint: String?
+    package var extra: [String: JSONValue]
     /// The event's `data` exactly as the provider sent it, when it speaks OpenAI's format; see
     /// ``ChatResponse/upstreamBody``. Whoever changes the fields above must clear it.
-    public var upstreamBody = VerbatimBody.empty
+    package var upstreamBody = VerbatimBody.empty
 
-    public init(
+    package init(
         id: String,
         object: String = "chat.completion.chunk",
         created: Int,
@@ -145,13 +145,13 @@ public struct ChatChunk: Sendable, Hashable {
     }
 
     /// The final chunk OpenAI sends for `include_usage`: usage and no choices.
-    public var isUsageOnly: Bool { choices.isEmpty && usage != nil }
+    package var isUsageOnly: Bool { choices.isEmpty && usage != nil }
 }
 
 extension ChatChunk.Choice: Codable {
     private static let known: Set<String> = ["index", "delta", "finish_reason", "logprobs"]
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         self.index = try container.decodeIfPresent(Int.self, forKey: AnyCodingKey("index")) ?? 0
         self.delta = try container.decodeIfPresent(ChatDelta.self, forKey: AnyCodingKey("delta")) ?? ChatDelta()
@@ -160,7 +160,7 @@ extension ChatChunk.Choice: Codable {
         self.extra = try container.decodeExtras(excluding: Self.known)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
         try container.encode(index, forKey: AnyCodingKey("index"))
         try container.encode(delta, forKey: AnyCodingKey("delta"))
@@ -175,7 +175,7 @@ extension ChatChunk: Codable {
         "id", "object", "created", "model", "choices", "usage", "system_fingerprint",
     ]
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         self.id = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("id")) ?? ""
         self.object = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("object")) ?? "chat.completion.chunk"
@@ -187,7 +187,7 @@ extension ChatChunk: Codable {
         self.extra = try container.decodeExtras(excluding: Self.known)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
         try container.encode(id, forKey: AnyCodingKey("id"))
         try container.encode(object, forKey: AnyCodingKey("object"))

@@ -1,5 +1,5 @@
 /// Who wrote a message. Unknown roles are rejected at decode time with a message naming them.
-public enum ChatRole: String, Codable, Sendable, CaseIterable {
+package enum ChatRole: String, Codable, Sendable, CaseIterable {
     case system
     case developer
     case user
@@ -7,7 +7,7 @@ public enum ChatRole: String, Codable, Sendable, CaseIterable {
     case tool
     case function
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let raw = try container.decode(String.self)
         guard let role = ChatRole(rawValue: raw) else {
@@ -22,12 +22,12 @@ public enum ChatRole: String, Codable, Sendable, CaseIterable {
 }
 
 /// A message's content: a plain string or a list of typed parts.
-public enum MessageContent: Sendable, Hashable {
+package enum MessageContent: Sendable, Hashable {
     case text(String)
     case parts([ContentPart])
 
     /// The text of the content, parts joined; images and other parts are skipped.
-    public var text: String {
+    package var text: String {
         switch self {
         case .text(let string): return string
         case .parts(let parts):
@@ -40,7 +40,7 @@ public enum MessageContent: Sendable, Hashable {
 }
 
 extension MessageContent: Codable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let string = try? container.decode(String.self) {
             self = .text(string)
@@ -54,7 +54,7 @@ extension MessageContent: Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .text(let string): try container.encode(string)
@@ -64,7 +64,7 @@ extension MessageContent: Codable {
 }
 
 /// One part of a multi-part message. Parts the core does not model pass through untouched.
-public enum ContentPart: Sendable, Hashable {
+package enum ContentPart: Sendable, Hashable {
     case text(String)
     case imageURL(url: String, detail: String?)
     case other(JSONValue)
@@ -81,7 +81,7 @@ extension ContentPart: Codable {
         var detail: String?
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let raw = try JSONValue(from: decoder)
         guard case .object(let object) = raw, let type = object["type"]?.stringValue else {
             throw DecodingError.dataCorrupted(
@@ -109,7 +109,7 @@ extension ContentPart: Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         switch self {
         case .text(let text):
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -126,23 +126,23 @@ extension ContentPart: Codable {
 }
 
 /// A call the model made to one of the request's tools.
-public struct ToolCall: Codable, Sendable, Hashable {
-    public struct Function: Codable, Sendable, Hashable {
-        public var name: String
+package struct ToolCall: Codable, Sendable, Hashable {
+    package struct Function: Codable, Sendable, Hashable {
+        package var name: String
         /// JSON text exactly as the model produced it; never re-serialized.
-        public var arguments: String
+        package var arguments: String
 
-        public init(name: String, arguments: String) {
+        package init(name: String, arguments: String) {
             self.name = name
             self.arguments = arguments
         }
     }
 
-    public var id: String
-    public var type: String
-    public var function: Function
+    package var id: String
+    package var type: String
+    package var function: Function
 
-    public init(id: String, type: String = "function", function: Function) {
+    package init(id: String, type: String = "function", function: Function) {
         self.id = id
         self.type = type
         self.function = function
@@ -150,17 +150,17 @@ public struct ToolCall: Codable, Sendable, Hashable {
 }
 
 /// One message of a conversation, OpenAI-shaped, with pass-through for fields the core does not model.
-public struct ChatMessage: Sendable, Hashable {
-    public var role: ChatRole
-    public var content: MessageContent?
-    public var name: String?
-    public var toolCalls: [ToolCall]?
-    public var toolCallID: String?
-    public var refusal: String?
+package struct ChatMessage: Sendable, Hashable {
+    package var role: ChatRole
+    package var content: MessageContent?
+    package var name: String?
+    package var toolCalls: [ToolCall]?
+    package var toolCallID: String?
+    package var refusal: String?
     /// Fields such as `reasoning_content`, `audio` or provider extensions, kept as they came.
-    public var extra: [String: JSONValue]
+    package var extra: [String: JSONValue]
 
-    public init(
+    package init(
         role: ChatRole,
         content: MessageContent?,
         name: String? = nil,
@@ -182,7 +182,7 @@ public struct ChatMessage: Sendable, Hashable {
 extension ChatMessage: Codable {
     private static let known: Set<String> = ["role", "content", "name", "tool_calls", "tool_call_id", "refusal"]
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         self.role = try container.decode(ChatRole.self, forKey: AnyCodingKey("role"))
         self.content = try container.decodeIfPresent(MessageContent.self, forKey: AnyCodingKey("content"))
@@ -193,7 +193,7 @@ extension ChatMessage: Codable {
         self.extra = try container.decodeExtras(excluding: Self.known)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
         try container.encode(role, forKey: AnyCodingKey("role"))
         // OpenAI answers `"content": null` on tool-call turns; keep that shape.

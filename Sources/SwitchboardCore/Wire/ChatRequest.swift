@@ -1,12 +1,12 @@
 /// A tool the model may call.
-public struct Tool: Codable, Sendable, Hashable {
-    public struct Function: Codable, Sendable, Hashable {
-        public var name: String
-        public var description: String?
-        public var parameters: JSONValue?
-        public var strict: Bool?
+package struct Tool: Codable, Sendable, Hashable {
+    package struct Function: Codable, Sendable, Hashable {
+        package var name: String
+        package var description: String?
+        package var parameters: JSONValue?
+        package var strict: Bool?
 
-        public init(name: String, description: String? = nil, parameters: JSONValue? = nil, strict: Bool? = nil) {
+        package init(name: String, description: String? = nil, parameters: JSONValue? = nil, strict: Bool? = nil) {
             self.name = name
             self.description = description
             self.parameters = parameters
@@ -14,17 +14,17 @@ public struct Tool: Codable, Sendable, Hashable {
         }
     }
 
-    public var type: String
-    public var function: Function
+    package var type: String
+    package var function: Function
 
-    public init(type: String = "function", function: Function) {
+    package init(type: String = "function", function: Function) {
         self.type = type
         self.function = function
     }
 }
 
 /// How the model may use tools: `auto`, `none`, `required`, or one named function.
-public enum ToolChoice: Sendable, Hashable {
+package enum ToolChoice: Sendable, Hashable {
     case auto
     case none
     case required
@@ -38,7 +38,7 @@ extension ToolChoice: Codable {
         var function: Function
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let string = try? container.decode(String.self) {
             switch string {
@@ -57,7 +57,7 @@ extension ToolChoice: Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .auto: try container.encode("auto")
@@ -69,17 +69,17 @@ extension ToolChoice: Codable {
 }
 
 /// `stop`: one string or a list of them.
-public struct StopSequences: Codable, Sendable, Hashable {
-    public var values: [String]
+package struct StopSequences: Codable, Sendable, Hashable {
+    package var values: [String]
     /// Whether the client sent a single string, so it is sent on the same way.
-    public var wasSingle: Bool
+    package var wasSingle: Bool
 
-    public init(_ values: [String]) {
+    package init(_ values: [String]) {
         self.values = values
         self.wasSingle = false
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let single = try? container.decode(String.self) {
             self.values = [single]
@@ -90,7 +90,7 @@ public struct StopSequences: Codable, Sendable, Hashable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         if wasSingle, values.count == 1 {
             try container.encode(values[0])
@@ -100,22 +100,22 @@ public struct StopSequences: Codable, Sendable, Hashable {
     }
 }
 
-public struct StreamOptions: Codable, Sendable, Hashable {
-    public var includeUsage: Bool?
-    public var extra: [String: JSONValue]
+package struct StreamOptions: Codable, Sendable, Hashable {
+    package var includeUsage: Bool?
+    package var extra: [String: JSONValue]
 
-    public init(includeUsage: Bool?) {
+    package init(includeUsage: Bool?) {
         self.includeUsage = includeUsage
         self.extra = [:]
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         self.includeUsage = try container.decodeIfPresent(Bool.self, forKey: AnyCodingKey("include_usage"))
         self.extra = try container.decodeExtras(excluding: ["include_usage"])
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
         try container.encodeIfPresent(includeUsage, forKey: AnyCodingKey("include_usage"))
         try container.encodeExtras(extra, excluding: ["include_usage"])
@@ -123,19 +123,19 @@ public struct StreamOptions: Codable, Sendable, Hashable {
 }
 
 /// What a request carries for the gateway rather than for the model.
-public struct GatewayExtensions: Sendable, Hashable {
+package struct GatewayExtensions: Sendable, Hashable {
     /// `conversation_id`: the stored conversation the call belongs to.
-    public var conversationID: String?
+    package var conversationID: String?
     /// `parent_message_id`: the message the call answers, in that conversation's tree.
-    public var parentMessageID: String?
+    package var parentMessageID: String?
     /// `metadata`: free-form, for the log and for routing (`metadata.category`).
-    public var metadata: JSONValue?
+    package var metadata: JSONValue?
     /// Anthropic's `thinking` and `top_k`, from a Messages-API client: honoured by Anthropic
     /// targets, not sent to others.
-    public var anthropicThinking: JSONValue?
-    public var anthropicTopK: Int?
+    package var anthropicThinking: JSONValue?
+    package var anthropicTopK: Int?
 
-    public init(
+    package init(
         conversationID: String? = nil, parentMessageID: String? = nil, metadata: JSONValue? = nil,
         anthropicThinking: JSONValue? = nil, anthropicTopK: Int? = nil
     ) {
@@ -147,34 +147,34 @@ public struct GatewayExtensions: Sendable, Hashable {
     }
 
     /// The routing category the client named in `metadata.category`.
-    public var category: String? { metadata?["category"]?.stringValue }
+    package var category: String? { metadata?["category"]?.stringValue }
 }
 
 /// The core chat request. OpenAI-shaped; every inbound API decodes into it and every provider
 /// adapter translates from it. Fields the core does not model are kept in ``extra`` and passed on.
-public struct ChatRequest: Sendable, Hashable {
-    public var model: String
-    public var messages: [ChatMessage]
-    public var stream: Bool
-    public var streamOptions: StreamOptions?
-    public var temperature: Double?
-    public var topP: Double?
-    public var maxTokens: Int?
-    public var maxCompletionTokens: Int?
-    public var n: Int?
-    public var stop: StopSequences?
-    public var seed: Int?
-    public var tools: [Tool]?
-    public var toolChoice: ToolChoice?
-    public var responseFormat: JSONValue?
-    public var user: String?
+package struct ChatRequest: Sendable, Hashable {
+    package var model: String
+    package var messages: [ChatMessage]
+    package var stream: Bool
+    package var streamOptions: StreamOptions?
+    package var temperature: Double?
+    package var topP: Double?
+    package var maxTokens: Int?
+    package var maxCompletionTokens: Int?
+    package var n: Int?
+    package var stop: StopSequences?
+    package var seed: Int?
+    package var tools: [Tool]?
+    package var toolChoice: ToolChoice?
+    package var responseFormat: JSONValue?
+    package var user: String?
     /// Fields for the gateway itself (`conversation_id`, `parent_message_id`, `metadata`, and
     /// what another front door carried along): never sent upstream as they are.
-    public var gatewayExtensions: GatewayExtensions
+    package var gatewayExtensions: GatewayExtensions
     /// Everything else the client sent (`logprobs`, `presence_penalty`, vendor fields, ...).
-    public var extra: [String: JSONValue]
+    package var extra: [String: JSONValue]
 
-    public init(
+    package init(
         model: String,
         messages: [ChatMessage],
         stream: Bool = false,
@@ -213,11 +213,11 @@ public struct ChatRequest: Sendable, Hashable {
     }
 
     /// The most output tokens the client allowed, whichever field it used.
-    public var outputTokenLimit: Int? { maxCompletionTokens ?? maxTokens }
+    package var outputTokenLimit: Int? { maxCompletionTokens ?? maxTokens }
 
     /// How many answers the provider may generate (and bill) for this request: `n`, or a
     /// pass-through `best_of` when it is larger.
-    public var choiceCount: Int {
+    package var choiceCount: Int {
         let bestOf = extra["best_of"]?.intValue ?? 1
         return max(1, n ?? 1, bestOf)
     }
@@ -232,7 +232,7 @@ extension ChatRequest: Codable {
     /// Everything that is not an unknown pass-through field (computed once, not per request).
     private static let notExtra = known.union(gatewayKeys)
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         func key(_ name: String) -> AnyCodingKey { AnyCodingKey(name) }
         // A missing model is allowed here: routing categories may choose one. The front door
@@ -261,7 +261,7 @@ extension ChatRequest: Codable {
     }
 
     /// Encodes the request as it goes upstream to an OpenAI-compatible API (gateway extensions left out).
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
         func key(_ name: String) -> AnyCodingKey { AnyCodingKey(name) }
         try container.encode(model, forKey: key("model"))
@@ -286,7 +286,7 @@ extension ChatRequest: Codable {
 extension ChatRequest {
     /// Which of the named fields (OpenAI names) this request actually uses: `n` only above 1,
     /// `response_format` only other than text, `logprobs` only when true.
-    public func parametersSet(among names: [String]) -> [String] {
+    package func parametersSet(among names: [String]) -> [String] {
         names.filter { name in
             switch name {
             case "n": return (n ?? 1) > 1
@@ -300,7 +300,7 @@ extension ChatRequest {
     }
 
     /// The request without the named fields (OpenAI names), for providers that cannot honour them.
-    public func removing(parameters: [String]) -> ChatRequest {
+    package func removing(parameters: [String]) -> ChatRequest {
         var copy = self
         for name in parameters {
             switch name {

@@ -1,11 +1,11 @@
 /// Token counts of one call. Details the core does not model (`prompt_tokens_details`, ...) pass through.
-public struct Usage: Sendable, Hashable {
-    public var promptTokens: Int
-    public var completionTokens: Int
-    public var totalTokens: Int
-    public var extra: [String: JSONValue]
+package struct Usage: Sendable, Hashable {
+    package var promptTokens: Int
+    package var completionTokens: Int
+    package var totalTokens: Int
+    package var extra: [String: JSONValue]
 
-    public init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, extra: [String: JSONValue] = [:]) {
+    package init(promptTokens: Int, completionTokens: Int, totalTokens: Int? = nil, extra: [String: JSONValue] = [:]) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.totalTokens = totalTokens ?? promptTokens + completionTokens
@@ -13,12 +13,12 @@ public struct Usage: Sendable, Hashable {
     }
 
     /// Prompt tokens served from the provider's cache, when it says so.
-    public var cachedPromptTokens: Int {
+    package var cachedPromptTokens: Int {
         extra["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0
     }
 
     /// Completion tokens spent on reasoning (OpenAI's o-series, Gemini's thoughts), when reported.
-    public var reasoningTokens: Int {
+    package var reasoningTokens: Int {
         extra["completion_tokens_details"]?["reasoning_tokens"]?.intValue ?? 0
     }
 }
@@ -26,7 +26,7 @@ public struct Usage: Sendable, Hashable {
 extension Usage: Codable {
     private static let known: Set<String> = ["prompt_tokens", "completion_tokens", "total_tokens"]
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         self.promptTokens = try container.decodeIfPresent(Int.self, forKey: AnyCodingKey("prompt_tokens")) ?? 0
         self.completionTokens = try container.decodeIfPresent(Int.self, forKey: AnyCodingKey("completion_tokens")) ?? 0
@@ -36,7 +36,7 @@ extension Usage: Codable {
         self.extra = try container.decodeExtras(excluding: Self.known)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
         try container.encode(promptTokens, forKey: AnyCodingKey("prompt_tokens"))
         try container.encode(completionTokens, forKey: AnyCodingKey("completion_tokens"))
@@ -46,15 +46,15 @@ extension Usage: Codable {
 }
 
 /// A non-streamed chat answer (`chat.completion`).
-public struct ChatResponse: Sendable, Hashable {
-    public struct Choice: Sendable, Hashable {
-        public var index: Int
-        public var message: ChatMessage
-        public var finishReason: String?
-        public var logprobs: JSONValue?
-        public var extra: [String: JSONValue]
+package struct ChatResponse: Sendable, Hashable {
+    package struct Choice: Sendable, Hashable {
+        package var index: Int
+        package var message: ChatMessage
+        package var finishReason: String?
+        package var logprobs: JSONValue?
+        package var extra: [String: JSONValue]
 
-        public init(
+        package init(
             index: Int,
             message: ChatMessage,
             finishReason: String?,
@@ -69,21 +69,21 @@ public struct ChatResponse: Sendable, Hashable {
         }
     }
 
-    public var id: String
-    public var object: String
-    public var created: Int
-    public var model: String
-    public var choices: [Choice]
-    public var usage: Usage?
-    public var systemFingerprint: String?
-    public var extra: [String: JSONValue]
+    package var id: String
+    package var object: String
+    package var created: Int
+    package var model: String
+    package var choices: [Choice]
+    package var usage: Usage?
+    package var systemFingerprint: String?
+    package var extra: [String: JSONValue]
     /// The provider's body exactly as it arrived, when the provider speaks OpenAI's format: an
     /// OpenAI-format front door sends these bytes instead of re-encoding the fields above (what
     /// a reverse proxy would do, and cheaper). Whoever changes the fields above must clear it.
     /// Never encoded; equality ignores it; empty when there is none.
-    public var upstreamBody = VerbatimBody.empty
+    package var upstreamBody = VerbatimBody.empty
 
-    public init(
+    package init(
         id: String,
         object: String = "chat.completion",
         created: Int,
@@ -105,24 +105,24 @@ public struct ChatResponse: Sendable, Hashable {
 }
 
 /// Bytes carried beside a decoded value, invisible to its equality and hashing.
-public struct VerbatimBody: Sendable, Hashable {
-    public let bytes: [UInt8]
+package struct VerbatimBody: Sendable, Hashable {
+    package let bytes: [UInt8]
 
-    public init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
 
-    public static let empty = VerbatimBody([])
-    public var isEmpty: Bool { bytes.isEmpty }
+    package static let empty = VerbatimBody([])
+    package var isEmpty: Bool { bytes.isEmpty }
 
-    public static func == (lhs: VerbatimBody, rhs: VerbatimBody) -> Bool { true }
-    public func hash(into hasher: inout Hasher) {}
+    package static func == (lhs: VerbatimBody, rhs: VerbatimBody) -> Bool { true }
+    package func hash(into hasher: inout Hasher) {}
 }
 
 extension ChatResponse.Choice: Codable {
     private static let known: Set<String> = ["index", "message", "finish_reason", "logprobs"]
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         self.index = try container.decodeIfPresent(Int.self, forKey: AnyCodingKey("index")) ?? 0
         self.message = try container.decode(ChatMessage.self, forKey: AnyCodingKey("message"))
@@ -131,7 +131,7 @@ extension ChatResponse.Choice: Codable {
         self.extra = try container.decodeExtras(excluding: Self.known)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
         try container.encode(index, forKey: AnyCodingKey("index"))
         try container.encode(message, forKey: AnyCodingKey("message"))
@@ -146,7 +146,7 @@ extension ChatResponse: Codable {
         "id", "object", "created", "model", "choices", "usage", "system_fingerprint",
     ]
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         self.id = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("id")) ?? ""
         self.object = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("object")) ?? "chat.completion"
@@ -158,7 +158,7 @@ extension ChatResponse: Codable {
         self.extra = try container.decodeExtras(excluding: Self.known)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
         try container.encode(id, forKey: AnyCodingKey("id"))
         try container.encode(object, forKey: AnyCodingKey("object"))
@@ -174,7 +174,7 @@ extension ChatResponse: Codable {
 extension ChatResponse {
     /// The answer as a stream would have carried it: a role chunk, the content and tool calls,
     /// the finish reason, and a final usage-only chunk.
-    public func streamChunks(usage: Usage) -> [ChatChunk] {
+    package func streamChunks(usage: Usage) -> [ChatChunk] {
         var chunks: [ChatChunk] = []
         for choice in choices {
             let message = choice.message

@@ -1,11 +1,11 @@
 /// `input` of an embeddings request: one string, many strings, or token arrays.
-public enum EmbeddingsInput: Sendable, Hashable {
+package enum EmbeddingsInput: Sendable, Hashable {
     case text(String)
     case texts([String])
     case tokens([Int])
     case tokenBatches([[Int]])
 
-    public var count: Int {
+    package var count: Int {
         switch self {
         case .text, .tokens: return 1
         case .texts(let texts): return texts.count
@@ -14,7 +14,7 @@ public enum EmbeddingsInput: Sendable, Hashable {
     }
 
     /// Roughly how many tokens the input holds (token arrays are counted exactly).
-    public var estimatedTokens: Int {
+    package var estimatedTokens: Int {
         switch self {
         case .text(let text): return TokenEstimator.estimate(text)
         case .texts(let texts): return texts.reduce(0) { $0 + TokenEstimator.estimate($1) }
@@ -24,7 +24,7 @@ public enum EmbeddingsInput: Sendable, Hashable {
     }
 
     /// The inputs as strings, for providers that only take text.
-    public var texts: [String]? {
+    package var texts: [String]? {
         switch self {
         case .text(let text): return [text]
         case .texts(let texts): return texts
@@ -34,7 +34,7 @@ public enum EmbeddingsInput: Sendable, Hashable {
 }
 
 extension EmbeddingsInput: Codable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let text = try? container.decode(String.self) {
             self = .text(text)
@@ -55,7 +55,7 @@ extension EmbeddingsInput: Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .text(let value): try container.encode(value)
@@ -67,15 +67,15 @@ extension EmbeddingsInput: Codable {
 }
 
 /// The core embeddings request (OpenAI-shaped).
-public struct EmbeddingsRequest: Sendable, Hashable {
-    public var model: String
-    public var input: EmbeddingsInput
-    public var encodingFormat: String?
-    public var dimensions: Int?
-    public var user: String?
-    public var extra: [String: JSONValue]
+package struct EmbeddingsRequest: Sendable, Hashable {
+    package var model: String
+    package var input: EmbeddingsInput
+    package var encodingFormat: String?
+    package var dimensions: Int?
+    package var user: String?
+    package var extra: [String: JSONValue]
 
-    public init(
+    package init(
         model: String,
         input: EmbeddingsInput,
         encodingFormat: String? = nil,
@@ -95,7 +95,7 @@ public struct EmbeddingsRequest: Sendable, Hashable {
 extension EmbeddingsRequest: Codable {
     private static let known: Set<String> = ["model", "input", "encoding_format", "dimensions", "user"]
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyCodingKey.self)
         self.model = try container.decode(String.self, forKey: AnyCodingKey("model"))
         self.input = try container.decode(EmbeddingsInput.self, forKey: AnyCodingKey("input"))
@@ -105,7 +105,7 @@ extension EmbeddingsRequest: Codable {
         self.extra = try container.decodeExtras(excluding: Self.known)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyCodingKey.self)
         try container.encode(model, forKey: AnyCodingKey("model"))
         try container.encode(input, forKey: AnyCodingKey("input"))
@@ -117,13 +117,13 @@ extension EmbeddingsRequest: Codable {
 }
 
 /// One vector, as floats or as the base64 string OpenAI sends for `encoding_format: base64`.
-public enum EmbeddingVector: Sendable, Hashable {
+package enum EmbeddingVector: Sendable, Hashable {
     case floats([Double])
     case base64(String)
 }
 
 extension EmbeddingVector: Codable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let string = try? container.decode(String.self) {
             self = .base64(string)
@@ -132,7 +132,7 @@ extension EmbeddingVector: Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .floats(let values): try container.encode(values)
@@ -141,40 +141,40 @@ extension EmbeddingVector: Codable {
     }
 }
 
-public struct EmbeddingsResponse: Codable, Sendable, Hashable {
-    public struct Item: Codable, Sendable, Hashable {
-        public var object: String
-        public var index: Int
-        public var embedding: EmbeddingVector
+package struct EmbeddingsResponse: Codable, Sendable, Hashable {
+    package struct Item: Codable, Sendable, Hashable {
+        package var object: String
+        package var index: Int
+        package var embedding: EmbeddingVector
 
-        public init(object: String = "embedding", index: Int, embedding: EmbeddingVector) {
+        package init(object: String = "embedding", index: Int, embedding: EmbeddingVector) {
             self.object = object
             self.index = index
             self.embedding = embedding
         }
     }
 
-    public struct EmbeddingsUsage: Codable, Sendable, Hashable {
-        public var promptTokens: Int
-        public var totalTokens: Int
+    package struct EmbeddingsUsage: Codable, Sendable, Hashable {
+        package var promptTokens: Int
+        package var totalTokens: Int
 
         enum CodingKeys: String, CodingKey {
             case promptTokens = "prompt_tokens"
             case totalTokens = "total_tokens"
         }
 
-        public init(promptTokens: Int, totalTokens: Int) {
+        package init(promptTokens: Int, totalTokens: Int) {
             self.promptTokens = promptTokens
             self.totalTokens = totalTokens
         }
     }
 
-    public var object: String
-    public var data: [Item]
-    public var model: String
-    public var usage: EmbeddingsUsage?
+    package var object: String
+    package var data: [Item]
+    package var model: String
+    package var usage: EmbeddingsUsage?
 
-    public init(object: String = "list", data: [Item], model: String, usage: EmbeddingsUsage?) {
+    package init(object: String = "list", data: [Item], model: String, usage: EmbeddingsUsage?) {
         self.object = object
         self.data = data
         self.model = model
@@ -183,18 +183,18 @@ public struct EmbeddingsResponse: Codable, Sendable, Hashable {
 }
 
 /// An entry of `GET /v1/models`.
-public struct ModelInfo: Codable, Sendable, Hashable {
-    public var id: String
-    public var object: String
-    public var created: Int
-    public var ownedBy: String
+package struct ModelInfo: Codable, Sendable, Hashable {
+    package var id: String
+    package var object: String
+    package var created: Int
+    package var ownedBy: String
 
     enum CodingKeys: String, CodingKey {
         case id, object, created
         case ownedBy = "owned_by"
     }
 
-    public init(id: String, created: Int, ownedBy: String) {
+    package init(id: String, created: Int, ownedBy: String) {
         self.id = id
         self.object = "model"
         self.created = created
@@ -202,11 +202,11 @@ public struct ModelInfo: Codable, Sendable, Hashable {
     }
 }
 
-public struct ModelList: Codable, Sendable, Hashable {
-    public var object: String
-    public var data: [ModelInfo]
+package struct ModelList: Codable, Sendable, Hashable {
+    package var object: String
+    package var data: [ModelInfo]
 
-    public init(data: [ModelInfo]) {
+    package init(data: [ModelInfo]) {
         self.object = "list"
         self.data = data
     }

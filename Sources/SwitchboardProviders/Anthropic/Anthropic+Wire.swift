@@ -1,13 +1,13 @@
-public import SwitchboardCore
+package import SwitchboardCore
 
 /// Anthropic Messages API wire types, shared by the adapter (gateway → Anthropic) and the
 /// Anthropic-compatible front door (clients → gateway).
-public enum Anthropic {
-    public static let version = "2023-06-01"
+package enum Anthropic {
+    package static let version = "2023-06-01"
 
     /// One content block. Blocks the gateway does not interpret (documents, server tools, ...)
     /// pass through as raw JSON; thinking blocks keep their signature byte for byte.
-    public enum ContentBlock: Sendable, Hashable {
+    package enum ContentBlock: Sendable, Hashable {
         case text(String, extra: [String: JSONValue])
         case image(source: JSONValue, extra: [String: JSONValue])
         case toolUse(id: String, name: String, input: JSONValue)
@@ -17,18 +17,18 @@ public enum Anthropic {
         case other(JSONValue)
     }
 
-    public struct Message: Codable, Sendable, Hashable {
-        public var role: String
-        public var content: [ContentBlock]
+    package struct Message: Codable, Sendable, Hashable {
+        package var role: String
+        package var content: [ContentBlock]
 
-        public init(role: String, content: [ContentBlock]) {
+        package init(role: String, content: [ContentBlock]) {
             self.role = role
             self.content = content
         }
 
         enum CodingKeys: String, CodingKey { case role, content }
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             role = try container.decode(String.self, forKey: .role)
             if let text = try? container.decode(String.self, forKey: .content) {
@@ -38,20 +38,20 @@ public enum Anthropic {
             }
         }
 
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(role, forKey: .role)
             try container.encode(content, forKey: .content)
         }
     }
 
-    public struct Tool: Codable, Sendable, Hashable {
-        public var name: String
-        public var description: String?
-        public var inputSchema: JSONValue?
-        public var extra: [String: JSONValue]
+    package struct Tool: Codable, Sendable, Hashable {
+        package var name: String
+        package var description: String?
+        package var inputSchema: JSONValue?
+        package var extra: [String: JSONValue]
 
-        public init(name: String, description: String?, inputSchema: JSONValue?, extra: [String: JSONValue] = [:]) {
+        package init(name: String, description: String?, inputSchema: JSONValue?, extra: [String: JSONValue] = [:]) {
             self.name = name
             self.description = description
             self.inputSchema = inputSchema
@@ -60,7 +60,7 @@ public enum Anthropic {
 
         static let known: Set<String> = ["name", "description", "input_schema"]
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: AnyCodingKey.self)
             name = try container.decode(String.self, forKey: AnyCodingKey("name"))
             description = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("description"))
@@ -68,7 +68,7 @@ public enum Anthropic {
             extra = try container.decodeExtras(excluding: Self.known)
         }
 
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: AnyCodingKey.self)
             try container.encode(name, forKey: AnyCodingKey("name"))
             try container.encodeIfPresent(description, forKey: AnyCodingKey("description"))
@@ -78,24 +78,24 @@ public enum Anthropic {
     }
 
     /// `POST /v1/messages` request.
-    public struct Request: Codable, Sendable, Hashable {
-        public var model: String
-        public var maxTokens: Int?
-        public var messages: [Message]
+    package struct Request: Codable, Sendable, Hashable {
+        package var model: String
+        package var maxTokens: Int?
+        package var messages: [Message]
         /// A string or a list of text blocks.
-        public var system: JSONValue?
-        public var temperature: Double?
-        public var topP: Double?
-        public var topK: Int?
-        public var stopSequences: [String]?
-        public var stream: Bool?
-        public var tools: [Tool]?
-        public var toolChoice: JSONValue?
-        public var metadata: JSONValue?
-        public var thinking: JSONValue?
-        public var extra: [String: JSONValue]
+        package var system: JSONValue?
+        package var temperature: Double?
+        package var topP: Double?
+        package var topK: Int?
+        package var stopSequences: [String]?
+        package var stream: Bool?
+        package var tools: [Tool]?
+        package var toolChoice: JSONValue?
+        package var metadata: JSONValue?
+        package var thinking: JSONValue?
+        package var extra: [String: JSONValue]
 
-        public init(model: String, maxTokens: Int?, messages: [Message]) {
+        package init(model: String, maxTokens: Int?, messages: [Message]) {
             self.model = model
             self.maxTokens = maxTokens
             self.messages = messages
@@ -107,7 +107,7 @@ public enum Anthropic {
             "tools", "tool_choice", "metadata", "thinking",
         ]
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: AnyCodingKey.self)
             func key(_ name: String) -> AnyCodingKey { AnyCodingKey(name) }
             model = try container.decode(String.self, forKey: key("model"))
@@ -126,7 +126,7 @@ public enum Anthropic {
             extra = try container.decodeExtras(excluding: Self.known)
         }
 
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: AnyCodingKey.self)
             func key(_ name: String) -> AnyCodingKey { AnyCodingKey(name) }
             try container.encode(model, forKey: key("model"))
@@ -146,13 +146,13 @@ public enum Anthropic {
         }
     }
 
-    public struct Usage: Codable, Sendable, Hashable {
-        public var inputTokens: Int
-        public var outputTokens: Int
-        public var cacheCreationInputTokens: Int?
-        public var cacheReadInputTokens: Int?
+    package struct Usage: Codable, Sendable, Hashable {
+        package var inputTokens: Int
+        package var outputTokens: Int
+        package var cacheCreationInputTokens: Int?
+        package var cacheReadInputTokens: Int?
 
-        public init(inputTokens: Int, outputTokens: Int, cacheCreationInputTokens: Int? = nil, cacheReadInputTokens: Int? = nil) {
+        package init(inputTokens: Int, outputTokens: Int, cacheCreationInputTokens: Int? = nil, cacheReadInputTokens: Int? = nil) {
             self.inputTokens = inputTokens
             self.outputTokens = outputTokens
             self.cacheCreationInputTokens = cacheCreationInputTokens
@@ -166,7 +166,7 @@ public enum Anthropic {
             case cacheReadInputTokens = "cache_read_input_tokens"
         }
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             inputTokens = try container.decodeIfPresent(Int.self, forKey: .inputTokens) ?? 0
             outputTokens = try container.decodeIfPresent(Int.self, forKey: .outputTokens) ?? 0
@@ -176,17 +176,17 @@ public enum Anthropic {
     }
 
     /// A complete (non-streamed) answer.
-    public struct Response: Codable, Sendable, Hashable {
-        public var id: String
-        public var type: String
-        public var role: String
-        public var model: String
-        public var content: [ContentBlock]
-        public var stopReason: String?
-        public var stopSequence: String?
-        public var usage: Usage
+    package struct Response: Codable, Sendable, Hashable {
+        package var id: String
+        package var type: String
+        package var role: String
+        package var model: String
+        package var content: [ContentBlock]
+        package var stopReason: String?
+        package var stopSequence: String?
+        package var usage: Usage
 
-        public init(id: String, model: String, content: [ContentBlock], stopReason: String?, stopSequence: String?, usage: Usage) {
+        package init(id: String, model: String, content: [ContentBlock], stopReason: String?, stopSequence: String?, usage: Usage) {
             self.id = id
             self.type = "message"
             self.role = "assistant"
@@ -203,7 +203,7 @@ public enum Anthropic {
             case stopSequence = "stop_sequence"
         }
 
-        public func encode(to encoder: any Encoder) throws {
+        package func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(id, forKey: .id)
             try container.encode(type, forKey: .type)
@@ -217,23 +217,23 @@ public enum Anthropic {
     }
 
     /// `{"type":"error","error":{"type","message"}}`
-    public struct ErrorBody: Codable, Sendable {
-        public struct Detail: Codable, Sendable {
-            public var type: String
-            public var message: String
+    package struct ErrorBody: Codable, Sendable {
+        package struct Detail: Codable, Sendable {
+            package var type: String
+            package var message: String
         }
 
-        public var type = "error"
-        public var error: Detail
+        package var type = "error"
+        package var error: Detail
 
-        public init(type: String, message: String) {
+        package init(type: String, message: String) {
             self.error = Detail(type: type, message: message)
         }
     }
 }
 
 extension Anthropic.ContentBlock: Codable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let raw = try JSONValue(from: decoder)
         guard case .object(var object) = raw, let type = object["type"]?.stringValue else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "content block needs a string `type`"))
@@ -272,7 +272,7 @@ extension Anthropic.ContentBlock: Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var object: [String: JSONValue]
         switch self {
         case .text(let text, let extra):

@@ -1,7 +1,7 @@
-public import AsyncHTTPClient
+package import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
-public import SwitchboardCore
+package import SwitchboardCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -10,18 +10,18 @@ import Foundation
 #endif
 
 /// Anthropic's Messages API (`type: anthropic`): `POST {base_url}/v1/messages`, key in `x-api-key`.
-public struct AnthropicAdapter: ProviderAdapter, TokenCounting {
-    public let name: String
-    public let type = ProviderType.anthropic
-    public let knownModels: [String]
+package struct AnthropicAdapter: ProviderAdapter, TokenCounting {
+    package let name: String
+    package let type = ProviderType.anthropic
+    package let knownModels: [String]
     private let baseURL: String
     private let http: UpstreamHTTP
     private let headers: HTTPHeaders
     private let defaultMaxTokens: Int
 
-    public static let defaultBaseURL = "https://api.anthropic.com"
+    package static let defaultBaseURL = "https://api.anthropic.com"
 
-    public init(config: ProviderConfig, client: HTTPClient, defaultMaxTokens: Int) {
+    package init(config: ProviderConfig, client: HTTPClient, defaultMaxTokens: Int) {
         self.name = config.name
         self.knownModels = config.models
         self.baseURL = UpstreamEndpoint.base(config.baseURL, default: Self.defaultBaseURL, droppingSuffix: "/v1")
@@ -32,11 +32,11 @@ public struct AnthropicAdapter: ProviderAdapter, TokenCounting {
         )
     }
 
-    public func unsupportedParameters(in request: ChatRequest) -> [String] {
+    package func unsupportedParameters(in request: ChatRequest) -> [String] {
         AnthropicTranslation.unsupportedParameters(in: request)
     }
 
-    public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
+    package func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
         var wire = try translate(request)
         wire.stream = nil
         let (_, buffer) = try await http.sendAndCollect(
@@ -51,7 +51,7 @@ public struct AnthropicAdapter: ProviderAdapter, TokenCounting {
         return AnthropicTranslation.response(decoded, created: Int(Date().timeIntervalSince1970))
     }
 
-    public func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
+    package func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
         var wire = try translate(request)
         wire.stream = true
         var headers = headers
@@ -69,12 +69,12 @@ public struct AnthropicAdapter: ProviderAdapter, TokenCounting {
         }
     }
 
-    public func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
+    package func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
         throw UpstreamError(.unsupported, provider: name, detail: "Anthropic has no embeddings API")
     }
 
     /// Asks Anthropic to count the prompt's tokens (`/v1/messages/count_tokens`).
-    public func countTokens(_ request: ChatRequest, call: UpstreamCall) async throws -> Int {
+    package func countTokens(_ request: ChatRequest, call: UpstreamCall) async throws -> Int {
         var wire = try translate(request)
         wire.maxTokens = nil
         wire.stream = nil
@@ -109,7 +109,7 @@ public struct AnthropicAdapter: ProviderAdapter, TokenCounting {
 
 extension ErrorBodyDecoder {
     /// `{"type":"error","error":{"type":"overloaded_error","message":...}}`
-    public static let anthropic = ErrorBodyDecoder { buffer in
+    package static let anthropic = ErrorBodyDecoder { buffer in
         struct Envelope: Decodable {
             struct Detail: Decodable {
                 var type: String?

@@ -1,4 +1,4 @@
-public import SwitchboardCore
+package import SwitchboardCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -7,7 +7,7 @@ import Foundation
 #endif
 
 /// One event of an Anthropic Messages stream, decoded from its `data:` JSON.
-public enum AnthropicStreamEvent: Sendable, Hashable {
+package enum AnthropicStreamEvent: Sendable, Hashable {
     case messageStart(id: String, model: String, usage: Anthropic.Usage)
     case contentBlockStart(index: Int, block: Anthropic.ContentBlock)
     case contentBlockDelta(index: Int, delta: JSONValue)
@@ -20,7 +20,7 @@ public enum AnthropicStreamEvent: Sendable, Hashable {
 }
 
 extension AnthropicStreamEvent: Decodable {
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let raw = try JSONValue(from: decoder)
         switch raw["type"]?.stringValue {
         case "message_start":
@@ -65,7 +65,7 @@ enum JSONCodingBridge {
 /// appearance, their `input_json_delta` pieces become argument deltas unchanged; thinking
 /// deltas become `reasoning_content`, and each finished thinking block is also emitted whole
 /// (with its signature) as `thinking_blocks`, so a client can send it back byte for byte.
-public struct AnthropicStreamTranslator: StreamTranslator {
+package struct AnthropicStreamTranslator: StreamTranslator {
     let provider: String
     private let decoder = JSONDecoder()
     private var id = ""
@@ -77,16 +77,16 @@ public struct AnthropicStreamTranslator: StreamTranslator {
     /// Anthropic block index → OpenAI tool-call index.
     private var toolIndex: [Int: Int] = [:]
     private var thinking: [Int: (text: String, signature: String)] = [:]
-    public private(set) var finished = false
-    public var isFinished: Bool { finished }
+    package private(set) var finished = false
+    package var isFinished: Bool { finished }
 
-    public init(created: Int, provider: String = "anthropic") {
+    package init(created: Int, provider: String = "anthropic") {
         self.created = created
         self.provider = provider
     }
 
     /// One SSE event (`data:` holds the event's JSON).
-    public mutating func translate(_ event: SSEEvent) throws(UpstreamError) -> [ChatChunk] {
+    package mutating func translate(_ event: SSEEvent) throws(UpstreamError) -> [ChatChunk] {
         let decoded: AnthropicStreamEvent
         do {
             decoded = try decoder.decode(AnthropicStreamEvent.self, from: Data(event.data.utf8))
@@ -96,7 +96,7 @@ public struct AnthropicStreamTranslator: StreamTranslator {
         return try translate(decoded, provider: provider)
     }
 
-    public func bodyEnded() throws(UpstreamError) -> [ChatChunk] {
+    package func bodyEnded() throws(UpstreamError) -> [ChatChunk] {
         guard finished else { throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before message_stop") }
         return []
     }
@@ -106,7 +106,7 @@ public struct AnthropicStreamTranslator: StreamTranslator {
     }
 
     /// The chunks one event produces (often none).
-    public mutating func translate(_ event: AnthropicStreamEvent, provider: String) throws(UpstreamError) -> [ChatChunk] {
+    package mutating func translate(_ event: AnthropicStreamEvent, provider: String) throws(UpstreamError) -> [ChatChunk] {
         switch event {
         case .messageStart(let id, let model, let usage):
             self.id = id

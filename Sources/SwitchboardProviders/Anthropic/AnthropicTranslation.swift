@@ -1,4 +1,4 @@
-public import SwitchboardCore
+package import SwitchboardCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -10,9 +10,9 @@ import Foundation
 ///
 /// Outbound (`request(from:)`, `response(_:)`) serves the `anthropic` provider; inbound
 /// (`coreRequest(from:)`, `anthropicResponse(from:)`) serves the `/v1/messages` front door.
-public enum AnthropicTranslation {
+package enum AnthropicTranslation {
     /// Request fields Anthropic cannot honour, by their OpenAI names.
-    public static func unsupportedParameters(in request: ChatRequest) -> [String] {
+    package static func unsupportedParameters(in request: ChatRequest) -> [String] {
         request.parametersSet(among: [
             "n", "seed", "response_format", "logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty",
         ])
@@ -22,7 +22,7 @@ public enum AnthropicTranslation {
 
     /// Builds the Anthropic request. Unsupported parameters are left out (the gateway has already
     /// refused them or decided to drop them).
-    public static func request(from core: ChatRequest, defaultMaxTokens: Int) throws(UpstreamError) -> Anthropic.Request {
+    package static func request(from core: ChatRequest, defaultMaxTokens: Int) throws(UpstreamError) -> Anthropic.Request {
         var systemBlocks: [JSONValue] = []
         var messages: [Anthropic.Message] = []
 
@@ -172,7 +172,7 @@ public enum AnthropicTranslation {
     }
 
     /// Anthropic's stop reason in OpenAI's words.
-    public static func finishReason(_ stopReason: String?) -> String? {
+    package static func finishReason(_ stopReason: String?) -> String? {
         switch stopReason {
         case "end_turn", "stop_sequence", "pause_turn": return "stop"
         case "max_tokens", "model_context_window_exceeded": return "length"
@@ -184,7 +184,7 @@ public enum AnthropicTranslation {
     }
 
     /// OpenAI's finish reason in Anthropic's words.
-    public static func stopReason(_ finishReason: String?) -> String? {
+    package static func stopReason(_ finishReason: String?) -> String? {
         switch finishReason {
         case "stop": return "end_turn"
         case "length": return "max_tokens"
@@ -195,7 +195,7 @@ public enum AnthropicTranslation {
         }
     }
 
-    public static func usage(_ usage: Anthropic.Usage) -> Usage {
+    package static func usage(_ usage: Anthropic.Usage) -> Usage {
         let cacheRead = usage.cacheReadInputTokens ?? 0
         let cacheWrite = usage.cacheCreationInputTokens ?? 0
         var extra: [String: JSONValue] = ["prompt_tokens_details": ["cached_tokens": .integer(Int64(cacheRead))]]
@@ -205,7 +205,7 @@ public enum AnthropicTranslation {
     }
 
     /// An Anthropic answer as a core chat completion.
-    public static func response(_ response: Anthropic.Response, created: Int) -> ChatResponse {
+    package static func response(_ response: Anthropic.Response, created: Int) -> ChatResponse {
         var text = ""
         var reasoning = ""
         var thinkingBlocks: [JSONValue] = []

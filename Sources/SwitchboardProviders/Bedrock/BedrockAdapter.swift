@@ -1,12 +1,12 @@
-public import AsyncHTTPClient
+package import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
-public import SwitchboardCore
+package import SwitchboardCore
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+package import FoundationEssentials
 #else
-public import Foundation
+package import Foundation
 #endif
 
 /// Amazon Bedrock through the Converse and ConverseStream APIs, signed with SigV4.
@@ -14,10 +14,10 @@ public import Foundation
 /// Requests go to `{base_url or https://bedrock-runtime.{region}.amazonaws.com}/model/{model id}/converse`
 /// (`/converse-stream` for streams, answered as `application/vnd.amazon.eventstream`;
 /// `/invoke` for Titan and Cohere embeddings).
-public struct BedrockAdapter: ProviderAdapter {
-    public let name: String
-    public let type: ProviderType
-    public let knownModels: [String]
+package struct BedrockAdapter: ProviderAdapter {
+    package let name: String
+    package let type: ProviderType
+    package let knownModels: [String]
     private let endpoint: Endpoint
     private let signer: SigV4Signer
     private let client: HTTPClient
@@ -40,7 +40,7 @@ public struct BedrockAdapter: ProviderAdapter {
 
     /// - Parameters:
     ///   - now: the clock requests are signed with; tests pin it.
-    public init(config: ProviderConfig, client: HTTPClient, now: @escaping @Sendable () -> Date = { Date() }) throws(ConfigError) {
+    package init(config: ProviderConfig, client: HTTPClient, now: @escaping @Sendable () -> Date = { Date() }) throws(ConfigError) {
         guard let region = config.settings["region"], !region.isEmpty else {
             throw ConfigError("provider `\(config.name)` (type bedrock) has no `region`", line: config.line)
         }
@@ -85,13 +85,13 @@ public struct BedrockAdapter: ProviderAdapter {
     }
 
     /// Fields Converse has no place for; refused with a 400 or dropped (`drop_unsupported_params`).
-    public func unsupportedParameters(in request: ChatRequest) -> [String] {
+    package func unsupportedParameters(in request: ChatRequest) -> [String] {
         request.parametersSet(among: [
             "n", "seed", "response_format", "logprobs", "top_logprobs", "logit_bias", "presence_penalty", "frequency_penalty",
         ])
     }
 
-    public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
+    package func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
         let body = try encode(request)
         let (response, buffer) = try await sendAndCollect(
             path: path(model: request.model, operation: "converse"),
@@ -109,7 +109,7 @@ public struct BedrockAdapter: ProviderAdapter {
         )
     }
 
-    public func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
+    package func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
         let body = try encode(request)
         let response = try await send(
             path: path(model: request.model, operation: "converse-stream"),
@@ -134,7 +134,7 @@ public struct BedrockAdapter: ProviderAdapter {
     }
 
     /// Titan Text Embeddings (one InvokeModel call per input, in order) or Cohere Embed (one call).
-    public func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
+    package func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
         guard let family = BedrockEmbeddings.family(of: request.model) else {
             throw UpstreamError(
                 .unsupported,

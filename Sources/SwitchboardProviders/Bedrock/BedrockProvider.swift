@@ -1,17 +1,17 @@
-public import SwitchboardCore
+package import SwitchboardCore
 
 /// `type: bedrock`: AWS Bedrock's Converse API, SigV4-signed (`AWS_ACCESS_KEY_ID` +
 /// `AWS_SECRET_ACCESS_KEY` + `AWS_REGION`/`AWS_DEFAULT_REGION`, `AWS_SESSION_TOKEN`).
-public struct BedrockProvider: ProviderKind {
-    public let type = ProviderType.bedrock
-    public let settings = [
+package struct BedrockProvider: ProviderKind {
+    package let type = ProviderType.bedrock
+    package let settings = [
         ProviderSetting("region"), ProviderSetting("access_key_id", .secret), ProviderSetting("secret_access_key", .secret),
         ProviderSetting("session_token", .secret),
     ]
 
-    public init() {}
+    package init() {}
 
-    public func validate(_ provider: ProviderConfig) throws(ConfigError) {
+    package func validate(_ provider: ProviderConfig) throws(ConfigError) {
         try require(provider.settings["region"], "region", of: provider, hint: "e.g. region: us-east-1")
         try require(provider.settings["access_key_id"], "access_key_id", of: provider, hint: "set it, e.g. access_key_id: ${AWS_ACCESS_KEY_ID}")
         try require(
@@ -19,7 +19,7 @@ public struct BedrockProvider: ProviderKind {
         )
     }
 
-    public func discover(in environment: [String: String]) -> [ProviderConfig] {
+    package func discover(in environment: [String: String]) -> [ProviderConfig] {
         guard let id = variable("AWS_ACCESS_KEY_ID", in: environment), let secret = variable("AWS_SECRET_ACCESS_KEY", in: environment),
             let region = variable("AWS_REGION", in: environment) ?? variable("AWS_DEFAULT_REGION", in: environment)
         else { return [] }
@@ -28,7 +28,7 @@ public struct BedrockProvider: ProviderKind {
         return [ProviderConfig(name: "bedrock", type: type, settings: settings)]
     }
 
-    public func makeAdapter(_ provider: ProviderConfig, context: AdapterContext) throws(ConfigError) -> any ProviderAdapter {
+    package func makeAdapter(_ provider: ProviderConfig, context: AdapterContext) throws(ConfigError) -> any ProviderAdapter {
         try BedrockAdapter(config: provider, client: context.client)
     }
 }

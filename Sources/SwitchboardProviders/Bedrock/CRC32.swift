@@ -1,18 +1,18 @@
 /// CRC-32 as IEEE 802.3 defines it (reflected polynomial 0xEDB88320), the checksum AWS event streams carry.
-public struct CRC32: Sendable {
-    public private(set) var value: UInt32 = 0
+package struct CRC32: Sendable {
+    package private(set) var value: UInt32 = 0
 
-    public init() {}
+    package init() {}
 
     /// The checksum of `bytes` in one go.
-    public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
+    package static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
         var crc = CRC32()
         crc.update(bytes)
         return crc.value
     }
 
     /// Folds more bytes into the running checksum.
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
+    package mutating func update(_ bytes: some Sequence<UInt8>) {
         var register = ~value
         for byte in bytes {
             register = Self.table[Int((register ^ UInt32(byte)) & 0xFF)] ^ (register >> 8)

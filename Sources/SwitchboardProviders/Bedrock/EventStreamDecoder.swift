@@ -1,5 +1,5 @@
 /// A header value of an `application/vnd.amazon.eventstream` message.
-public enum EventStreamHeaderValue: Sendable, Hashable {
+package enum EventStreamHeaderValue: Sendable, Hashable {
     case bool(Bool)
     case byte(Int8)
     case short(Int16)
@@ -11,33 +11,33 @@ public enum EventStreamHeaderValue: Sendable, Hashable {
     case timestamp(Int64)
     case uuid([UInt8])
 
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 }
 
 /// One decoded event-stream message.
-public struct EventStreamMessage: Sendable, Hashable {
-    public var headers: [String: EventStreamHeaderValue]
-    public var payload: [UInt8]
+package struct EventStreamMessage: Sendable, Hashable {
+    package var headers: [String: EventStreamHeaderValue]
+    package var payload: [UInt8]
 
-    public init(headers: [String: EventStreamHeaderValue], payload: [UInt8]) {
+    package init(headers: [String: EventStreamHeaderValue], payload: [UInt8]) {
         self.headers = headers
         self.payload = payload
     }
 
     /// `:message-type`: `event`, `exception` or `error`.
-    public var messageType: String? { headers[":message-type"]?.stringValue }
+    package var messageType: String? { headers[":message-type"]?.stringValue }
     /// `:event-type` of an event (`messageStart`, `contentBlockDelta`, ...).
-    public var eventType: String? { headers[":event-type"]?.stringValue }
+    package var eventType: String? { headers[":event-type"]?.stringValue }
     /// `:exception-type` of a modelled exception (`throttlingException`, ...).
-    public var exceptionType: String? { headers[":exception-type"]?.stringValue }
+    package var exceptionType: String? { headers[":exception-type"]?.stringValue }
 }
 
 /// Why a byte stream is not a valid event stream.
-public struct EventStreamError: Error, Sendable, Hashable {
-    public enum Kind: Sendable, Hashable {
+package struct EventStreamError: Error, Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         case preludeChecksumMismatch
         case messageChecksumMismatch
         case invalidLength
@@ -46,10 +46,10 @@ public struct EventStreamError: Error, Sendable, Hashable {
         case truncated
     }
 
-    public var kind: Kind
-    public var detail: String
+    package var kind: Kind
+    package var detail: String
 
-    public init(_ kind: Kind, _ detail: String) {
+    package init(_ kind: Kind, _ detail: String) {
         self.kind = kind
         self.detail = detail
     }
@@ -62,24 +62,24 @@ public struct EventStreamError: Error, Sendable, Hashable {
 /// does not add up is an error, and the decoder stays failed. When good messages precede the bad
 /// bytes in one feed, they are returned and the error is thrown by the next `feed` or `finish`
 /// (and is visible in ``failure`` at once), so a reader can pass on what arrived intact first.
-public struct EventStreamDecoder: Sendable {
+package struct EventStreamDecoder: Sendable {
     /// Smallest possible message: the 12-byte prelude plus the 4-byte message checksum.
     static let overhead = 16
     /// Largest message accepted (AWS caps messages at 16 MiB).
-    public var maxMessageLength = 16 * 1024 * 1024
+    package var maxMessageLength = 16 * 1024 * 1024
 
     private var buffer: [UInt8] = []
     private var start = 0
     /// The error that stopped decoding, if any.
-    public private(set) var failure: EventStreamError?
+    package private(set) var failure: EventStreamError?
 
-    public init() {}
+    package init() {}
 
     /// Whether bytes of an unfinished message are waiting.
-    public var hasPartialMessage: Bool { start < buffer.count }
+    package var hasPartialMessage: Bool { start < buffer.count }
 
     /// Adds bytes and returns every message they complete.
-    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(EventStreamError) -> [EventStreamMessage] {
+    package mutating func feed(_ bytes: some Sequence<UInt8>) throws(EventStreamError) -> [EventStreamMessage] {
         if let failure { throw failure }
         if start > 0, start == buffer.count {
             buffer.removeAll(keepingCapacity: true)
@@ -100,7 +100,7 @@ public struct EventStreamDecoder: Sendable {
     }
 
     /// Call when the byte stream ends; throws if it stopped inside a message.
-    public func finish() throws(EventStreamError) {
+    package func finish() throws(EventStreamError) {
         if let failure { throw failure }
         if hasPartialMessage {
             throw EventStreamError(.truncated, "the stream ended inside a message (\(buffer.count - start) bytes left over)")

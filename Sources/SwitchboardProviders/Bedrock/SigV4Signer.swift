@@ -1,19 +1,19 @@
 import Crypto
 
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+package import FoundationEssentials
 #else
-public import Foundation
+package import Foundation
 #endif
 
 /// The key pair (and optional session token) a request is signed with.
-public struct SigV4Credentials: Sendable, Hashable {
-    public var accessKeyID: String
-    public var secretAccessKey: String
+package struct SigV4Credentials: Sendable, Hashable {
+    package var accessKeyID: String
+    package var secretAccessKey: String
     /// Present for temporary credentials; sent as `x-amz-security-token` and signed.
-    public var sessionToken: String?
+    package var sessionToken: String?
 
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
+    package init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
@@ -21,18 +21,18 @@ public struct SigV4Credentials: Sendable, Hashable {
 }
 
 /// One HTTP request as the signer sees it.
-public struct SigV4Request: Sendable {
-    public var method: String
+package struct SigV4Request: Sendable {
+    package var method: String
     /// The path exactly as it goes on the wire (already percent-encoded), e.g. `/model/a%3Ab/converse`.
-    public var path: String
+    package var path: String
     /// The raw query string without `?`; empty when there is none.
-    public var query: String
+    package var query: String
     /// Every header to be signed, `host` included. Names are matched case-insensitively.
-    public var headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)]
     /// Lowercase hex SHA-256 of the body.
-    public var payloadHash: String
+    package var payloadHash: String
 
-    public init(method: String, path: String, query: String = "", headers: [(name: String, value: String)], payloadHash: String) {
+    package init(method: String, path: String, query: String = "", headers: [(name: String, value: String)], payloadHash: String) {
         self.method = method
         self.path = path
         self.query = query
@@ -40,32 +40,32 @@ public struct SigV4Request: Sendable {
         self.payloadHash = payloadHash
     }
 
-    public init(method: String, path: String, query: String = "", headers: [(name: String, value: String)], body: some Sequence<UInt8>) {
+    package init(method: String, path: String, query: String = "", headers: [(name: String, value: String)], body: some Sequence<UInt8>) {
         self.init(method: method, path: path, query: query, headers: headers, payloadHash: SigV4Signer.hexSHA256(Array(body)))
     }
 }
 
 /// Everything a signature was computed from, so tests and the fake upstream can compare steps.
-public struct SigV4Signature: Sendable, Hashable {
-    public var canonicalRequest: String
-    public var stringToSign: String
-    public var signedHeaders: String
-    public var signature: String
-    public var authorization: String
+package struct SigV4Signature: Sendable, Hashable {
+    package var canonicalRequest: String
+    package var stringToSign: String
+    package var signedHeaders: String
+    package var signature: String
+    package var authorization: String
 }
 
 /// AWS Signature Version 4 for one service in one region (`bedrock` in `us-east-1`, ...).
 ///
 /// Follows the non-S3 rules: the canonical URI encodes each path segment a second time, so a
 /// `%3A` on the wire is `%253A` in the canonical request.
-public struct SigV4Signer: Sendable {
-    public var credentials: SigV4Credentials
-    public var region: String
-    public var service: String
+package struct SigV4Signer: Sendable {
+    package var credentials: SigV4Credentials
+    package var region: String
+    package var service: String
 
     static let algorithm = "AWS4-HMAC-SHA256"
 
-    public init(credentials: SigV4Credentials, region: String, service: String) {
+    package init(credentials: SigV4Credentials, region: String, service: String) {
         self.credentials = credentials
         self.region = region
         self.service = service
@@ -77,7 +77,7 @@ public struct SigV4Signer: Sendable {
     /// - Parameters:
     ///   - request: the request, its `host` and any other headers to sign already in `headers`.
     ///   - date: the signing time.
-    public func authorizationHeaders(for request: SigV4Request, at date: Date) -> [(name: String, value: String)] {
+    package func authorizationHeaders(for request: SigV4Request, at date: Date) -> [(name: String, value: String)] {
         let amzDate = Self.amzDate(date)
         var added: [(name: String, value: String)] = [("x-amz-date", amzDate)]
         if let token = credentials.sessionToken, !token.isEmpty {
@@ -91,7 +91,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// Signs a request whose headers (including `x-amz-date`) are all present; every header given is signed.
-    public func sign(_ request: SigV4Request, amzDate: String) -> SigV4Signature {
+    package func sign(_ request: SigV4Request, amzDate: String) -> SigV4Signature {
         let day = String(amzDate.prefix(8))
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let (canonicalHeaders, signedHeaders) = Self.canonicalHeaders(request.headers)
@@ -186,11 +186,11 @@ public struct SigV4Signer: Sendable {
     }
 
     /// Percent-encodes all but `A-Z a-z 0-9 - . _ ~`, with uppercase hex digits.
-    public static func uriEncode(_ bytes: [UInt8]) -> String {
+    package static func uriEncode(_ bytes: [UInt8]) -> String {
         PercentEncoding.encode(bytes)
     }
 
-    public static func uriEncode(_ string: String) -> String { uriEncode(Array(string.utf8)) }
+    package static func uriEncode(_ string: String) -> String { uriEncode(Array(string.utf8)) }
 
     static func percentDecode(_ text: Substring) -> [UInt8] {
         let bytes = Array(text.utf8)
@@ -226,7 +226,7 @@ public struct SigV4Signer: Sendable {
         Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)))
     }
 
-    public static func hexSHA256(_ bytes: [UInt8]) -> String {
+    package static func hexSHA256(_ bytes: [UInt8]) -> String {
         hex(Array(SHA256.hash(data: bytes)))
     }
 
@@ -240,7 +240,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// `YYYYMMDD'T'HHMMSS'Z'` in UTC, computed from the epoch so no locale or calendar is involved.
-    public static func amzDate(_ date: Date) -> String {
+    package static func amzDate(_ date: Date) -> String {
         let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400

@@ -1,23 +1,23 @@
-public import SwitchboardCore
+package import SwitchboardCore
 
 /// The Gemini API's wire types (`generateContent`, `streamGenerateContent`, `batchEmbedContents`,
 /// errors), as its reference documents them. Free-form values (function arguments and results,
 /// schemas) stay ``JSONValue``.
-public enum Gemini {
+package enum Gemini {
     /// `POST models/{model}:generateContent` (and `:streamGenerateContent?alt=sse`).
-    public struct Request: Encodable, Sendable, Hashable {
-        public var contents: [Content]
-        public var systemInstruction: Content?
-        public var generationConfig: GenerationConfig?
-        public var tools: [Tools]?
-        public var toolConfig: ToolConfig?
+    package struct Request: Encodable, Sendable, Hashable {
+        package var contents: [Content]
+        package var systemInstruction: Content?
+        package var generationConfig: GenerationConfig?
+        package var tools: [Tools]?
+        package var toolConfig: ToolConfig?
     }
 
-    public struct Content: Codable, Sendable, Hashable {
-        public var role: String?
-        public var parts: [Part]
+    package struct Content: Codable, Sendable, Hashable {
+        package var role: String?
+        package var parts: [Part]
 
-        public init(role: String?, parts: [Part]) {
+        package init(role: String?, parts: [Part]) {
             self.role = role
             self.parts = parts
         }
@@ -25,18 +25,18 @@ public enum Gemini {
 
     /// One part of a content: exactly one of its fields is set. Parts of kinds the gateway does
     /// not use (executable code, …) are read as empty parts and skipped.
-    public struct Part: Codable, Sendable, Hashable {
-        public var text: String?
+    package struct Part: Codable, Sendable, Hashable {
+        package var text: String?
         /// A thought summary (`includeThoughts`), not answer text.
-        public var thought: Bool?
+        package var thought: Bool?
         /// Opaque; must go back with the function call it came with.
-        public var thoughtSignature: String?
-        public var inlineData: Blob?
-        public var fileData: FileData?
-        public var functionCall: FunctionCall?
-        public var functionResponse: FunctionResponse?
+        package var thoughtSignature: String?
+        package var inlineData: Blob?
+        package var fileData: FileData?
+        package var functionCall: FunctionCall?
+        package var functionResponse: FunctionResponse?
 
-        public init(
+        package init(
             text: String? = nil, thought: Bool? = nil, thoughtSignature: String? = nil, inlineData: Blob? = nil,
             fileData: FileData? = nil, functionCall: FunctionCall? = nil, functionResponse: FunctionResponse? = nil
         ) {
@@ -50,109 +50,109 @@ public enum Gemini {
         }
     }
 
-    public struct Blob: Codable, Sendable, Hashable {
-        public var mimeType: String
-        public var data: String
+    package struct Blob: Codable, Sendable, Hashable {
+        package var mimeType: String
+        package var data: String
     }
 
-    public struct FileData: Codable, Sendable, Hashable {
-        public var mimeType: String
-        public var fileUri: String
+    package struct FileData: Codable, Sendable, Hashable {
+        package var mimeType: String
+        package var fileUri: String
     }
 
-    public struct FunctionCall: Codable, Sendable, Hashable {
-        public var name: String
-        public var args: JSONValue?
+    package struct FunctionCall: Codable, Sendable, Hashable {
+        package var name: String
+        package var args: JSONValue?
     }
 
-    public struct FunctionResponse: Codable, Sendable, Hashable {
-        public var name: String
-        public var response: JSONValue
+    package struct FunctionResponse: Codable, Sendable, Hashable {
+        package var name: String
+        package var response: JSONValue
     }
 
-    public struct GenerationConfig: Encodable, Sendable, Hashable {
-        public var temperature: Double?
-        public var topP: Double?
-        public var maxOutputTokens: Int?
-        public var stopSequences: [String]?
-        public var candidateCount: Int?
-        public var seed: Int?
-        public var presencePenalty: Double?
-        public var frequencyPenalty: Double?
-        public var responseMimeType: String?
-        public var responseSchema: JSONValue?
+    package struct GenerationConfig: Encodable, Sendable, Hashable {
+        package var temperature: Double?
+        package var topP: Double?
+        package var maxOutputTokens: Int?
+        package var stopSequences: [String]?
+        package var candidateCount: Int?
+        package var seed: Int?
+        package var presencePenalty: Double?
+        package var frequencyPenalty: Double?
+        package var responseMimeType: String?
+        package var responseSchema: JSONValue?
 
         var isEmpty: Bool { self == GenerationConfig() }
     }
 
-    public struct Tools: Encodable, Sendable, Hashable {
-        public var functionDeclarations: [FunctionDeclaration]
+    package struct Tools: Encodable, Sendable, Hashable {
+        package var functionDeclarations: [FunctionDeclaration]
     }
 
-    public struct FunctionDeclaration: Encodable, Sendable, Hashable {
-        public var name: String
-        public var description: String?
-        public var parameters: JSONValue?
+    package struct FunctionDeclaration: Encodable, Sendable, Hashable {
+        package var name: String
+        package var description: String?
+        package var parameters: JSONValue?
     }
 
-    public struct ToolConfig: Encodable, Sendable, Hashable {
-        public struct FunctionCallingConfig: Encodable, Sendable, Hashable {
+    package struct ToolConfig: Encodable, Sendable, Hashable {
+        package struct FunctionCallingConfig: Encodable, Sendable, Hashable {
             /// `AUTO`, `ANY` or `NONE`.
-            public var mode: String
-            public var allowedFunctionNames: [String]?
+            package var mode: String
+            package var allowedFunctionNames: [String]?
         }
 
-        public var functionCallingConfig: FunctionCallingConfig
+        package var functionCallingConfig: FunctionCallingConfig
     }
 
     /// A `generateContent` answer, and each event of a stream.
-    public struct Response: Decodable, Sendable, Hashable {
-        public var candidates: [Candidate]?
-        public var promptFeedback: PromptFeedback?
-        public var usageMetadata: UsageMetadata?
-        public var modelVersion: String?
-        public var responseId: String?
+    package struct Response: Decodable, Sendable, Hashable {
+        package var candidates: [Candidate]?
+        package var promptFeedback: PromptFeedback?
+        package var usageMetadata: UsageMetadata?
+        package var modelVersion: String?
+        package var responseId: String?
         /// A stream reports a failure after its first event as an event holding only this.
-        public var error: ErrorDetail?
+        package var error: ErrorDetail?
     }
 
-    public struct Candidate: Decodable, Sendable, Hashable {
-        public var content: Content?
-        public var finishReason: String?
-        public var index: Int?
+    package struct Candidate: Decodable, Sendable, Hashable {
+        package var content: Content?
+        package var finishReason: String?
+        package var index: Int?
     }
 
-    public struct PromptFeedback: Decodable, Sendable, Hashable {
-        public var blockReason: String?
+    package struct PromptFeedback: Decodable, Sendable, Hashable {
+        package var blockReason: String?
     }
 
-    public struct UsageMetadata: Decodable, Sendable, Hashable {
-        public var promptTokenCount: Int?
-        public var candidatesTokenCount: Int?
-        public var thoughtsTokenCount: Int?
-        public var cachedContentTokenCount: Int?
-        public var totalTokenCount: Int?
+    package struct UsageMetadata: Decodable, Sendable, Hashable {
+        package var promptTokenCount: Int?
+        package var candidatesTokenCount: Int?
+        package var thoughtsTokenCount: Int?
+        package var cachedContentTokenCount: Int?
+        package var totalTokenCount: Int?
     }
 
     /// `{"error": {...}}`, a google.rpc.Status.
-    public struct ErrorBody: Decodable, Sendable, Hashable {
-        public var error: ErrorDetail?
+    package struct ErrorBody: Decodable, Sendable, Hashable {
+        package var error: ErrorDetail?
     }
 
-    public struct ErrorDetail: Decodable, Sendable, Hashable {
-        public var code: Int?
+    package struct ErrorDetail: Decodable, Sendable, Hashable {
+        package var code: Int?
         /// Read only to recognise a context-window error; never kept.
-        public var message: String?
+        package var message: String?
         /// `INVALID_ARGUMENT`, `RESOURCE_EXHAUSTED`, …
-        public var status: String?
-        public var details: [ErrorDetailEntry]?
+        package var status: String?
+        package var details: [ErrorDetailEntry]?
     }
 
     /// One entry of `details`: an `ErrorInfo` (`reason`) or a `RetryInfo` (`retryDelay`).
-    public struct ErrorDetailEntry: Decodable, Sendable, Hashable {
-        public var type: String?
-        public var reason: String?
-        public var retryDelay: String?
+    package struct ErrorDetailEntry: Decodable, Sendable, Hashable {
+        package var type: String?
+        package var reason: String?
+        package var retryDelay: String?
 
         enum CodingKeys: String, CodingKey {
             case type = "@type"
@@ -161,21 +161,21 @@ public enum Gemini {
     }
 
     /// `POST models/{model}:batchEmbedContents`.
-    public struct BatchEmbedRequest: Encodable, Sendable, Hashable {
-        public struct Item: Encodable, Sendable, Hashable {
-            public var model: String
-            public var content: Content
-            public var outputDimensionality: Int?
+    package struct BatchEmbedRequest: Encodable, Sendable, Hashable {
+        package struct Item: Encodable, Sendable, Hashable {
+            package var model: String
+            package var content: Content
+            package var outputDimensionality: Int?
         }
 
-        public var requests: [Item]
+        package var requests: [Item]
     }
 
-    public struct BatchEmbedResponse: Decodable, Sendable, Hashable {
-        public struct Embedding: Decodable, Sendable, Hashable {
-            public var values: [Double]
+    package struct BatchEmbedResponse: Decodable, Sendable, Hashable {
+        package struct Embedding: Decodable, Sendable, Hashable {
+            package var values: [Double]
         }
 
-        public var embeddings: [Embedding]
+        package var embeddings: [Embedding]
     }
 }

@@ -1,7 +1,7 @@
-public import AsyncHTTPClient
+package import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
-public import SwitchboardCore
+package import SwitchboardCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -11,17 +11,17 @@ import Foundation
 
 /// Google Gemini through the AI Studio API (`type: gemini`): `generateContent`,
 /// `streamGenerateContent?alt=sse`, `embedContent` / `batchEmbedContents`; key in `x-goog-api-key`.
-public struct GeminiAdapter: ProviderAdapter {
-    public let name: String
-    public let type = ProviderType.gemini
-    public let knownModels: [String]
+package struct GeminiAdapter: ProviderAdapter {
+    package let name: String
+    package let type = ProviderType.gemini
+    package let knownModels: [String]
     private let baseURL: String
     private let http: UpstreamHTTP
     private let headers: HTTPHeaders
 
-    public static let defaultBaseURL = "https://generativelanguage.googleapis.com"
+    package static let defaultBaseURL = "https://generativelanguage.googleapis.com"
 
-    public init(config: ProviderConfig, client: HTTPClient) {
+    package init(config: ProviderConfig, client: HTTPClient) {
         self.name = config.name
         self.knownModels = config.models
         self.baseURL = UpstreamEndpoint.base(config.baseURL, default: Self.defaultBaseURL, droppingSuffix: "/v1beta")
@@ -29,7 +29,7 @@ public struct GeminiAdapter: ProviderAdapter {
         self.headers = UpstreamEndpoint.headers(credential: config.apiKey.map { (name: "x-goog-api-key", value: $0) }, extra: config.headers)
     }
 
-    public func unsupportedParameters(in request: ChatRequest) -> [String] {
+    package func unsupportedParameters(in request: ChatRequest) -> [String] {
         GeminiTranslation.unsupportedParameters(in: request)
     }
 
@@ -38,7 +38,7 @@ public struct GeminiAdapter: ProviderAdapter {
         return "\(baseURL)/v1beta/models/\(PercentEncoding.pathSegment(id)):\(method)"
     }
 
-    public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
+    package func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
         let (_, buffer) = try await http.sendAndCollect(
             url: url(request.model, "generateContent"), headers: headers, body: try encode(request), call: call, errorDecoder: .google
         )
@@ -52,7 +52,7 @@ public struct GeminiAdapter: ProviderAdapter {
         return GeminiTranslation.response(body, model: request.model, created: Int(Date().timeIntervalSince1970))
     }
 
-    public func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
+    package func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
         var headers = headers
         headers.add(name: "accept", value: "text/event-stream")
         let response = try await http.send(
@@ -67,7 +67,7 @@ public struct GeminiAdapter: ProviderAdapter {
         }
     }
 
-    public func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
+    package func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
         guard let texts = request.input.texts else {
             throw UpstreamError(.unsupported, provider: name, detail: "Gemini embeds text, not token arrays")
         }
@@ -111,7 +111,7 @@ extension ErrorBodyDecoder {
     ///
     /// Gemini answers a bad API key with 400 `INVALID_ARGUMENT` and an `ErrorInfo` whose reason is
     /// `API_KEY_INVALID`: that is the gateway's credential failing, so it is reported as a 401.
-    public static let google = ErrorBodyDecoder { buffer in
+    package static let google = ErrorBodyDecoder { buffer in
         guard let body = try? JSONDecoder().decode(Gemini.ErrorBody.self, from: Data(buffer.readableBytesView)), let error = body.error else {
             return Info()
         }

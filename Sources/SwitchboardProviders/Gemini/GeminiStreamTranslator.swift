@@ -1,4 +1,4 @@
-public import SwitchboardCore
+package import SwitchboardCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -10,7 +10,7 @@ import Foundation
 /// chunks; a value with no I/O. A role chunk first; thought text as `reasoning_content`; text;
 /// each function call as a whole tool call; the finish reason; at the end of the body a usage
 /// chunk with the last usage reported. A stream that closes without a finish reason broke off.
-public struct GeminiStreamTranslator: StreamTranslator {
+package struct GeminiStreamTranslator: StreamTranslator {
     let provider: String
     let model: String
     let created: Int
@@ -22,15 +22,15 @@ public struct GeminiStreamTranslator: StreamTranslator {
     private var usage: Usage?
 
     /// Gemini has no terminator event: the body is read to its end.
-    public var isFinished: Bool { false }
+    package var isFinished: Bool { false }
 
-    public init(provider: String, model: String, created: Int) {
+    package init(provider: String, model: String, created: Int) {
         self.provider = provider
         self.model = model
         self.created = created
     }
 
-    public mutating func translate(_ event: SSEEvent) throws(UpstreamError) -> [ChatChunk] {
+    package mutating func translate(_ event: SSEEvent) throws(UpstreamError) -> [ChatChunk] {
         let body: Gemini.Response
         do {
             body = try decoder.decode(Gemini.Response.self, from: Data(event.data.utf8))
@@ -44,7 +44,7 @@ public struct GeminiStreamTranslator: StreamTranslator {
         return chunks(for: body)
     }
 
-    public func bodyEnded() throws(UpstreamError) -> [ChatChunk] {
+    package func bodyEnded() throws(UpstreamError) -> [ChatChunk] {
         guard finishedReason else {
             throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended without a finish reason")
         }

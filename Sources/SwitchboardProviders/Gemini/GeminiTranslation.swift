@@ -1,4 +1,4 @@
-public import SwitchboardCore
+package import SwitchboardCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -7,15 +7,15 @@ import Foundation
 #endif
 
 /// Core (OpenAI-shaped) ⇄ Gemini `generateContent`, with no I/O, through the ``Gemini`` wire types.
-public enum GeminiTranslation {
+package enum GeminiTranslation {
     /// Separates a tool call id from the Gemini thought signature it carries back and forth.
     static let signatureMarker = "__thought__"
 
-    public static func unsupportedParameters(in request: ChatRequest) -> [String] {
+    package static func unsupportedParameters(in request: ChatRequest) -> [String] {
         request.parametersSet(among: ["logprobs", "top_logprobs", "logit_bias"])
     }
 
-    public static func request(from core: ChatRequest) throws(UpstreamError) -> Gemini.Request {
+    package static func request(from core: ChatRequest) throws(UpstreamError) -> Gemini.Request {
         var system: [Gemini.Part] = []
         var contents: [Gemini.Content] = []
         // Gemini answers a function call by name; OpenAI by id.
@@ -144,7 +144,7 @@ public enum GeminiTranslation {
         return "image/jpeg"
     }
 
-    public static func finishReason(_ reason: String?, hasToolCalls: Bool) -> String? {
+    package static func finishReason(_ reason: String?, hasToolCalls: Bool) -> String? {
         if hasToolCalls { return "tool_calls" }
         switch reason {
         case "STOP": return "stop"
@@ -155,7 +155,7 @@ public enum GeminiTranslation {
         }
     }
 
-    public static func usage(_ metadata: Gemini.UsageMetadata?) -> Usage? {
+    package static func usage(_ metadata: Gemini.UsageMetadata?) -> Usage? {
         guard let metadata else { return nil }
         let prompt = metadata.promptTokenCount ?? 0
         let candidates = metadata.candidatesTokenCount ?? 0
@@ -191,7 +191,7 @@ public enum GeminiTranslation {
         return UpstreamError(.status(400), provider: provider, detail: "the prompt was blocked", errorType: "PROMPT_BLOCKED", errorCode: reason)
     }
 
-    public static func response(_ body: Gemini.Response, model: String, created: Int) -> ChatResponse {
+    package static func response(_ body: Gemini.Response, model: String, created: Int) -> ChatResponse {
         let id = body.responseId ?? "gemini-\(created)"
         let choices = (body.candidates ?? []).enumerated().map { offset, candidate in
             let parsed = message(from: candidate.content, callIndexBase: 0, idPrefix: id)
@@ -213,14 +213,14 @@ public enum GeminiTranslation {
 }
 
 /// Rewrites a JSON Schema into the OpenAPI subset Gemini accepts.
-public enum GeminiSchema {
+package enum GeminiSchema {
     static let dropped: Set<String> = [
         "$schema", "$id", "$defs", "definitions", "additionalProperties", "default", "examples", "$comment",
         "patternProperties", "unevaluatedProperties", "dependentRequired", "dependentSchemas", "if", "then", "else",
         "not", "contentMediaType", "contentEncoding", "readOnly", "writeOnly", "deprecated", "strict",
     ]
 
-    public static func sanitize(_ schema: JSONValue) -> JSONValue {
+    package static func sanitize(_ schema: JSONValue) -> JSONValue {
         let definitions = schema["$defs"]?.objectValue ?? schema["definitions"]?.objectValue ?? [:]
         return sanitize(schema, definitions: definitions, depth: 0)
     }

@@ -1,4 +1,4 @@
-public import NIOHTTP1
+package import NIOHTTP1
 
 /// Base URLs and headers as every adapter builds them.
 enum UpstreamEndpoint {

@@ -1,8 +1,8 @@
-public import AsyncHTTPClient
-public import NIOCore
-public import NIOHTTP1
-public import SwitchboardCore
-public import Logging
+package import AsyncHTTPClient
+package import NIOCore
+package import NIOHTTP1
+package import SwitchboardCore
+package import Logging
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -12,19 +12,19 @@ import Foundation
 
 /// The HTTP plumbing every adapter shares: sending JSON, timeouts, and turning failures into
 /// ``UpstreamError`` without ever keeping the provider's body.
-public struct UpstreamHTTP: Sendable {
-    public let client: HTTPClient
-    public let provider: String
+package struct UpstreamHTTP: Sendable {
+    package let client: HTTPClient
+    package let provider: String
     /// Largest non-streamed response accepted from a provider.
-    public var maxResponseBytes = 64 * 1024 * 1024
+    package var maxResponseBytes = 64 * 1024 * 1024
 
-    public init(client: HTTPClient, provider: String) {
+    package init(client: HTTPClient, provider: String) {
         self.client = client
         self.provider = provider
     }
 
     /// Sends a request and returns once the response head is in; non-2xx answers are thrown.
-    public func send(
+    package func send(
         url: String,
         method: HTTPMethod = .POST,
         headers: HTTPHeaders,
@@ -54,7 +54,7 @@ public struct UpstreamHTTP: Sendable {
     /// its deadline covers the body as well as the head, and the body is gathered on the event
     /// loop, so the calling task is resumed once, with the whole answer (no per-part hops, no
     /// timer task of our own).
-    public func sendAndCollect(
+    package func sendAndCollect(
         url: String,
         method: HTTPMethod = .POST,
         headers: HTTPHeaders,
@@ -76,7 +76,7 @@ public struct UpstreamHTTP: Sendable {
     /// Sends a request and gathers the whole response, of any status, by `deadline`; transport
     /// failures, a body over ``maxResponseBytes`` and the deadline become ``UpstreamError``s, and
     /// cancelling the calling task cancels the request.
-    public func collect(
+    package func collect(
         url: String,
         method: HTTPMethod,
         headers: HTTPHeaders,
@@ -106,7 +106,7 @@ public struct UpstreamHTTP: Sendable {
     }
 
     /// Turns a transport error into an ``UpstreamError``.
-    public func classify(_ error: any Error) -> any Error {
+    package func classify(_ error: any Error) -> any Error {
         Self.classify(error, provider: provider)
     }
 
@@ -152,7 +152,7 @@ public struct UpstreamHTTP: Sendable {
 
     /// The first 64 KiB of an error body, or nothing if it does not arrive within a few seconds:
     /// a provider that sends an error status and then stalls must not hold the request.
-    public static func errorBody(_ response: HTTPClientResponse, within limit: Duration = .seconds(5)) async -> ByteBuffer? {
+    package static func errorBody(_ response: HTTPClientResponse, within limit: Duration = .seconds(5)) async -> ByteBuffer? {
         await withTaskGroup(of: ByteBuffer?.self) { group in
             group.addTask { try? await response.body.collect(upTo: 64 * 1024) }
             group.addTask {
@@ -164,7 +164,7 @@ public struct UpstreamHTTP: Sendable {
         }
     }
 
-    public static func retryAfter(_ headers: HTTPHeaders) -> Int? {
+    package static func retryAfter(_ headers: HTTPHeaders) -> Int? {
         if let value = headers.first(name: "retry-after"), let seconds = Double(value) {
             return max(0, Int(seconds.rounded(.up)))
         }
@@ -177,30 +177,30 @@ public struct UpstreamHTTP: Sendable {
 
 /// Reads a provider's error type, code and retry hint from an error body; only short
 /// identifiers and numbers survive, never the message.
-public struct ErrorBodyDecoder: Sendable {
-    public struct Info: Sendable {
-        public var type: String?
-        public var code: String?
-        public var retryAfterSeconds: Int?
+package struct ErrorBodyDecoder: Sendable {
+    package struct Info: Sendable {
+        package var type: String?
+        package var code: String?
+        package var retryAfterSeconds: Int?
         /// The status the failure means, when the body says more than the HTTP status (a
         /// provider reporting rejected credentials as a 400).
-        public var status: Int?
+        package var status: Int?
 
-        public init(type: String? = nil, code: String? = nil, retryAfterSeconds: Int? = nil) {
+        package init(type: String? = nil, code: String? = nil, retryAfterSeconds: Int? = nil) {
             self.type = type
             self.code = code
             self.retryAfterSeconds = retryAfterSeconds
         }
     }
 
-    public let decode: @Sendable (ByteBuffer) -> Info
+    package let decode: @Sendable (ByteBuffer) -> Info
 
-    public init(decode: @escaping @Sendable (ByteBuffer) -> Info) {
+    package init(decode: @escaping @Sendable (ByteBuffer) -> Info) {
         self.decode = decode
     }
 
     /// `{"error": {"type": ..., "code": ...}}`, as OpenAI and most compatible servers send.
-    public static let openAI = ErrorBodyDecoder { buffer in
+    package static let openAI = ErrorBodyDecoder { buffer in
         struct Envelope: Decodable {
             struct Detail: Decodable {
                 var type: String?

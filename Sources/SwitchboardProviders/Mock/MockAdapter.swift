@@ -1,4 +1,4 @@
-public import SwitchboardCore
+package import SwitchboardCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -12,19 +12,19 @@ import Foundation
 /// before answering; streams in `chunks` pieces `chunk_delay_ms` apart; and reports usage
 /// (estimated the same way every time). Asked to use a tool (`tool_choice` required or named),
 /// it calls that tool with `{}`.
-public struct MockAdapter: ProviderAdapter {
-    public let name: String
-    public let type = ProviderType.mock
-    public let knownModels: [String]
+package struct MockAdapter: ProviderAdapter {
+    package let name: String
+    package let type = ProviderType.mock
+    package let knownModels: [String]
     private let settings: MockSettings
 
-    public init(config: ProviderConfig) {
+    package init(config: ProviderConfig) {
         self.name = config.name
         self.knownModels = config.models.isEmpty ? ["echo"] : config.models
         self.settings = MockSettings(config.settings)
     }
 
-    public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
+    package func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
         try await wait(settings.latencyMilliseconds)
         try failRandomly()
         let created = Self.created(for: request)
@@ -47,7 +47,7 @@ public struct MockAdapter: ProviderAdapter {
         return ChatResponse(id: id, created: created, model: request.model, choices: choices, usage: usage)
     }
 
-    public func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
+    package func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
         try await wait(settings.latencyMilliseconds)
         try failRandomly()
         var chunks: [ChatChunk] = []
@@ -80,7 +80,7 @@ public struct MockAdapter: ProviderAdapter {
         }
     }
 
-    public func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
+    package func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
         try await wait(settings.latencyMilliseconds)
         let dimensions = request.dimensions ?? 8
         let inputs: [String]

@@ -1,23 +1,23 @@
-public import SwitchboardCore
+package import SwitchboardCore
 
 /// `type: mock`: the deterministic built-in provider, always present in zero-config mode.
-public struct MockProvider: ProviderKind {
-    public let type = ProviderType.mock
-    public let settings = [
+package struct MockProvider: ProviderKind {
+    package let type = ProviderType.mock
+    package let settings = [
         ProviderSetting("reply"), ProviderSetting("latency_ms", .integer(0...3_600_000)), ProviderSetting("chunks", .integer(1...100_000)),
         ProviderSetting("chunk_delay_ms", .integer(0...3_600_000)), ProviderSetting("failure_rate", .number(0...1)),
         ProviderSetting("failure_status", .integer(400...599)),
     ]
 
-    public init() {}
+    package init() {}
 
-    public func validate(_ provider: ProviderConfig) throws(ConfigError) {}
+    package func validate(_ provider: ProviderConfig) throws(ConfigError) {}
 
-    public func discover(in environment: [String: String]) -> [ProviderConfig] {
+    package func discover(in environment: [String: String]) -> [ProviderConfig] {
         [ProviderConfig(name: "mock", type: type, models: ["echo"])]
     }
 
-    public func makeAdapter(_ provider: ProviderConfig, context: AdapterContext) throws(ConfigError) -> any ProviderAdapter {
+    package func makeAdapter(_ provider: ProviderConfig, context: AdapterContext) throws(ConfigError) -> any ProviderAdapter {
         MockAdapter(config: provider)
     }
 }

@@ -1,7 +1,7 @@
-public import AsyncHTTPClient
+package import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
-public import SwitchboardCore
+package import SwitchboardCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -14,19 +14,19 @@ import Foundation
 ///
 /// The core vocabulary is OpenAI-shaped, so this adapter mostly passes requests through:
 /// unknown fields ride along in `extra` both ways.
-public struct OpenAIAdapter: ProviderAdapter {
-    public let name: String
-    public let type: ProviderType
-    public let knownModels: [String]
+package struct OpenAIAdapter: ProviderAdapter {
+    package let name: String
+    package let type: ProviderType
+    package let knownModels: [String]
     private let baseURL: String
     private let http: UpstreamHTTP
     private let headers: HTTPHeaders
     /// Azure OpenAI's `api-version`, when this is an Azure deployment.
     private let azureAPIVersion: String?
 
-    public static let defaultBaseURL = "https://api.openai.com/v1"
+    package static let defaultBaseURL = "https://api.openai.com/v1"
 
-    public init(config: ProviderConfig, client: HTTPClient) {
+    package init(config: ProviderConfig, client: HTTPClient) {
         self.name = config.name
         self.type = config.type
         self.knownModels = config.models
@@ -39,7 +39,7 @@ public struct OpenAIAdapter: ProviderAdapter {
         self.headers = UpstreamEndpoint.headers(credential: credential, extra: config.headers)
     }
 
-    public func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
+    package func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
         let body = try encode(request)
         let (_, buffer) = try await http.sendAndCollect(
             url: url("chat/completions", model: request.model),
@@ -56,7 +56,7 @@ public struct OpenAIAdapter: ProviderAdapter {
         }
     }
 
-    public func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
+    package func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
         let body = try encode(request)
         var headers = headers(requestID: call.requestID)
         headers.add(name: "accept", value: "text/event-stream")
@@ -68,7 +68,7 @@ public struct OpenAIAdapter: ProviderAdapter {
         }
     }
 
-    public func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
+    package func embeddings(_ request: EmbeddingsRequest, call: UpstreamCall) async throws -> EmbeddingsResponse {
         let body: ByteBuffer
         do {
             body = ByteBuffer(bytes: try JSONCoding.encode(request))

@@ -1,22 +1,22 @@
-public import SwitchboardCore
+package import SwitchboardCore
 
 /// `type: openai`: OpenAI's own API (`OPENAI_API_KEY`, `OPENAI_BASE_URL`).
-public struct OpenAIProvider: ProviderKind {
-    public let type = ProviderType.openai
-    public var defaultBaseURL: String? { OpenAIAdapter.defaultBaseURL }
+package struct OpenAIProvider: ProviderKind {
+    package let type = ProviderType.openai
+    package var defaultBaseURL: String? { OpenAIAdapter.defaultBaseURL }
 
-    public init() {}
+    package init() {}
 
-    public func validate(_ provider: ProviderConfig) throws(ConfigError) {
+    package func validate(_ provider: ProviderConfig) throws(ConfigError) {
         try require(provider.apiKey, "api_key", of: provider, hint: "set it, e.g. api_key: ${OPENAI_API_KEY}, and export the variable")
     }
 
-    public func discover(in environment: [String: String]) -> [ProviderConfig] {
+    package func discover(in environment: [String: String]) -> [ProviderConfig] {
         guard let key = variable("OPENAI_API_KEY", in: environment) else { return [] }
         return [ProviderConfig(name: "openai", type: type, apiKey: key, baseURL: variable("OPENAI_BASE_URL", in: environment))]
     }
 
-    public func makeAdapter(_ provider: ProviderConfig, context: AdapterContext) throws(ConfigError) -> any ProviderAdapter {
+    package func makeAdapter(_ provider: ProviderConfig, context: AdapterContext) throws(ConfigError) -> any ProviderAdapter {
         OpenAIAdapter(config: provider, client: context.client)
     }
 }
@@ -24,10 +24,10 @@ public struct OpenAIProvider: ProviderKind {
 /// `type: openai-compatible`: any server that speaks OpenAI's API at `base_url` (Groq, Mistral,
 /// OpenRouter, Ollama, vLLM, llama.cpp), found from `GROQ_API_KEY`, `MISTRAL_API_KEY`,
 /// `OPENROUTER_API_KEY` and `OLLAMA_BASE_URL` in zero-config mode.
-public struct OpenAICompatibleProvider: ProviderKind {
-    public let type = ProviderType.openAICompatible
+package struct OpenAICompatibleProvider: ProviderKind {
+    package let type = ProviderType.openAICompatible
 
-    public init() {}
+    package init() {}
 
     static let hosted: [(name: String, keyVariable: String, baseURL: String)] = [
         ("groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
@@ -35,11 +35,11 @@ public struct OpenAICompatibleProvider: ProviderKind {
         ("openrouter", "OPENROUTER_API_KEY", "https://openrouter.ai/api/v1"),
     ]
 
-    public func validate(_ provider: ProviderConfig) throws(ConfigError) {
+    package func validate(_ provider: ProviderConfig) throws(ConfigError) {
         try require(provider.baseURL, "base_url", of: provider, hint: "give the server's API root, e.g. http://localhost:11434/v1")
     }
 
-    public func discover(in environment: [String: String]) -> [ProviderConfig] {
+    package func discover(in environment: [String: String]) -> [ProviderConfig] {
         var providers: [ProviderConfig] = []
         for entry in Self.hosted {
             if let key = variable(entry.keyVariable, in: environment) {
@@ -53,27 +53,27 @@ public struct OpenAICompatibleProvider: ProviderKind {
         return providers
     }
 
-    public func makeAdapter(_ provider: ProviderConfig, context: AdapterContext) throws(ConfigError) -> any ProviderAdapter {
+    package func makeAdapter(_ provider: ProviderConfig, context: AdapterContext) throws(ConfigError) -> any ProviderAdapter {
         OpenAIAdapter(config: provider, client: context.client)
     }
 }
 
 /// `type: azure`: Azure OpenAI deployments (`AZURE_OPENAI_API_KEY` + `AZURE_OPENAI_ENDPOINT`,
 /// `AZURE_OPENAI_API_VERSION`); the key goes in `api-key`, the model names the deployment.
-public struct AzureProvider: ProviderKind {
-    public let type = ProviderType.azure
-    public let settings = [ProviderSetting("api_version")]
+package struct AzureProvider: ProviderKind {
+    package let type = ProviderType.azure
+    package let settings = [ProviderSetting("api_version")]
 
-    public init() {}
+    package init() {}
 
-    public static let defaultAPIVersion = "2024-10-21"
+    package static let defaultAPIVersion = "2024-10-21"
 
-    public func validate(_ provider: ProviderConfig) throws(ConfigError) {
+    package func validate(_ provider: ProviderConfig) throws(ConfigError) {
         try require(provider.baseURL, "base_url", of: provider, hint: "give the resource endpoint, e.g. https://NAME.openai.azure.com")
         try require(provider.apiKey, "api_key", of: provider, hint: "set it, e.g. api_key: ${AZURE_OPENAI_API_KEY}")
     }
 
-    public func discover(in environment: [String: String]) -> [ProviderConfig] {
+    package func discover(in environment: [String: String]) -> [ProviderConfig] {
         guard let key = variable("AZURE_OPENAI_API_KEY", in: environment), let endpoint = variable("AZURE_OPENAI_ENDPOINT", in: environment) else {
             return []
         }
@@ -83,7 +83,7 @@ public struct AzureProvider: ProviderKind {
         )]
     }
 
-    public func makeAdapter(_ provider: ProviderConfig, context: AdapterContext) throws(ConfigError) -> any ProviderAdapter {
+    package func makeAdapter(_ provider: ProviderConfig, context: AdapterContext) throws(ConfigError) -> any ProviderAdapter {
         OpenAIAdapter(config: provider, client: context.client)
     }
 }

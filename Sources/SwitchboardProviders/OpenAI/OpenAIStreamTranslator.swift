@@ -1,4 +1,4 @@
-public import SwitchboardCore
+package import SwitchboardCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -8,17 +8,17 @@ import Foundation
 
 /// OpenAI-style SSE (`data: {chunk}` … `data: [DONE]`) into core chunks, each keeping the
 /// provider's bytes so an OpenAI-format client gets them unchanged; a value with no I/O.
-public struct OpenAIStreamTranslator: StreamTranslator {
+package struct OpenAIStreamTranslator: StreamTranslator {
     let provider: String
     private let decoder = JSONDecoder()
     private var sawFinishReason = false
-    public private(set) var isFinished = false
+    package private(set) var isFinished = false
 
-    public init(provider: String) {
+    package init(provider: String) {
         self.provider = provider
     }
 
-    public mutating func translate(_ event: SSEEvent) throws(UpstreamError) -> [ChatChunk] {
+    package mutating func translate(_ event: SSEEvent) throws(UpstreamError) -> [ChatChunk] {
         if event.data == "[DONE]" {
             isFinished = true
             return []
@@ -45,7 +45,7 @@ public struct OpenAIStreamTranslator: StreamTranslator {
     }
 
     /// Some compatible servers close after the finish reason without `[DONE]`: that is an end, not a break.
-    public mutating func bodyEnded() throws(UpstreamError) -> [ChatChunk] {
+    package mutating func bodyEnded() throws(UpstreamError) -> [ChatChunk] {
         guard isFinished || sawFinishReason else {
             throw UpstreamError(.streamInterrupted, provider: provider, detail: "the stream ended before [DONE]")
         }

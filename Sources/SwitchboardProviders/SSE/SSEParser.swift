@@ -1,10 +1,10 @@
 /// One Server-Sent Event.
-public struct SSEEvent: Sendable, Hashable {
-    public var event: String?
-    public var data: String
-    public var id: String?
+package struct SSEEvent: Sendable, Hashable {
+    package var event: String?
+    package var data: String
+    package var id: String?
 
-    public init(event: String? = nil, data: String, id: String? = nil) {
+    package init(event: String? = nil, data: String, id: String? = nil) {
         self.event = event
         self.data = data
         self.id = id
@@ -16,7 +16,7 @@ public struct SSEEvent: Sendable, Hashable {
 /// Feed it bytes as they arrive, in pieces of any size; it returns each event once its blank
 /// line has been seen. Lines may end in LF, CRLF or CR (also split across feeds), comments are
 /// skipped, and multiple `data:` lines join with a newline, per the WHATWG specification.
-public struct SSEParser: Sendable {
+package struct SSEParser: Sendable {
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var hasData = false
@@ -25,12 +25,12 @@ public struct SSEParser: Sendable {
     /// The previous byte was a CR, so an LF right after it belongs to the same line end.
     private var pendingCR = false
 
-    public init() {
+    package init() {
         line.reserveCapacity(256)
     }
 
     /// Consumes bytes and returns the events they completed.
-    public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [SSEEvent] where Bytes.Element == UInt8 {
+    package mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [SSEEvent] where Bytes.Element == UInt8 {
         var events: [SSEEvent] = []
         for byte in bytes {
             if pendingCR {
@@ -51,7 +51,7 @@ public struct SSEParser: Sendable {
     }
 
     /// The event left when the stream ended without a final blank line, if any.
-    public mutating func finish() -> SSEEvent? {
+    package mutating func finish() -> SSEEvent? {
         var event: SSEEvent?
         if !line.isEmpty { event = endLine() }
         if event == nil, hasData { event = dispatch() }

@@ -1,11 +1,11 @@
 import Crypto
 
 /// Virtual-key secrets: made here, shown once, stored only as a SHA-256.
-public enum KeySecret {
-    public static let scheme = "sk-sb-"
+package enum KeySecret {
+    package static let scheme = "sk-sb-"
 
     /// A new secret: `sk-sb-` and 48 hex digits (192 random bits).
-    public static func generate() -> String {
+    package static func generate() -> String {
         var generator = SystemRandomNumberGenerator()
         var text = scheme
         for _ in 0..<3 {
@@ -15,18 +15,18 @@ public enum KeySecret {
     }
 
     /// A new key id: `key_` and 16 hex digits.
-    public static func makeID() -> String {
+    package static func makeID() -> String {
         var generator = SystemRandomNumberGenerator()
         return "key_" + hex(generator.next() as UInt64)
     }
 
     /// The part of a secret safe to show: the scheme and six more characters.
-    public static func prefix(of secret: String) -> String {
+    package static func prefix(of secret: String) -> String {
         String(secret.prefix(scheme.count + 6))
     }
 
     /// Lower-case hex SHA-256 of the secret.
-    public static func hash(_ secret: String) -> String {
+    package static func hash(_ secret: String) -> String {
         SHA256.hash(data: Array(secret.utf8)).map { byte in
             let digits = String(byte, radix: 16)
             return byte < 16 ? "0" + digits : digits

@@ -1,18 +1,18 @@
 public import Hummingbird
 import NIOCore
-public import SwitchboardCore
+package import SwitchboardCore
 
 /// What middleware learned about a request, handed on to controllers.
 public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// When the gateway started on this request, for latency and overhead.
-    public let start: ContinuousClock.Instant
+    package let start: ContinuousClock.Instant
     /// The request's id: the client's `X-Request-Id`, or one the gateway made.
-    public var requestID: String
+    package var requestID: String
     /// Set by ``AuthMiddleware`` on authenticated routes.
-    public var principal: Principal?
+    package var principal: Principal?
     /// The client's IP address, for per-address limits.
-    public let remoteAddress: String?
+    package let remoteAddress: String?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)

@@ -1,4 +1,4 @@
-public import Logging
+package import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -14,26 +14,26 @@ import Darwin
 /// `StreamLogHandler` re-renders all of its metadata into a string every time a key is set,
 /// and Hummingbird sets `hb.request.id` on every request: at the usual `error` level that was
 /// string work per request for lines never written (bench/NOTES.md).
-public struct GatewayLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
+package struct GatewayLogHandler: LogHandler {
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+    package var metadataProvider: Logger.MetadataProvider?
     private let label: String
     /// Where finished lines go instead of standard error (tests read the log this way).
     private let output: (@Sendable (String) -> Void)?
 
-    public init(label: String, metadataProvider: Logger.MetadataProvider? = nil, output: (@Sendable (String) -> Void)? = nil) {
+    package init(label: String, metadataProvider: Logger.MetadataProvider? = nil, output: (@Sendable (String) -> Void)? = nil) {
         self.label = label
         self.metadataProvider = metadataProvider
         self.output = output
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         var merged = metadata
         if let provided = metadataProvider?.get(), !provided.isEmpty {
             merged.merge(provided) { _, new in new }

@@ -1,13 +1,13 @@
 /// Admission and metering: the caller's allowed models, RPM/TPM and budget reservation before
 /// the call; after it, the real tokens charged against TPM and the real cost against budgets.
-public struct AdmissionStage: CallStage {
+package struct AdmissionStage: CallStage {
     let governor: Governor
 
-    public init(governor: Governor) {
+    package init(governor: Governor) {
         self.governor = governor
     }
 
-    public func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan {
+    package func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan {
         let principal = call.principal
         let admission: Governor.Admission
         switch call.request {

@@ -8,7 +8,7 @@ import Foundation
 /// queue is too far behind), and writes exactly one row per call when it is over — with the
 /// request and answer text when `request_log.mode` is `bodies`. It also counts the call in the
 /// business metrics.
-public struct LedgerStage: CallStage {
+package struct LedgerStage: CallStage {
     let sink: any RequestRecordSink
     let metrics: GatewayMetrics
     /// Characters of bodies kept for the log; `nil` when bodies are not logged.
@@ -19,14 +19,14 @@ public struct LedgerStage: CallStage {
     ///   - sink: where rows go (the batching writer, behind the log mode's filter).
     ///   - captureLimit: `request_log.preview_chars` in `bodies` mode, else `nil`.
     ///   - backlogged: whether the writer's queue is too far behind to take more calls.
-    public init(sink: any RequestRecordSink, metrics: GatewayMetrics, captureLimit: Int?, backlogged: @escaping @Sendable () -> Bool) {
+    package init(sink: any RequestRecordSink, metrics: GatewayMetrics, captureLimit: Int?, backlogged: @escaping @Sendable () -> Bool) {
         self.sink = sink
         self.metrics = metrics
         self.captureLimit = captureLimit
         self.backlogged = backlogged
     }
 
-    public func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan {
+    package func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan {
         if backlogged() {
             throw GatewayError(
                 .internalError, "The gateway cannot record calls right now (its database is behind); retry shortly.",
@@ -37,7 +37,7 @@ public struct LedgerStage: CallStage {
         return .observe(Recorder(sink: sink, metrics: metrics, captureLimit: captureLimit, requestBody: body))
     }
 
-    public func refused(_ call: ModelCall, _ error: GatewayError) {
+    package func refused(_ call: ModelCall, _ error: GatewayError) {
         let body = captureLimit.flatMap { limit in call.context.body.map { String(decoding: $0.prefix(limit * 4 + 256), as: UTF8.self) } }
         Recorder(sink: sink, metrics: metrics, captureLimit: captureLimit, requestBody: body)
             .finish(CallSettlement(call: call, outcome: .failed(error), elapsed: .now - call.context.started))
@@ -119,16 +119,16 @@ public struct LedgerStage: CallStage {
 
 /// Drops the rows `request_log.mode: off` does not keep (everything but spend rows), and the
 /// bodies `metadata` mode does not keep.
-public struct LogModeSink: RequestRecordSink {
+package struct LogModeSink: RequestRecordSink {
     let base: any RequestRecordSink
     let mode: RequestLogConfig.Mode
 
-    public init(base: any RequestRecordSink, mode: RequestLogConfig.Mode) {
+    package init(base: any RequestRecordSink, mode: RequestLogConfig.Mode) {
         self.base = base
         self.mode = mode
     }
 
-    public func record(_ record: RequestRecord) {
+    package func record(_ record: RequestRecord) {
         if mode == .off, !record.isSpend { return }
         if mode != .bodies, record.requestBody != nil || record.responseBody != nil {
             var record = record
