@@ -9,10 +9,10 @@ swift build
 echo "==> swift test"
 swift test
 
-echo "==> conformance suite (tests/conformance)"
+echo "==> conformance suite (conformance/: the official SDKs against the gateway)"
 venv=.build/conformance-venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/conformance/requirements.txt
-SWITCHBOARD_BIN="$(swift build --show-bin-path)/switchboard" "$venv/bin/python" -m pytest tests/conformance -q
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r conformance/requirements.txt
+SWITCHBOARD_BIN="$(swift build --show-bin-path)/switchboard" "$venv/bin/python" -m pytest conformance -q

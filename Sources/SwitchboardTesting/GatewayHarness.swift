@@ -1,5 +1,7 @@
 package import AsyncHTTPClient
+import HTTPTypes
 import Hummingbird
+package import HummingbirdTesting
 package import NIOCore
 package import NIOHTTP1
 package import ServiceLifecycle
@@ -31,13 +33,16 @@ package struct GatewayTestContext: Sendable {
     package let port: Int
     package let upstream: FakeOpenAIUpstream
     package let upstreamPort: Int
-    /// A fake Anthropic API, reachable from the config as `ANTHROPIC_BASE`.
+    /// A fake Anthropic API, reachable from the config as `${ANTHROPIC_BASE}`.
     package let anthropic: FakeAnthropicUpstream
-    /// A fake Gemini API, reachable from the config as `GEMINI_BASE`.
+    /// A fake Gemini API, reachable from the config as `${GEMINI_BASE}`.
     package let gemini: FakeGeminiUpstream
     package let gateway: BuiltGateway
     package let client: HTTPClient
-    package let serviceGroup: ServiceGroup
+    /// The live server's service group; `nil` in process (``Transport/router``).
+    package let serviceGroup: ServiceGroup?
+    /// In process, requests go straight to the router.
+    let router: (any TestClientProtocol)?
 
     package var baseURL: String { "http://127.0.0.1:\(port)" }
 
@@ -48,6 +53,9 @@ package struct GatewayTestContext: Sendable {
         headers: [(String, String)] = [("content-type", "application/json")],
         timeout: TimeAmount = .seconds(30)
     ) async throws -> TestResponse {
+        if let router {
+            return try await Self.send(router, method, path, body: body.map { ByteBuffer(string: $0) }, headers: headers)
+        }
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -65,6 +73,9 @@ package struct GatewayTestContext: Sendable {
         headers: [(String, String)] = [("content-type", "application/json")],
         timeout: TimeAmount = .seconds(30)
     ) async throws -> TestResponse {
+        if let router {
+            return try await Self.send(router, method, path, body: ByteBuffer(bytes: bytes), headers: headers)
+        }
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -82,18 +93,68 @@ package struct GatewayTestContext: Sendable {
         try await request(.GET, path, headers: headers)
     }
 
+    /// A request through the router, in process.
+    static func send(
+        _ router: any TestClientProtocol, _ method: HTTPMethod, _ path: String, body: ByteBuffer?, headers: [(String, String)]
+    ) async throws -> TestResponse {
+        var fields = HTTPFields()
+        for (name, value) in headers {
+            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
+        }
+        if let body { fields[.contentLength] = String(body.readableBytes) }
+        let response = try await router.executeRequest(
+            uri: path, method: HTTPRequest.Method(rawValue: method.rawValue) ?? .get, headers: fields, body: body
+        )
+        var converted = HTTPHeaders()
+        for field in response.headers { converted.add(name: field.name.rawName, value: field.value) }
+        return TestResponse(status: Int(response.status.code), headers: converted, body: String(buffer: response.body))
+    }
+
     /// Waits until every record handed to the writer so far is in the store.
     package func flushRecords() async {
         await gateway.writer.flush()
     }
 }
 
-/// Config for the harness: `UPSTREAM` in the text is replaced by the fake OpenAI upstream's base
-/// URL (with `/v1`), `UPSTREAM_ROOT` by its root (for Azure), `ANTHROPIC_BASE` by the fake Anthropic API's root, `DB` by a fresh SQLite file.
-/// - Parameter log: receives every log line at `logLevel` and above (nothing is logged when it is `nil`).
+/// Where the harness's fakes and database are, as the config reads them: the config refers to
+/// them with its own `${VAR}` interpolation (`base_url: ${UPSTREAM}`), so nothing in the text is
+/// rewritten.
+package struct HarnessEndpoints: Sendable {
+    /// The fake OpenAI upstream's API root, with `/v1`.
+    package var upstream: String
+    /// The same server's root, for Azure (`/openai/deployments/...`).
+    package var upstreamRoot: String
+    package var anthropic: String
+    package var gemini: String
+    /// A fresh SQLite database, or the one the test asked for.
+    package var database: String
+
+    var environment: [String: String] {
+        ["UPSTREAM": upstream, "UPSTREAM_ROOT": upstreamRoot, "ANTHROPIC_BASE": anthropic, "GEMINI_BASE": gemini, "DATABASE": database]
+    }
+}
+
+/// Runs a gateway configured by `config` in front of fake OpenAI, Anthropic and Gemini upstreams.
+///
+/// The config names the fakes and the database as `${UPSTREAM}`, `${UPSTREAM_ROOT}`,
+/// `${ANTHROPIC_BASE}`, `${GEMINI_BASE}` and `${DATABASE}` (see ``HarnessEndpoints``).
+/// How a test reaches the gateway.
+package enum Transport: Sendable {
+    /// Over a real socket on a loopback port: for streaming, disconnects, addresses, shutdown.
+    case live
+    /// Straight into the router, in process (`app.test(.router)`): faster, for everything else.
+    case router
+}
+
+/// - Parameters:
+///   - database: a storage URL to use instead of a fresh SQLite file (a restart test's, PostgreSQL).
+///   - transport: a socket (default) or the router in process.
+///   - log: receives every log line at `logLevel` and above (nothing is logged when it is `nil`).
 package func withGateway<Result: Sendable>(
     config: String,
     environment: [String: String] = [:],
+    database: String? = nil,
+    transport: Transport = .live,
     logLevel: Logger.Level = .critical,
     log: (@Sendable (String) -> Void)? = nil,
     _ body: @Sendable (GatewayTestContext) async throws -> Result
@@ -107,19 +168,36 @@ package func withGateway<Result: Sendable>(
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let text = config
-            .replacingOccurrences(of: "ANTHROPIC_BASE", with: "http://127.0.0.1:\(anthropicPort)")
-            .replacingOccurrences(of: "GEMINI_BASE", with: "http://127.0.0.1:\(geminiPort)")
-            .replacingOccurrences(of: "UPSTREAM_ROOT", with: "http://127.0.0.1:\(upstreamPort)")
-            .replacingOccurrences(of: "UPSTREAM", with: "http://127.0.0.1:\(upstreamPort)/v1")
-            // Only the `url: DB` token: a path or id that merely contains "DB" must stay as it is.
-            .replacingOccurrences(of: "url: DB", with: "url: sqlite://" + directory.appendingPathComponent("switchboard.db").path)
+        let endpoints = HarnessEndpoints(
+            upstream: "http://127.0.0.1:\(upstreamPort)/v1", upstreamRoot: "http://127.0.0.1:\(upstreamPort)",
+            anthropic: "http://127.0.0.1:\(anthropicPort)", gemini: "http://127.0.0.1:\(geminiPort)",
+            database: database ?? "sqlite://" + directory.appendingPathComponent("switchboard.db").path
+        )
         let path = directory.appendingPathComponent("switchboard.yaml").path
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        try Data(config.utf8).write(to: URL(fileURLWithPath: path))
         let arguments = GatewayArguments(
-            configPath: path, portOverride: 0, logLevel: log == nil ? .critical : logLevel, environment: environment, logOutput: log
+            configPath: path, portOverride: 0, logLevel: log == nil ? .critical : logLevel,
+            environment: environment.merging(endpoints.environment) { own, _ in own }, logOutput: log
         )
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        if transport == .router {
+            do {
+                let built = try await buildGateway(arguments)
+                let result = try await built.application.test(.router) { router in
+                    try await body(
+                        GatewayTestContext(
+                            port: 0, upstream: upstream, upstreamPort: upstreamPort, anthropic: anthropic, gemini: gemini, gateway: built,
+                            client: client, serviceGroup: nil, router: router
+                        )
+                    )
+                }
+                try await client.shutdown()
+                return result
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+        }
         let box = BuiltBox()
         do {
             let result = try await withLiveServer({ onRunning in
@@ -131,7 +209,7 @@ package func withGateway<Result: Sendable>(
                 return try await body(
                     GatewayTestContext(
                         port: port, upstream: upstream, upstreamPort: upstreamPort, anthropic: anthropic, gemini: gemini, gateway: built,
-                        client: client, serviceGroup: group
+                        client: client, serviceGroup: group, router: nil
                     )
                 )
             }
@@ -155,11 +233,11 @@ package func standardConfig(extraServer: String = "", extraProviders: String = "
       master_key: sk-test-master
     \(extraServer)
     storage:
-      url: DB
+      url: ${DATABASE}
     providers:
       - name: fake
         type: openai-compatible
-        base_url: UPSTREAM
+        base_url: ${UPSTREAM}
         api_key: \(FakeOpenAIUpstream.apiKey)
         models: [fake-model]
       - name: mock

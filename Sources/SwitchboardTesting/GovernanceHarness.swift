@@ -1,18 +1,20 @@
 package import SwitchboardCore
 
-/// A config with governance sections; `extra` goes at the top level (limits, request_log, auth).
-package func governanceConfig(_ extra: String = "", models: String = "") -> String {
+/// A config with governance sections; `extra` goes at the top level (limits, request_log, auth),
+/// `server` into the server section.
+package func governanceConfig(_ extra: String = "", models: String = "", server: String = "") -> String {
     """
     server:
       host: 127.0.0.1
       port: 0
       master_key: sk-test-master
+    \(server)
     storage:
-      url: DB
+      url: ${DATABASE}
     providers:
       - name: fake
         type: openai-compatible
-        base_url: UPSTREAM
+        base_url: ${UPSTREAM}
         api_key: \(FakeOpenAIUpstream.apiKey)
     models:
       - name: gpt-test

@@ -10,7 +10,7 @@ import Testing
     static let config = AnthropicProviderTests.config()
 
     @Test func plainMessageBackedByAnOpenAIUpstream() async throws {
-        try await withGateway(config: Self.config) { gateway in
+        try await withGateway(config: Self.config, transport: .router) { gateway in
             let response = try await gateway.post(
                 "/v1/messages",
                 #"{"model":"gpt-test","max_tokens":256,"system":"Be brief.","messages":[{"role":"user","content":"hi"}],"temperature":0.2,"stop_sequences":["END"],"metadata":{"user_id":"u-1"}}"#,
@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func toolsAndToolResults() async throws {
-        try await withGateway(config: Self.config) { gateway in
+        try await withGateway(config: Self.config, transport: .router) { gateway in
             let response = try await gateway.post(
                 "/v1/messages",
                 """
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func streamHasAnthropicsExactEventSequence() async throws {
-        try await withGateway(config: Self.config) { gateway in
+        try await withGateway(config: Self.config, transport: .router) { gateway in
             let response = try await gateway.post(
                 "/v1/messages", #"{"model":"gpt-test","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"one two"}]}"#,
                 headers: Self.anthropicHeaders
@@ -106,7 +106,7 @@ import Testing
     }
 
     @Test func streamedToolUseAsInputJSONDeltas() async throws {
-        try await withGateway(config: Self.config) { gateway in
+        try await withGateway(config: Self.config, transport: .router) { gateway in
             let response = try await gateway.post(
                 "/v1/messages",
                 #"{"model":"gpt-test","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"x"}],"tools":[{"name":"get_weather","input_schema":{"type":"object"}}],"tool_choice":{"type":"tool","name":"get_weather"}}"#,
@@ -125,7 +125,7 @@ import Testing
     }
 
     @Test func anthropicProviderBehindTheAnthropicDoor() async throws {
-        try await withGateway(config: Self.config) { gateway in
+        try await withGateway(config: Self.config, transport: .router) { gateway in
             let response = try await gateway.post(
                 "/v1/messages", #"{"model":"haiku","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}"#,
                 headers: Self.anthropicHeaders
@@ -142,7 +142,7 @@ import Testing
     }
 
     @Test func errorsUseAnthropicsShape() async throws {
-        try await withGateway(config: Self.config) { gateway in
+        try await withGateway(config: Self.config, transport: .router) { gateway in
             let body = #"{"model":"gpt-test","max_tokens":50,"messages":[{"role":"user","content":"hi"}]}"#
             let missingKey = try await gateway.post("/v1/messages", body, headers: [("content-type", "application/json")])
             #expect(missingKey.status == 401)
@@ -171,7 +171,7 @@ import Testing
     }
 
     @Test func countTokens() async throws {
-        try await withGateway(config: Self.config) { gateway in
+        try await withGateway(config: Self.config, transport: .router) { gateway in
             let counted = try await gateway.post(
                 "/v1/messages/count_tokens", #"{"model":"haiku","messages":[{"role":"user","content":"hi"}]}"#, headers: Self.anthropicHeaders
             )

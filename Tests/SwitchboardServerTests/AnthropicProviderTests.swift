@@ -9,7 +9,7 @@ import Testing
             extraProviders: """
                   - name: claude
                     type: anthropic
-                    base_url: ANTHROPIC_BASE
+                    base_url: ${ANTHROPIC_BASE}
                     api_key: \(FakeAnthropicUpstream.apiKey)
                     models: [claude-3-5-haiku-latest]
                     drop_unsupported_params: \(drop)

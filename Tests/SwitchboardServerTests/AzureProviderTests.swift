@@ -7,7 +7,7 @@ import Testing
         extraProviders: """
               - name: azure
                 type: azure
-                base_url: UPSTREAM_ROOT
+                base_url: ${UPSTREAM_ROOT}
                 api_key: \(FakeOpenAIUpstream.apiKey)
                 api_version: "2024-10-21"
             """,

@@ -38,7 +38,7 @@ import Testing
 
     @Test(arguments: cases)
     func rejected(_ testCase: Case) async throws {
-        try await withGateway(config: standardConfig()) { gateway in
+        try await withGateway(config: standardConfig(), transport: .router) { gateway in
             let response = try await gateway.post("/v1/chat/completions", testCase.body, headers: testCase.headers)
             #expect(response.status == testCase.status)
             #expect(response.header("content-type") == "application/json")
@@ -55,7 +55,7 @@ import Testing
     }
 
     @Test func authFailuresGiveNoHint() async throws {
-        try await withGateway(config: standardConfig()) { gateway in
+        try await withGateway(config: standardConfig(), transport: .router) { gateway in
             let body = #"{"model":"gpt-test","messages":[{"role":"user","content":"x"}]}"#
             let missing = try await gateway.post("/v1/chat/completions", body)
             let wrong = try await gateway.post(
@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func bodyOverTheLimit() async throws {
-        try await withGateway(config: standardConfig(extraServer: "  max_body_bytes: 2048")) { gateway in
+        try await withGateway(config: standardConfig(extraServer: "  max_body_bytes: 2048"), transport: .router) { gateway in
             let big = String(repeating: "a", count: 4096)
             let response = try await gateway.post(
                 "/v1/chat/completions", #"{"model":"gpt-test","messages":[{"role":"user","content":"\#(big)"}]}"#,
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func unknownEndpoint() async throws {
-        try await withGateway(config: standardConfig()) { gateway in
+        try await withGateway(config: standardConfig(), transport: .router) { gateway in
             let response = try await gateway.get("/v1/nothing", headers: authHeaders)
             #expect(response.status == 404)
             #expect(try response.json()["error"]?["message"]?.stringValue?.contains("/v1/nothing") == true)

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ChatCompletionsTests {
     @Test func nonStreamPassesThroughAndRewritesModel() async throws {
-        try await withGateway(config: standardConfig()) { gateway in
+        try await withGateway(config: standardConfig(), transport: .router) { gateway in
             let response = try await gateway.post(
                 "/v1/chat/completions",
                 """
@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func toolCallsRoundTrip() async throws {
-        try await withGateway(config: standardConfig()) { gateway in
+        try await withGateway(config: standardConfig(), transport: .router) { gateway in
             let response = try await gateway.post(
                 "/v1/chat/completions",
                 """
@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func modelResolution() async throws {
-        try await withGateway(config: standardConfig()) { gateway in
+        try await withGateway(config: standardConfig(), transport: .router) { gateway in
             // provider/model addresses a provider directly.
             let direct = try await gateway.post(
                 "/v1/chat/completions", #"{"model":"fake/other-model","messages":[{"role":"user","content":"x"}]}"#,
@@ -131,7 +131,7 @@ import Testing
     }
 
     @Test func mockProviderIsDeterministic() async throws {
-        try await withGateway(config: standardConfig()) { gateway in
+        try await withGateway(config: standardConfig(), transport: .router) { gateway in
             let body = #"{"model":"mock/echo","messages":[{"role":"user","content":"repeat after me"}]}"#
             let first = try await gateway.post("/v1/chat/completions", body, headers: authHeaders)
             let second = try await gateway.post("/v1/chat/completions", body, headers: authHeaders)
@@ -148,7 +148,7 @@ import Testing
     }
 
     @Test func embeddingsPassThrough() async throws {
-        try await withGateway(config: standardConfig()) { gateway in
+        try await withGateway(config: standardConfig(), transport: .router) { gateway in
             let response = try await gateway.post(
                 "/v1/embeddings", #"{"model":"gpt-test","input":["a","b"],"dimensions":3}"#, headers: authHeaders
             )
@@ -177,7 +177,7 @@ import Testing
     }
 
     @Test func modelsEndpointsAndAliases() async throws {
-        try await withGateway(config: standardConfig()) { gateway in
+        try await withGateway(config: standardConfig(), transport: .router) { gateway in
             for prefix in ["/v1", "/api/v1", "/openai/v1"] {
                 let list = try await gateway.get("\(prefix)/models", headers: authHeaders)
                 #expect(list.status == 200)
@@ -205,7 +205,7 @@ import Testing
     }
 
     @Test func simpleChatContract() async throws {
-        try await withGateway(config: standardConfig()) { gateway in
+        try await withGateway(config: standardConfig(), transport: .router) { gateway in
             let response = try await gateway.post(
                 "/v1/chat",
                 #"{"provider":"fake","model":"fake-model","messages":[{"role":"user","content":"hello"}],"temperature":0.7,"top_p":1.0,"max_tokens":512}"#,

@@ -8,7 +8,7 @@ import Testing
         extraProviders: """
               - name: gemini
                 type: gemini
-                base_url: GEMINI_BASE
+                base_url: ${GEMINI_BASE}
                 api_key: \(FakeGeminiUpstream.apiKey)
                 models: [gemini-2.0-flash]
             """,
@@ -184,11 +184,11 @@ import Testing
             extraProviders: """
                   - name: gemini
                     type: gemini
-                    base_url: GEMINI_BASE
+                    base_url: ${GEMINI_BASE}
                     api_key: \(FakeGeminiUpstream.apiKey)
                   - name: badkey
                     type: gemini
-                    base_url: GEMINI_BASE
+                    base_url: ${GEMINI_BASE}
                     api_key: not-the-right-key
                 """,
             extraModels: """

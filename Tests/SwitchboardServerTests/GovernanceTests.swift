@@ -14,7 +14,7 @@ import Foundation
 
 @Suite struct VirtualKeyTests {
     @Test func adminCreatesAKeyThatWorksAndIsStoredOnlyAsAHash() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let created = try await gateway.post(
                 "/admin/keys",
                 #"{"name":"ci-bot","user_id":"alice","team":"ml","role":"user","models":["gpt-*"],"rpm":100,"tpm":100000,"max_budget_usd":5,"budget_period":"daily","expires_at":"2099-01-01T00:00:00Z","metadata":{"env":"ci"}}"#,
@@ -56,7 +56,7 @@ import Foundation
     }
 
     @Test func editsAndRevocationTakeEffectOnTheNextRequest() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let key = try await gateway.createKey(#"{"name":"editable"}"#)
             #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(key.secret)).status == 200)
 
@@ -84,7 +84,7 @@ import Foundation
     }
 
     @Test func expiredAndUnknownKeysGetTheSameAnswerAsNoKey() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let expired = try await gateway.createKey(#"{"name":"old","expires_at":"2020-01-01T00:00:00Z"}"#)
             let answers = [
                 try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(expired.secret)),
@@ -108,7 +108,7 @@ import Foundation
         (#"{"name":"x","colour":"red"}"#, "colour", "Unknown field `colour`"),
     ])
     func badKeyFieldsAreRefusedByName(body: String, param: String, message: String) async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let response = try await gateway.post("/admin/keys", body, headers: authHeaders)
             #expect(response.status == 400)
             let error = try response.json()["error"]
@@ -159,7 +159,7 @@ import Foundation
 
     @Test(arguments: Caller.allCases)
     func everyEndpointForEachRole(caller: Caller) async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let admin = try await gateway.createKey(#"{"name":"an-admin","role":"admin"}"#)
             let user = try await gateway.createKey(#"{"name":"a-user","role":"user","user_id":"u1"}"#)
             let viewer = try await gateway.createKey(#"{"name":"a-viewer","role":"viewer"}"#)
@@ -197,7 +197,7 @@ import Foundation
     }
 
     @Test func usersCreateKeysOnlyWithinTheirOwnLimits() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let user = try await gateway.createKey(#"{"name":"u","user_id":"carol","rpm":10,"max_budget_usd":2,"models":["gpt-test"]}"#)
             let tooFast = try await gateway.post("/v1/users/me/api-keys", #"{"name":"fast","rpm":11}"#, headers: bearer(user.secret))
             #expect(tooFast.status == 403 && tooFast.body.contains("rpm"))
@@ -228,7 +228,7 @@ import Foundation
 
 @Suite struct RateLimitTests {
     @Test func requestsPastTheKeysRPMGet429WithHeaders() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let key = try await gateway.createKey(#"{"name":"slowpoke","rpm":2}"#)
             let first = try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(key.secret))
             let second = try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(key.secret))
@@ -257,7 +257,7 @@ import Foundation
 
     @Test func tokensPerMinuteCountRealUsage() async throws {
         // The fake upstream reports 18 tokens per call.
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let key = try await gateway.createKey(#"{"name":"tokens","tpm":30}"#)
             #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(key.secret)).status == 200)
             #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(key.secret)).status == 200)
@@ -268,7 +268,7 @@ import Foundation
     }
 
     @Test func defaultLimitsApplyToKeysWithoutTheirOwn() async throws {
-        try await withGateway(config: governanceConfig("limits:\n  default_rpm: 1")) { gateway in
+        try await withGateway(config: governanceConfig("limits:\n  default_rpm: 1"), transport: .router) { gateway in
             let key = try await gateway.createKey(#"{"name":"defaulted"}"#)
             #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(key.secret)).status == 200)
             #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(key.secret)).status == 429)
@@ -364,7 +364,7 @@ import Foundation
                 hs256_secret: test-secret-that-is-long-enough-32b
             """
         )
-        try await withGateway(config: config) { gateway in
+        try await withGateway(config: config, transport: .router) { gateway in
             let token = JWTTestTokens.hs256(["sub": "dora", "exp": .double(Date().timeIntervalSince1970 + 600)], secret: "test-secret-that-is-long-enough-32b")
             let refused = try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(token))
             #expect(refused.status == 429)

@@ -35,7 +35,7 @@ import Foundation
     // MARK: 1. Role escalation through self-service keys
 
     @Test func aUserKeyCannotMintAViewerKeyAndAViewerCannotMintAUserKey() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let user = try await gateway.createKey(#"{"name":"u","user_id":"ursula","role":"user"}"#)
             let escalated = try await mint(gateway, #"{"name":"x","role":"viewer"}"#, as: user.secret)
             #expect(escalated.status == 403)
@@ -61,7 +61,7 @@ import Foundation
     // MARK: 2. Self-minted keys draw on their maker's budget and rate limits
 
     @Test func aChildKeySpendsItsMakersBudgetInsteadOfACopy() async throws {
-        try await withGateway(config: governanceConfig(models: Self.priced)) { gateway in
+        try await withGateway(config: governanceConfig(models: Self.priced), transport: .router) { gateway in
             let maker = try await gateway.createKey(#"{"name":"maker","user_id":"mo","max_budget_usd":20,"budget_period":"total"}"#)
             #expect(try await gateway.post("/v1/chat/completions", Self.pricedBody, headers: bearer(maker.secret)).status == 200)
             let spent = try await gateway.post("/v1/chat/completions", Self.pricedBody, headers: bearer(maker.secret))
@@ -85,7 +85,7 @@ import Foundation
     }
 
     @Test func aChildsSpendIsBookedToItsMakerInTheSpendTable() async throws {
-        try await withGateway(config: governanceConfig(models: Self.priced)) { gateway in
+        try await withGateway(config: governanceConfig(models: Self.priced), transport: .router) { gateway in
             let maker = try await gateway.createKey(#"{"name":"maker","user_id":"mia","max_budget_usd":100,"budget_period":"total"}"#)
             let child = try await mint(gateway, #"{"name":"child"}"#, as: maker.secret)
             let childSecret = try #require(try child.json()["key"]?.stringValue)
@@ -101,7 +101,7 @@ import Foundation
     }
 
     @Test func aChildKeySharesItsMakersRequestsPerMinute() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let maker = try await gateway.createKey(#"{"name":"maker","user_id":"max","rpm":2}"#)
             let child = try await mint(gateway, #"{"name":"child"}"#, as: maker.secret)
             let childSecret = try #require(try child.json()["key"]?.stringValue)
@@ -126,7 +126,7 @@ import Foundation
             """,
             models: Self.priced
         )
-        try await withGateway(config: config) { gateway in
+        try await withGateway(config: config, transport: .router) { gateway in
             let token = JWTTestTokens.hs256(["sub": "jo", "exp": .double(Date().timeIntervalSince1970 + 600)], secret: secret)
             #expect(try await gateway.post("/v1/chat/completions", Self.pricedBody, headers: bearer(token)).status == 200)
             let child = try await mint(gateway, #"{"name":"jo-key"}"#, as: token)
@@ -139,7 +139,7 @@ import Foundation
     }
 
     @Test func minting_isCappedPerUserAndRateLimited() async throws {
-        try await withGateway(config: governanceConfig("auth:\n  max_keys_per_user: 3\n  key_mint_per_minute: 100")) { gateway in
+        try await withGateway(config: governanceConfig("auth:\n  max_keys_per_user: 3\n  key_mint_per_minute: 100"), transport: .router) { gateway in
             let maker = try await gateway.createKey(#"{"name":"maker","user_id":"cap"}"#)
             #expect(try await mint(gateway, #"{"name":"one"}"#, as: maker.secret).status == 201)
             #expect(try await mint(gateway, #"{"name":"two"}"#, as: maker.secret).status == 201)
@@ -149,7 +149,7 @@ import Foundation
             // An admin is not capped.
             #expect(try await gateway.createKey(#"{"name":"by-admin","user_id":"cap"}"#).id.isEmpty == false)
         }
-        try await withGateway(config: governanceConfig("auth:\n  key_mint_per_minute: 2")) { gateway in
+        try await withGateway(config: governanceConfig("auth:\n  key_mint_per_minute: 2"), transport: .router) { gateway in
             let maker = try await gateway.createKey(#"{"name":"maker","user_id":"fast"}"#)
             #expect(try await mint(gateway, #"{"name":"one"}"#, as: maker.secret).status == 201)
             #expect(try await mint(gateway, #"{"name":"two"}"#, as: maker.secret).status == 201)
@@ -163,7 +163,7 @@ import Foundation
     // MARK: 3. Child keys do not outlive their maker
 
     @Test func aChildExpiresWithItsMakerAndIsRevokedWithIt() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let tomorrow = Date().timeIntervalSince1970 + 86_400
             let maker = try await gateway.createKey(#"{"name":"maker","user_id":"eve","expires_at":\#(tomorrow)}"#)
             let child = try await mint(gateway, #"{"name":"child"}"#, as: maker.secret)
@@ -190,7 +190,7 @@ import Foundation
     }
 
     @Test func narrowingOrExpiringAMakerNarrowsOrEndsWhatItMade() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let maker = try await gateway.createKey(#"{"name":"maker","user_id":"nia"}"#)
             let child = try await mint(gateway, #"{"name":"child"}"#, as: maker.secret)
             let childSecret = try #require(try child.json()["key"]?.stringValue)
@@ -213,7 +213,7 @@ import Foundation
     }
 
     @Test func selfMadeKeysHaveBoundedLifetimesTeamsAndDepth() async throws {
-        try await withGateway(config: governanceConfig("auth:\n  key_mint_per_minute: 100\n  max_keys_per_user: 100")) { gateway in
+        try await withGateway(config: governanceConfig("auth:\n  key_mint_per_minute: 100\n  max_keys_per_user: 100"), transport: .router) { gateway in
             let maker = try await gateway.createKey(#"{"name":"maker","user_id":"ola","team":"red"}"#)
             let child = try await mint(gateway, #"{"name":"child"}"#, as: maker.secret)
             // At most 90 days by default, even when the maker never expires.
@@ -251,7 +251,7 @@ import Foundation
     }
 
     @Test func recommendationsNameOnlyTheCallersModelsAndNoHealthDetail() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let narrow = try await gateway.createKey(#"{"name":"narrow","models":["gpt-*"]}"#)
             let answer = try await gateway.post("/v1/models/recommend", #"{"task":"chat"}"#, headers: bearer(narrow.secret))
             #expect(answer.status == 200)
@@ -265,7 +265,7 @@ import Foundation
     }
 
     @Test func metadataStoredBeforeTheBoundDoesNotBreakReads() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             var deep: JSONValue = "bottom"
             for _ in 0..<100 { deep = ["a": deep] }
             let secret = KeySecret.generate()
@@ -282,7 +282,7 @@ import Foundation
     // MARK: 4. Budget reservations count `n`
 
     @Test func aReservationCountsEveryChoice() async throws {
-        try await withGateway(config: governanceConfig(models: Self.priced)) { gateway in
+        try await withGateway(config: governanceConfig(models: Self.priced), transport: .router) { gateway in
             let key = try await gateway.createKey(#"{"name":"n","max_budget_usd":100,"budget_period":"total"}"#)
             let many = #"{"model":"priced","max_tokens":7,"n":128,"messages":[{"role":"user","content":"hello"}]}"#
             let refused = try await gateway.post("/v1/chat/completions", many, headers: bearer(key.secret))
@@ -303,7 +303,7 @@ import Foundation
     }
 
     @Test func deeplyNestedBodiesAreRefusedAndHealthKeepsAnswering() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let viewer = try await gateway.createKey(#"{"name":"v","role":"viewer","user_id":"v"}"#)
             let deep = #"{"model":"nope","messages":[{"role":"user","content":"x"}],"x":\#(Self.nested(510))}"#
             #expect(deep.utf8.count < 1200)
@@ -346,7 +346,7 @@ import Foundation
     // MARK: 6. Stored free-form JSON is bounded
 
     @Test func keyMetadataIsBoundedInDepthAndSize() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let deep = try await gateway.post("/admin/keys", #"{"name":"deep","metadata":{"a":\#(Self.nested(505))}}"#, headers: authHeaders)
             #expect(deep.status == 400)
             #expect(deep.body.contains("nested deeper than 64 levels"))
@@ -368,7 +368,7 @@ import Foundation
     // MARK: 7. count_tokens is governed like a model call
 
     @Test func countTokensChecksRoleModelsRateAndIsLogged() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let body = #"{"model":"gpt-test","messages":[{"role":"user","content":"how many tokens is this"}]}"#
             let viewer = try await gateway.createKey(#"{"name":"v","role":"viewer"}"#)
             let asViewer = try await gateway.post("/v1/messages/count_tokens", body, headers: bearer(viewer.secret))
@@ -402,7 +402,7 @@ import Foundation
                 """
         )
         let key = FakeOpenAIUpstream.apiKey
-        try await withGateway(config: config, logLevel: .debug, log: lines.append) { gateway in
+        try await withGateway(config: config, transport: .router, logLevel: .debug, log: lines.append) { gateway in
             let failed = try await gateway.post(
                 "/v1/chat/completions", #"{"model":"leaky","messages":[{"role":"user","content":"hi"}]}"#, headers: authHeaders
             )
@@ -427,7 +427,7 @@ import Foundation
     // MARK: 9. Metrics label only configured names
 
     @Test func madeUpModelNamesDoNotBecomeMetricSeries() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             for index in 0..<30 {
                 let body = #"{"model":"fake/made-up-\#(index)","messages":[{"role":"user","content":"hi"}]}"#
                 #expect(try await gateway.post("/v1/chat/completions", body, headers: authHeaders).status == 200)
@@ -443,7 +443,7 @@ import Foundation
     // MARK: 10. Operational detail needs the viewer permission
 
     @Test func operationalEndpointsNeedReadOperationsUnlessOpened() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let viewer = try await gateway.createKey(#"{"name":"v","role":"viewer"}"#)
             let user = try await gateway.createKey(#"{"name":"u","role":"user"}"#)
             for path in ["/health/detailed", "/info", "/metrics"] {
@@ -457,7 +457,7 @@ import Foundation
                 #expect(try await gateway.get(path).status == 200, "\(path)")
             }
         }
-        try await withGateway(config: governanceConfig().replacingOccurrences(of: "  master_key: sk-test-master", with: "  master_key: sk-test-master\n  public_ops_endpoints: true")) { (gateway: GatewayTestContext) async throws in
+        try await withGateway(config: governanceConfig(server: "  public_ops_endpoints: true"), transport: .router) { (gateway: GatewayTestContext) async throws in
             for path in ["/health/detailed", "/info", "/metrics"] {
                 #expect(try await gateway.get(path).status == 200, "\(path)")
             }
@@ -466,6 +466,7 @@ import Foundation
 
     // MARK: 11. Failed sign-ins are throttled by default
 
+    /// Over a socket: the throttle is per client address.
     @Test func failedSignInsAreThrottledByDefault() async throws {
         try await withGateway(config: governanceConfig()) { gateway in
             var statuses: [Int] = []
@@ -491,7 +492,7 @@ import Foundation
     // MARK: 12. A 404 lists only the models the key may use
 
     @Test func aRestrictedKeysNotFoundNamesOnlyItsModels() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let key = try await gateway.createKey(#"{"name":"narrow","models":["gpt-*"]}"#)
             let missing = try await gateway.post(
                 "/v1/chat/completions", #"{"model":"gpt-nope","messages":[{"role":"user","content":"x"}]}"#, headers: bearer(key.secret)
@@ -518,8 +519,7 @@ import Foundation
         defer { try? FileManager.default.removeItem(at: root) }
         let directory = root.appendingPathComponent("data")
         let file = directory.appendingPathComponent("switchboard.db").path
-        let config = governanceConfig().replacingOccurrences(of: "url: DB", with: "url: sqlite://\(file)")
-        try await withGateway(config: config) { (gateway: GatewayTestContext) async throws in
+        try await withGateway(config: governanceConfig(), database: "sqlite://\(file)", transport: .router) { (gateway: GatewayTestContext) async throws in
             #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: authHeaders).status == 200)
             await gateway.flushRecords()
             func mode(_ path: String) -> Int {

@@ -97,7 +97,7 @@ final class FakeJWKS: Sendable {
     }
 
     @Test func anHS256TokenIsAUserWithTheRoleFromItsClaim() async throws {
-        try await withGateway(config: Self.config()) { gateway in
+        try await withGateway(config: Self.config(), transport: .router) { gateway in
             let token = JWTTestTokens.hs256(Self.claims(), secret: Self.secret)
             let chat = try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(token))
             #expect(chat.status == 200)
@@ -118,7 +118,7 @@ final class FakeJWKS: Sendable {
     }
 
     @Test func everyBadTokenGetsTheSame401() async throws {
-        try await withGateway(config: Self.config()) { gateway in
+        try await withGateway(config: Self.config(), transport: .router) { gateway in
             let now = Date().timeIntervalSince1970
             let bad = [
                 JWTTestTokens.hs256(Self.claims(exp: -120), secret: Self.secret),
@@ -152,7 +152,7 @@ final class FakeJWKS: Sendable {
         let ec = P256.Signing.PrivateKey()
         jwks.keys.withLock { $0 = [try? JWTTestTokens.jwk(rsa.publicKey, kid: "rsa-1")].compactMap { $0 } }
         try await withLiveServer({ onRunning in jwks.makeApplication(onRunning: onRunning) }) { port, _ in
-            try await withGateway(config: Self.config(jwks: "http://127.0.0.1:\(port)/.well-known/jwks.json")) { gateway in
+            try await withGateway(config: Self.config(jwks: "http://127.0.0.1:\(port)/.well-known/jwks.json"), transport: .router) { gateway in
                 let rsToken = try JWTTestTokens.rs256(Self.claims(sub: "rs-user"), key: rsa, kid: "rsa-1")
                 #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(rsToken)).status == 200)
                 #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(rsToken)).status == 200)

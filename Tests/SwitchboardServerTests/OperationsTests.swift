@@ -125,7 +125,7 @@ import Testing
                 received += String(buffer: buffer)
                 if !triggered {
                     triggered = true
-                    await gateway.serviceGroup.triggerGracefulShutdown()
+                    await gateway.serviceGroup?.triggerGracefulShutdown()
                 }
             }
             // The stream that was in flight ran to its end.

@@ -20,7 +20,7 @@ import Foundation
               redact: ["ORDER-\\\\d{5}"]
             """
         )
-        try await withGateway(config: config) { gateway in
+        try await withGateway(config: config, transport: .router) { gateway in
             let key = try await gateway.createKey(#"{"name":"logged","user_id":"fay"}"#)
             let content = "mail fay@example.com, card 4242 4242 4242 4242, order ORDER-12345, key sk-abcdefghijklmnopqrstuv. "
                 + String(repeating: "padding ", count: 40)
@@ -62,13 +62,13 @@ import Foundation
     }
 
     @Test func metadataModeKeepsNoBodiesAndOffModeKeepsOnlySpend() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             _ = try await gateway.post("/v1/chat/completions", chatBody, headers: authHeaders)
             await gateway.flushRecords()
             let rows = try await gateway.gateway.governance.records(UsageQuery(), limit: 5)
             #expect(rows.count == 1 && rows[0].requestBody == nil && rows[0].responseBody == nil)
         }
-        try await withGateway(config: governanceConfig("request_log:\n  mode: off")) { gateway in
+        try await withGateway(config: governanceConfig("request_log:\n  mode: off"), transport: .router) { gateway in
             let served = try await gateway.post("/v1/chat/completions", chatBody, headers: authHeaders)
             let failed = try await gateway.post(
                 "/v1/chat/completions", #"{"model":"fake/fail-500","messages":[{"role":"user","content":"x"}]}"#, headers: authHeaders
@@ -86,7 +86,7 @@ import Foundation
         ("/api/v1/usage?group_by=week", "group_by"), ("/api/costs?to=2026-02-30T99:00:00Z", "to"),
     ])
     func badQueriesAreRefusedByName(path: String, param: String) async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let response = try await gateway.get(path, headers: authHeaders)
             #expect(response.status == 400)
             #expect(try response.json()["error"]?["param"]?.stringValue == param)
@@ -94,7 +94,7 @@ import Foundation
     }
 
     @Test func usageReportsGroupAndFilter() async throws {
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let key = try await gateway.createKey(#"{"name":"reported","user_id":"gus"}"#)
             for _ in 0..<3 { _ = try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(key.secret)) }
             _ = try await gateway.post("/v1/chat/completions", #"{"model":"other","messages":[{"role":"user","content":"x"}]}"#, headers: authHeaders)
@@ -116,7 +116,7 @@ import Foundation
 
     @Test func retentionSweepDeletesOldRowsButNotSpend() async throws {
         let config = governanceConfig("request_log:\n  retention_days: 30\n  sweep_interval_s: 1")
-        try await withGateway(config: config) { gateway in
+        try await withGateway(config: config, transport: .router) { gateway in
             var old = RequestRecord(
                 requestID: "ancient", timestamp: Date().timeIntervalSince1970 - 40 * 86_400, principal: "key:k", endpoint: "chat",
                 modelRequested: "gpt-test", status: 200, promptTokens: 1, completionTokens: 1, latencyMilliseconds: 1, costUSD: 0.5

@@ -69,7 +69,7 @@ import Foundation
                 #expect(row.columns[role] == holds, "\(row): the \(role) column says \(row.columns[role] ?? false), the role says \(holds)")
             }
         }
-        try await withGateway(config: governanceConfig()) { gateway in
+        try await withGateway(config: governanceConfig(), transport: .router) { gateway in
             let served = Set(gateway.gateway.routes)
             let documented = Set(rows.map(\.description))
             #expect(served.subtracting(documented).isEmpty, "served but not in docs/SECURITY.md: \(served.subtracting(documented).sorted())")
@@ -101,7 +101,7 @@ import Foundation
     func everyCellHoldsOverHTTP(caller: Caller) async throws {
         let rows = try Self.table().flatMap(Self.expand)
         // Minting is rate-limited per caller; this test mints once per route and caller.
-        try await withGateway(config: governanceConfig("auth:\n  key_mint_per_minute: 100\n  max_keys_per_user: 100\n  max_failed_sign_ins_per_minute: 0")) { gateway in
+        try await withGateway(config: governanceConfig("auth:\n  key_mint_per_minute: 100\n  max_keys_per_user: 100\n  max_failed_sign_ins_per_minute: 0"), transport: .router) { gateway in
             let credential: String?
             switch caller {
             case .admin: credential = try await gateway.createKey(#"{"name":"an-admin","role":"admin","user_id":"ada"}"#).secret

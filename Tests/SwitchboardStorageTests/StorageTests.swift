@@ -95,8 +95,7 @@ import Foundation
     func gatewayRecordsRequestsInTheStore(_ backend: String) async throws {
         guard backend == "postgres", let url = Self.postgresURL else { return }
         try await withStore(backend) { _ in
-            let config = standardConfig().replacingOccurrences(of: "url: DB", with: "url: \(url)")
-            try await withGateway(config: config) { gateway in
+            try await withGateway(config: standardConfig(), database: url) { gateway in
                 let response = try await gateway.post(
                     "/v1/chat/completions", #"{"model":"gpt-test","messages":[{"role":"user","content":"pg"}]}"#, headers: authHeaders
                 )
@@ -232,9 +231,9 @@ import Foundation
                 targets: [{ provider: fake, model: fake-model }]
                 price: { input_per_mtok: 1000000, output_per_mtok: 1000000 }
             """
-        let config = governanceConfig(models: priced).replacingOccurrences(of: "url: DB", with: "url: \(url)")
+        let config = governanceConfig(models: priced)
         let body = #"{"model":"priced","max_tokens":7,"messages":[{"role":"user","content":"hello"}]}"#
-        let (id, secret, revokedSecret) = try await withGateway(config: config) { gateway in
+        let (id, secret, revokedSecret) = try await withGateway(config: config, database: url) { gateway in
             let key = try await gateway.createKey(#"{"name":"durable","user_id":"erin","max_budget_usd":40,"budget_period":"total"}"#)
             let revoked = try await gateway.createKey(#"{"name":"gone"}"#)
             #expect(try await gateway.request(.DELETE, "/admin/keys/\(revoked.id)", headers: authHeaders).status == 200)
@@ -246,7 +245,7 @@ import Foundation
             await gateway.flushRecords()
             return (key.id, key.secret, revoked.secret)
         }
-        try await withGateway(config: config) { gateway in
+        try await withGateway(config: config, database: url) { gateway in
             let me = try await gateway.get("/v1/users/me", headers: bearer(secret))
             #expect(me.status == 200)
             #expect(try me.json()["key_id"]?.stringValue == id)
