@@ -150,12 +150,12 @@ let benchmarks: @Sendable () -> Void = {
 
     // SSE: per chunk.
 
-    // The production path: OpenAIChunkSource (SSEParser specialised for ByteBufferView inside
-    // SwitchboardProviders, then JSONDecoder) over the 22 events of one answer.
-    Benchmark("SSE read, per 20-chunk answer (OpenAIChunkSource: parse + decode)") { benchmark in
+    // The production path: FramedChunkSource with SSE frames and the OpenAI translator (SSEParser
+    // specialised for ByteBufferView inside SwitchboardProviders, then decode) over one answer's 22 events.
+    Benchmark("SSE read, per 20-chunk answer (FramedChunkSource: parse + decode)") { benchmark in
         for _ in benchmark.scaledIterations {
             let body = HTTPClientResponse.Body.stream(Buffers(buffers: sseBuffers))
-            var source = OpenAIChunkSource(iterator: body.makeAsyncIterator(), provider: "bench")
+            var source = FramedChunkSource(body: body, provider: "bench", decoder: SSEFrames(), translator: OpenAIStreamTranslator(provider: "bench"))
             while let chunk = try await source.next() { blackHole(chunk) }
         }
     }
@@ -194,7 +194,7 @@ let benchmarks: @Sendable () -> Void = {
         let encoder = relayEncoder()
         for _ in benchmark.scaledIterations {
             let body = HTTPClientResponse.Body.stream(Buffers(buffers: sseBuffers))
-            var source = OpenAIChunkSource(iterator: body.makeAsyncIterator(), provider: "bench")
+            var source = FramedChunkSource(body: body, provider: "bench", decoder: SSEFrames(), translator: OpenAIStreamTranslator(provider: "bench"))
             while var chunk = try await source.next() {
                 blackHole(chunk.choices.first?.delta.content?.utf8.count)
                 chunk.usage = nil
@@ -208,7 +208,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("SSE relay pass-through, per 20-chunk answer (read + decode + tally + verbatim frame, one buffer)") { benchmark in
         for _ in benchmark.scaledIterations {
             let body = HTTPClientResponse.Body.stream(Buffers(buffers: sseBuffers))
-            var source = OpenAIChunkSource(iterator: body.makeAsyncIterator(), provider: "bench")
+            var source = FramedChunkSource(body: body, provider: "bench", decoder: SSEFrames(), translator: OpenAIStreamTranslator(provider: "bench"))
             var out = ByteBuffer()
             while let chunk = try await source.next() {
                 blackHole(chunk.choices.first?.delta.content?.utf8.count)

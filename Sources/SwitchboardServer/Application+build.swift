@@ -1,12 +1,12 @@
 import AsyncHTTPClient
 public import Hummingbird
-package import Logging
+import Logging
 import Metrics
 import NIOCore
 import NIOPosix
 import Prometheus
 import SQLKit
-package import ServiceLifecycle
+import ServiceLifecycle
 package import SwitchboardCore
 import SwitchboardProviders
 package import SwitchboardStorage
@@ -33,29 +33,6 @@ package struct BuiltGateway: Sendable {
 /// Builds the gateway's application from arguments: used by `switchboard serve` and by tests.
 public func buildApplication(_ arguments: some AppArguments) async throws -> GatewayApplication {
     try await buildGateway(arguments).application
-}
-
-/// Loads the configuration named by the arguments (or the environment) and applies overrides.
-///
-/// The provider types are the ones this build serves (``BuiltInProviders``): each checks its own
-/// config blocks and finds itself in the environment.
-package func loadConfig(_ arguments: some AppArguments) throws -> GatewayConfig {
-    let loader = ConfigLoader(environment: arguments.environment, registry: BuiltInProviders.registry)
-    var config: GatewayConfig
-    if let path = arguments.configPath {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError("cannot read the config file", file: path)
-        }
-        config = try loader.load(yaml: text, file: path)
-    } else {
-        config = try loader.fromEnvironment()
-    }
-    if let host = arguments.hostOverride { config.server.host = host }
-    if let port = arguments.portOverride { config.server.port = port }
-    return config
 }
 
 /// - Parameters:
@@ -90,14 +67,7 @@ package func buildGateway(
         logger: logger
     )
 
-    var clientConfiguration = HTTPClient.Configuration()
-    clientConfiguration.redirectConfiguration = .disallow
-    clientConfiguration.decompression = .disabled
-    clientConfiguration.timeout.connect = .milliseconds(Int64(config.reliability.connectTimeoutSeconds * 1000))
-    clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)
-    // A refused connection fails the attempt at once; the gateway's executor decides what to try next.
-    clientConfiguration.connectionPool.retryConnectionEstablishment = false
-    let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
+    let client = HTTPClientService.makeClient(reliability: config.reliability)
 
     let adapters: [any ProviderAdapter]
     do {
@@ -238,51 +208,4 @@ package func buildGateway(
         logger: logger
     )
     return BuiltGateway(application: application, config: config, store: store, governance: governance, writer: writer, routes: routes)
-}
-
-/// Runs the gateway until SIGTERM/SIGINT, then lets in-flight requests finish within the grace period.
-public func runGateway(_ arguments: some AppArguments) async throws {
-    let built = try await buildGateway(arguments)
-    var configuration = ServiceGroupConfiguration(
-        services: [.init(service: built.application)],
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        cancellationSignals: [],
-        logger: built.application.logger
-    )
-    configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(built.config.server.shutdownGraceSeconds * 1000))
-    let serviceGroup = ServiceGroup(configuration: configuration)
-    try await serviceGroup.run()
-    built.application.logger.info(
-        "stopped",
-        metadata: ["records_written": "\(built.writer.written)", "records_dropped": "\(built.writer.dropped)"]
-    )
-}
-
-private func logStartup(config: GatewayConfig, catalog: ModelCatalog, logger: Logger) {
-    logger.info("Switchboard \(SwitchboardVersion.current) starting (config: \(config.source))")
-    for warning in config.warnings {
-        logger.warning("\(warning)")
-    }
-    if config.providers.isEmpty {
-        logger.warning("no providers configured: every model request will fail with MODEL_NOT_FOUND")
-    }
-    for provider in config.providers {
-        let fallback = BuiltInProviders.registry.descriptor(for: provider.type)?.defaultBaseURL ?? (provider.type == .mock ? "built-in" : "default endpoint")
-        let base = StorageURL.redacted(provider.baseURL ?? fallback)
-        logger.info("provider \(provider.name) (\(provider.type.rawValue)) → \(base)")
-    }
-    let models = catalog.listModels().map(\.id)
-    logger.info("models: \(models.isEmpty ? "none listed" : models.joined(separator: ", ")); any provider/model is also accepted")
-    if config.server.masterKey == nil {
-        logger.warning("auth is OFF: no master key is set, so anyone who can reach this port can use every provider. Set SWITCHBOARD_MASTER_KEY or server.master_key.")
-    } else {
-        logger.info("auth is ON (master key, virtual keys\(config.jwt == nil ? "" : ", JWT"))")
-    }
-    logger.info("storage: \(StorageURL.redacted(config.storage.url)); request log: \(config.requestLog.mode.rawValue)")
-}
-
-
-/// Issues a key from fields as the admin API takes them; for the CLI. Returns the key and its secret.
-package func issueKey(_ fields: [String: JSONValue], store: any GovernanceStore) async throws -> (VirtualKey, String) {
-    try await KeyIssuer(store: store).issue(fields, now: Date().timeIntervalSince1970)
 }

@@ -1,7 +1,7 @@
 package import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
-package import HummingbirdTesting
+import HummingbirdTesting
 package import NIOCore
 package import NIOHTTP1
 package import ServiceLifecycle

@@ -6,32 +6,6 @@ import SwitchboardStorage
 
 import Foundation
 
-/// A subcommand whose work is asynchronous; `main.swift` calls `start()`, which runs its `run()`.
-/// (Through `any AsyncParsableCommand` the compiler picks the synchronous `run()` requirement.)
-protocol AsyncEntry {
-    mutating func start() async throws
-}
-
-extension Serve: AsyncEntry {
-    mutating func start() async throws { try await run() }
-}
-
-extension Migrate: AsyncEntry {
-    mutating func start() async throws { try await run() }
-}
-
-extension Keys.Create: AsyncEntry {
-    mutating func start() async throws { try await run() }
-}
-
-extension Keys.List: AsyncEntry {
-    mutating func start() async throws { try await run() }
-}
-
-extension Keys.Revoke: AsyncEntry {
-    mutating func start() async throws { try await run() }
-}
-
 struct SwitchboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",

@@ -21,13 +21,20 @@ if getenv("SWITCHBOARD_NIO_EXECUTOR").map({ String(cString: $0) }) != "0" {
 }
 
 // What `@main` on an `AsyncParsableCommand` does, spelled out so the line above runs first.
+// Every async subcommand goes through `runAsync`, so a new one needs no registration here.
 do {
-    var command = try await SwitchboardCommand.asyncParseAsRoot()
-    if var entry = command as? any AsyncEntry {
-        try await entry.start()
+    var command = try SwitchboardCommand.parseAsRoot()
+    if var asyncCommand = command as? any AsyncParsableCommand {
+        try await runAsync(&asyncCommand)
     } else {
         try command.run()
     }
 } catch {
     SwitchboardCommand.exit(withError: error)
+}
+
+/// Runs an async command's `run()`: opening the existential as a concrete type lets the
+/// compiler choose the `async` requirement (through `any`, it picks the synchronous one).
+func runAsync<Command: AsyncParsableCommand>(_ command: inout Command) async throws {
+    try await command.run()
 }

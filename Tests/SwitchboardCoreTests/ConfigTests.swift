@@ -127,6 +127,31 @@ import Testing
         }
     }
 
+    @Test func modelCapabilitiesAreConfiguredOrInferred() throws {
+        let text = """
+            providers:
+              - name: m
+                type: mock
+            models:
+              - name: seer
+                targets: [{ provider: m, model: house }]
+                capabilities: [chat, vision]
+            """
+        let config = try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: text)
+        #expect(config.models[0].capabilities == [.chat, .vision])
+        #expect(ModelCapabilities.inferred(fromModelID: "text-embedding-3-small") == .embeddings)
+        #expect(ModelCapabilities.inferred(fromModelID: "amazon.titan-embed-text-v2:0") == .embeddings)
+        #expect(ModelCapabilities.inferred(fromModelID: "gpt-4o-mini") == [.chat, .tools, .vision])
+        #expect(ModelCapabilities.inferred(fromModelID: "llama-3.1-8b") == [.chat, .tools])
+        #expect(ModelCapabilities.needed(forTask: "code") == .chat)
+        #expect(ModelCapabilities.needed(forTask: "embeddings") == .embeddings)
+
+        let bad = text.replacingOccurrences(of: "[chat, vision]", with: "[chat, telepathy]")
+        let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: bad) }
+        #expect(error.line == 7)
+        #expect(error.message.contains("chat, tools, vision, embeddings"))
+    }
+
     @Test func nestedTypoNamesTheLine() throws {
         let text = """
             providers:

@@ -382,6 +382,56 @@ import Testing
             #expect(invalid.status == 400)
         }
     }
+
+    @Test func recommendFiltersByTaskAndAlwaysScores() async throws {
+        let config = standardConfig(extraModels: """
+              - name: talker
+                targets: [{ provider: mock, model: gpt-4o-mini }]
+              - name: embedder
+                targets: [{ provider: mock, model: text-embedding-3-small }]
+              - name: seer
+                targets: [{ provider: mock, model: house-model }]
+                capabilities: [chat, vision]
+              - name: plain
+                targets: [{ provider: mock, model: house-model }]
+                capabilities: [chat]
+            """)
+        try await withGateway(config: config) { gateway in
+            func recommended(_ task: String) async throws -> [JSONValue] {
+                let response = try await gateway.post(
+                    "/api/v1/models/recommend", #"{"task":"\#(task)","limit":50}"#, headers: authHeaders
+                )
+                #expect(response.status == 200)
+                return try #require(try response.json()["recommendations"]?.arrayValue)
+            }
+            let chat = try await recommended("code")
+            let chatModels = Set(chat.compactMap { $0["model"]?.stringValue })
+            #expect(chatModels.isSuperset(of: ["talker", "seer", "plain"]))
+            #expect(!chatModels.contains("embedder"))
+            #expect(!chatModels.contains("mock/text-embedding-3-small"))
+            // Nothing was observed and the house model has no price: the documented prior, never a missing field.
+            for row in chat {
+                #expect(row["confidence"]?.doubleValue != nil)
+                #expect(row["costEfficiency"]?.doubleValue != nil)
+                #expect(row["performanceScore"]?.doubleValue != nil)
+            }
+            let plain = try #require(chat.first { $0["model"]?.stringValue == "plain" })
+            #expect(plain["performanceScore"]?.doubleValue == 0.5)
+            #expect(plain["costEfficiency"]?.doubleValue == 0.5)
+            #expect(plain["confidence"]?.doubleValue == 0)
+
+            let embeddings = Set(try await recommended("embeddings").compactMap { $0["model"]?.stringValue })
+            #expect(embeddings.contains("embedder"))
+            #expect(!embeddings.contains("talker"))
+            #expect(!embeddings.contains("plain"))
+
+            let vision = Set(try await recommended("vision").compactMap { $0["model"]?.stringValue })
+            #expect(vision.contains("seer"))
+            #expect(vision.contains("talker"))
+            #expect(!vision.contains("plain"))
+            #expect(!vision.contains("embedder"))
+        }
+    }
 }
 
 @Suite struct CategoryRoutingTests {

@@ -234,7 +234,7 @@ struct ConfigParser {
     private func parseModel(_ node: Node) throws(ConfigError) -> ModelConfig {
         let section = try self.section(node, path: "models[]", allowed: [
             "name", "targets", "strategy", "fallbacks", "context_window_fallbacks", "timeout_s", "first_byte_timeout_s",
-            "idle_timeout_s", "retries", "backoff_ms", "max_backoff_ms", "max_concurrent", "price",
+            "idle_timeout_s", "retries", "backoff_ms", "max_backoff_ms", "max_concurrent", "price", "capabilities",
         ])
         let name = try section.requiredString("name")
         guard let targetsNode = section["targets"] else {
@@ -267,6 +267,17 @@ struct ConfigParser {
                 }
                 return string
             }
+        }
+        if let capabilities = section["capabilities"] {
+            let names = ModelCapabilities.named.map(\.name).joined(separator: ", ")
+            var set: ModelCapabilities = []
+            for node in try Section.list(capabilities, path: "models[\(name)].capabilities") {
+                guard let string = text(node), let capability = ModelCapabilities(name: string) else {
+                    throw ConfigError("`capabilities` of model `\(name)` must be a list of: \(names)", line: node.mark?.line)
+                }
+                set.insert(capability)
+            }
+            model.capabilities = set
         }
         model.timeoutSeconds = try section.double("timeout_s", minimum: 0.001)
         model.firstByteTimeoutSeconds = try section.double("first_byte_timeout_s", minimum: 0.001)

@@ -108,6 +108,8 @@ package struct ModelConfig: Sendable, Hashable {
     /// Most calls in flight to each target of this model at once.
     package var maxConcurrent: Int?
     package var price: ModelPrice?
+    /// What the model can do, when the config says so (otherwise inferred from the target's model id).
+    package var capabilities: ModelCapabilities?
     package var line: Int?
 
     package init(

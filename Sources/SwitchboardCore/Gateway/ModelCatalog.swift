@@ -111,6 +111,19 @@ package struct ModelCatalog: Sendable {
 
     package var modelNames: [String] { models.map(\.name) }
 
+    /// What a model (a configured name or `provider/model`) can do: the config's `capabilities`,
+    /// else what its targets' model ids suggest (every target must have a capability for the
+    /// route to have it, since any of them may serve the call).
+    package func capabilities(of name: String) -> ModelCapabilities {
+        if let model = modelsByName[name] {
+            if let configured = model.capabilities { return configured }
+            let inferred = model.targets.map { ModelCapabilities.inferred(fromModelID: $0.model) }
+            return inferred.dropFirst().reduce(inferred.first ?? []) { $0.intersection($1) }
+        }
+        let modelID = name.split(separator: "/", maxSplits: 1).last.map(String.init) ?? name
+        return .inferred(fromModelID: modelID)
+    }
+
     /// The dearest rates any target of the route (or of its fallbacks) charges: what a budget
     /// reservation must assume. `nil` when no target has a price.
     package func reservationPrice(for name: String) -> ModelPrice? {

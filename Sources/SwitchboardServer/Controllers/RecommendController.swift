@@ -4,6 +4,11 @@ import SwitchboardCore
 
 /// `POST /api/v1/models/recommend`: ranks the models the gateway can serve by observed
 /// reliability and latency of their targets and by the price table.
+///
+/// Only models with what the task needs are candidates (``ModelCapabilities/needed(forTask:)``).
+/// Every recommendation carries `confidence`, `costEfficiency` and `performanceScore`; a model
+/// not yet observed, or with no price, gets the prior ``prior`` for the missing figure, and its
+/// `confidence` says how little is known.
 struct RecommendController: Sendable {
     typealias Context = AuthenticatedContext
 
@@ -33,8 +38,8 @@ struct RecommendController: Sendable {
         var providers: [String]
         var reason: String
         var confidence: Double
-        var costEfficiency: Double?
-        var performanceScore: Double?
+        var costEfficiency: Double
+        var performanceScore: Double
         var pricePer1KTokens: Double?
         var observedRequests: Int?
         var successRate: Double?
@@ -53,6 +58,9 @@ struct RecommendController: Sendable {
         var task: String?
         var recommendations: [Recommendation]
     }
+
+    /// The score given to a figure nothing is known about yet: neither good nor bad.
+    static let prior = 0.5
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("models/recommend", use: recommend)
@@ -100,6 +108,7 @@ struct RecommendController: Sendable {
         let now = ContinuousClock.now
         let excluded = Set(criteria.excludeModels ?? [])
         let preferred = Set(criteria.preferredProviders ?? [])
+        let needed = ModelCapabilities.needed(forTask: criteria.task)
 
         struct Observed {
             var candidate: Candidate
@@ -111,6 +120,7 @@ struct RecommendController: Sendable {
         }
         var eligible: [Observed] = []
         for candidate in candidates() where caller.mayUse(candidate.model) {
+            guard gateway.catalog.capabilities(of: candidate.model).isSuperset(of: needed) else { continue }
             if excluded.contains(candidate.model) || candidate.targets.contains(where: { excluded.contains($0.model) }) { continue }
             var requests = 0
             var failures = 0
@@ -155,15 +165,15 @@ struct RecommendController: Sendable {
                 reasons.append("price unknown")
             }
             if isPreferred { reasons.append("preferred provider") }
-            let score = 0.5 * (observed.performance ?? 0.5 * (1 - confidence)) + 0.4 * (efficiency ?? 0.2) + (isPreferred ? 0.1 : 0)
+            let score = 0.5 * (observed.performance ?? Self.prior * (1 - confidence)) + 0.4 * (efficiency ?? 0.2) + (isPreferred ? 0.1 : 0)
             rows.append((
                 Recommendation(
                     model: observed.candidate.model,
                     providers: providers,
                     reason: reasons.joined(separator: ", "),
                     confidence: HealthController.round(confidence),
-                    costEfficiency: efficiency.map(HealthController.round),
-                    performanceScore: observed.performance.map(HealthController.round),
+                    costEfficiency: HealthController.round(efficiency ?? Self.prior),
+                    performanceScore: HealthController.round(observed.performance ?? Self.prior),
                     pricePer1KTokens: observed.price.map { ($0 * 1_000_000).rounded() / 1_000_000 },
                     observedRequests: observed.requests,
                     successRate: observed.successRate.map(HealthController.round),
