@@ -50,6 +50,9 @@ providers:
 models:
   - name: gpt-test
     targets: [{{ provider: fake, model: fake-model }}]
+  - name: cached
+    targets: [{{ provider: fake, model: fake-model }}]
+    cache: {{ enabled: true }}
 """
 
 

@@ -1,6 +1,7 @@
 """The official openai SDK against the gateway, which fronts a fake OpenAI-compatible upstream."""
 
 import json
+import time
 
 import openai
 import pytest
@@ -287,3 +288,27 @@ def test_validation_error(client):
         client.chat.completions.create(model="gpt-test", messages=[])
     assert raised.value.code == "VALIDATION_ERROR"
     assert "messages" in raised.value.message
+
+
+def test_stream_served_from_cache(client, upstream, gateway_url):
+    """The official SDK reads a stream the gateway answers from its cache: same text, no upstream call."""
+    messages = [{"role": "user", "content": "cache this stream"}]
+    first = client.chat.completions.with_raw_response.create(model="cached", messages=messages, stream=True)
+    assert first.headers["x-switchboard-cache"] == "miss"
+    original = "".join(chunk.choices[0].delta.content or "" for chunk in first.parse() if chunk.choices)
+    assert original == "echo: cache this stream"
+    # The stream is stored once its settlement ran, just after its last byte.
+    for _ in range(100):
+        stats = request("GET", gateway_url + "/admin/cache/stats", key=MASTER_KEY)
+        if stats.status == 200 and stats.json().get("entries", 0) >= 1:
+            break
+        time.sleep(0.02)
+    calls = len(upstream.requests())
+    second = client.chat.completions.with_raw_response.create(
+        model="cached", messages=messages, stream=True, stream_options={"include_usage": True}
+    )
+    assert second.headers["x-switchboard-cache"] == "hit"
+    chunks = list(second.parse())
+    assert "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices) == original
+    assert chunks[-1].usage.total_tokens == 14
+    assert len(upstream.requests()) == calls

@@ -103,16 +103,27 @@ package func buildGateway(
         catalog: catalog,
         defaultMaxTokens: config.limits.defaultMaxTokens
     )
+    let cacheMetrics = CacheMetrics(factory: metricsFactory, backend: "memory")
+    let responseCache = MemoryResponseCache(
+        maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, maxEntryBytes: config.cache.maxEntryBytes,
+        metrics: cacheMetrics
+    )
     // The call pipeline: the ledger first (it refuses what it could not record, and records
-    // last), then admission and metering. Later capabilities add their stages here.
-    let pipeline = CallPipeline(gateway: gateway, stages: [
+    // last), then admission and metering, then the response cache (only admitted calls may
+    // hit). Later capabilities add their stages here.
+    var stages: [any CallStage] = [
         LedgerStage(
             sink: LogModeSink(base: writer, mode: config.requestLog.mode), metrics: metrics,
             captureLimit: config.requestLog.mode == .bodies ? config.requestLog.previewChars : nil,
             backlogged: { writer.isBacklogged }
         ),
         AdmissionStage(governor: governor),
-    ])
+    ]
+    let modelCache = Dictionary(config.models.compactMap { model in model.cache.map { (model.name, $0) } }, uniquingKeysWith: { first, _ in first })
+    if config.cache.enabled || modelCache.values.contains(where: { $0.enabled == true }) {
+        stages.append(CacheStage(cache: responseCache, settings: config.cache, modelSettings: modelCache, catalog: catalog, metrics: cacheMetrics))
+    }
+    let pipeline = CallPipeline(gateway: gateway, stages: stages)
 
     let healthWindow = Duration.seconds(300)
     let bodyReader = RequestBodyReader(maxBytes: config.server.maxBodyBytes)
@@ -177,8 +188,9 @@ package func buildGateway(
         }
     }
     usage.addSeedRoutes(to: routes("api", .openAI, .readUsage))
-    AdminController(store: governance, authenticator: authenticator, governor: governor, bodyReader: bodyReader)
-        .addRoutes(to: routes("admin", .openAI, .administer))
+    let admin = routes("admin", .openAI, .administer)
+    AdminController(store: governance, authenticator: authenticator, governor: governor, bodyReader: bodyReader).addRoutes(to: admin)
+    CacheAdminController(cache: responseCache, metrics: cacheMetrics).addRoutes(to: admin)
     let routes = router.routes.map { "\($0.method.rawValue) \($0.path)" }
 
     logStartup(config: config, catalog: catalog, logger: logger)

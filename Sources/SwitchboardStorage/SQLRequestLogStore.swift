@@ -112,6 +112,8 @@ package struct SQLRequestLogStore: RequestLogStore {
         record.reasoningTokens = try row.decode(column: "reasoning_tokens", as: Int.self)
         record.requestBody = try row.decode(column: "request_body", as: String?.self)
         record.responseBody = try row.decode(column: "response_body", as: String?.self)
+        record.cacheHit = try row.decode(column: "cache_hit", as: Int.self) != 0
+        record.costSavedUSD = try row.decode(column: "cost_saved_usd", as: Double?.self)
         return record
     }
 
@@ -125,7 +127,7 @@ package struct SQLRequestLogStore: RequestLogStore {
         "request_id", "timestamp", "principal", "endpoint", "model_requested", "provider", "model_served", "status",
         "error_code", "prompt_tokens", "completion_tokens", "usage_estimated", "latency_ms", "upstream_ms",
         "overhead_ms", "attempts", "stream", "cost_usd", "key_id", "user_id", "team", "cached_tokens",
-        "reasoning_tokens", "request_body", "response_body",
+        "reasoning_tokens", "request_body", "response_body", "cache_hit", "cost_saved_usd",
     ]
 
     static func values(_ record: RequestRecord) -> [any Encodable & Sendable] {
@@ -135,7 +137,7 @@ package struct SQLRequestLogStore: RequestLogStore {
             record.completionTokens, record.usageEstimated ? 1 : 0, record.latencyMilliseconds,
             record.upstreamMilliseconds, record.overheadMilliseconds, record.attempts, record.stream ? 1 : 0,
             record.costUSD, record.keyID, record.userID, record.team, record.cachedTokens, record.reasoningTokens,
-            record.requestBody, record.responseBody,
+            record.requestBody, record.responseBody, record.cacheHit ? 1 : 0, record.costSavedUSD,
         ]
     }
 }

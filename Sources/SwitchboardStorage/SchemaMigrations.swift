@@ -132,6 +132,11 @@ enum SchemaMigrations {
             "ALTER TABLE api_keys ADD COLUMN created_by TEXT",
             "CREATE INDEX IF NOT EXISTS api_keys_created_by ON api_keys (created_by)",
         ]),
+        Migration(version: 5, statements: [
+            // Answers served by the response cache, and what each saved.
+            "ALTER TABLE request_log ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE request_log ADD COLUMN cost_saved_usd DOUBLE PRECISION",
+        ]),
     ]
 
 }

@@ -261,7 +261,7 @@ package struct FakeOpenAIUpstream: Sendable {
     static func completionJSON(_ body: JSONValue, model: String) -> JSONValue {
         let text = "echo: " + lastUserText(body)
         var message: JSONValue = ["role": "assistant", "content": .string(text), "refusal": nil]
-        var finish = "stop"
+        var finish = model == "truncated" ? "length" : "stop"
         if let tool = toolName(body) {
             message = [
                 "role": "assistant", "content": nil, "refusal": nil,

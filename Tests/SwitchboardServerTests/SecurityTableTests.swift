@@ -113,7 +113,7 @@ import Foundation
                 let target = try await gateway.createKey(#"{"name":"target"}"#)
                 let path = row.path
                     .replacingOccurrences(of: "{id}", with: row.path.hasPrefix("/admin/users") ? "bob" : target.id)
-                    .replacingOccurrences(of: "{key}", with: target.id)
+                    .replacingOccurrences(of: "{key}", with: row.path.hasPrefix("/admin/cache") ? String(repeating: "ab", count: 32) : target.id)
                     .replacingOccurrences(of: "**", with: "gpt-test")
                 var headers: [(String, String)] = [("content-type", "application/json")]
                 if let credential { headers.append(("authorization", "Bearer \(credential)")) }

@@ -64,7 +64,20 @@ package struct ConfigLoader: Sendable {
             server.port = number
         }
         let storage = StorageConfig(url: value("SWITCHBOARD_DATABASE_URL") ?? StorageConfig().url)
-        let config = GatewayConfig(server: server, storage: storage, providers: providers, source: "environment")
+        var config = GatewayConfig(server: server, storage: storage, providers: providers, source: "environment")
+        // The response cache: `SWITCHBOARD_CACHE=true` turns it on; `CACHE_TTL_DEFAULT` (seconds) as the chat orchestrator names it.
+        if let flag = value("SWITCHBOARD_CACHE") {
+            guard let enabled = ["true": true, "1": true, "on": true, "false": false, "0": false, "off": false][flag.lowercased()] else {
+                throw ConfigError("SWITCHBOARD_CACHE must be true or false, not '\(flag)'")
+            }
+            config.cache.enabled = enabled
+        }
+        if let ttl = value("CACHE_TTL_DEFAULT") {
+            guard let seconds = Double(ttl), seconds > 0 else {
+                throw ConfigError("CACHE_TTL_DEFAULT must be a number of seconds above 0, not '\(ttl)'")
+            }
+            config.cache.ttlSeconds = seconds
+        }
         try ConfigValidator.validate(config, registry: registry)
         return config
     }

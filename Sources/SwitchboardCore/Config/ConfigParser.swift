@@ -26,7 +26,7 @@ struct ConfigParser {
 
     func parse(_ root: Node) throws(ConfigError) -> GatewayConfig {
         let top = try self.section(root, path: "the top level", allowed: [
-            "server", "storage", "providers", "models", "limits", "auth", "request_log", "routing", "reliability",
+            "server", "storage", "providers", "models", "limits", "auth", "request_log", "routing", "reliability", "cache",
         ])
         var config = GatewayConfig()
         if let node = top["server"] { config.server = try parseServer(node) }
@@ -118,6 +118,19 @@ struct ConfigParser {
             if let mode = try section.enumeration("mode", RequestLogConfig.Mode.self) { config.requestLog.mode = mode }
             if let value = try section.int("preview_chars", minimum: 0) { config.requestLog.previewChars = value }
             if let value = try section.int("retention_days", minimum: 0) { config.requestLog.retentionDays = value }
+        }
+        if let node = top["cache"] {
+            let section = try self.section(node, path: "cache", allowed: [
+                "enabled", "ttl_s", "scope", "max_entries", "max_bytes", "max_entry_bytes", "store_truncated", "replay_chunk_delay_ms",
+            ])
+            if let value = try section.bool("enabled") { config.cache.enabled = value }
+            if let value = try section.double("ttl_s", minimum: 0.001) { config.cache.ttlSeconds = value }
+            if let value = try section.enumeration("scope", CacheScope.self) { config.cache.scope = value }
+            if let value = try section.int("max_entries", minimum: 1) { config.cache.maxEntries = value }
+            if let value = try section.int("max_bytes", minimum: 1024) { config.cache.maxBytes = value }
+            if let value = try section.int("max_entry_bytes", minimum: 256) { config.cache.maxEntryBytes = value }
+            if let value = try section.bool("store_truncated") { config.cache.storeTruncated = value }
+            if let value = try section.int("replay_chunk_delay_ms", minimum: 0, maximum: 10_000) { config.cache.replayChunkDelayMilliseconds = value }
         }
         if let node = top["routing"] {
             let section = try self.section(node, path: "routing", allowed: ["categories"])
@@ -234,7 +247,7 @@ struct ConfigParser {
     private func parseModel(_ node: Node) throws(ConfigError) -> ModelConfig {
         let section = try self.section(node, path: "models[]", allowed: [
             "name", "targets", "strategy", "fallbacks", "context_window_fallbacks", "timeout_s", "first_byte_timeout_s",
-            "idle_timeout_s", "retries", "backoff_ms", "max_backoff_ms", "max_concurrent", "price", "capabilities",
+            "idle_timeout_s", "retries", "backoff_ms", "max_backoff_ms", "max_concurrent", "price", "capabilities", "cache",
         ])
         let name = try section.requiredString("name")
         guard let targetsNode = section["targets"] else {
@@ -278,6 +291,10 @@ struct ConfigParser {
                 set.insert(capability)
             }
             model.capabilities = set
+        }
+        if let cacheNode = section["cache"] {
+            let cache = try self.section(cacheNode, path: "models[\(name)].cache", allowed: ["enabled", "ttl_s"])
+            model.cache = ModelCacheConfig(enabled: try cache.bool("enabled"), ttlSeconds: try cache.double("ttl_s", minimum: 0.001))
         }
         model.timeoutSeconds = try section.double("timeout_s", minimum: 0.001)
         model.firstByteTimeoutSeconds = try section.double("first_byte_timeout_s", minimum: 0.001)

@@ -110,6 +110,8 @@ package struct ModelConfig: Sendable, Hashable {
     package var price: ModelPrice?
     /// What the model can do, when the config says so (otherwise inferred from the target's model id).
     package var capabilities: ModelCapabilities?
+    /// The model's own response-cache settings.
+    package var cache: ModelCacheConfig?
     package var line: Int?
 
     package init(
@@ -304,6 +306,34 @@ package struct RequestLogConfig: Sendable, Hashable {
     }
 }
 
+/// `cache`: the response cache (docs/CACHE.md).
+package struct CacheConfig: Sendable, Hashable {
+    /// Whether models without their own `cache.enabled` are cached.
+    package var enabled = false
+    package var ttlSeconds: Double = 3600
+    package var scope: CacheScope = .key
+    package var maxEntries = 10_000
+    package var maxBytes = 64 << 20
+    package var maxEntryBytes = 1 << 20
+    /// Also store answers cut by `max_tokens` (`finish_reason: length`).
+    package var storeTruncated = false
+    /// A cached answer streamed back: the pause between chunks.
+    package var replayChunkDelayMilliseconds = 0
+
+    package init() {}
+}
+
+/// A model's own `cache` settings, over the `cache` section.
+package struct ModelCacheConfig: Sendable, Hashable {
+    package var enabled: Bool?
+    package var ttlSeconds: Double?
+
+    package init(enabled: Bool? = nil, ttlSeconds: Double? = nil) {
+        self.enabled = enabled
+        self.ttlSeconds = ttlSeconds
+    }
+}
+
 /// The whole gateway configuration: DESIGN §4.
 package struct GatewayConfig: Sendable, Hashable {
     package var server: ServerConfig
@@ -315,6 +345,7 @@ package struct GatewayConfig: Sendable, Hashable {
     package var jwt: JWTConfig?
     package var auth: AuthConfig = AuthConfig()
     package var requestLog: RequestLogConfig
+    package var cache = CacheConfig()
     /// Category → model name, used when a client names no model.
     package var categories: [String: String]
     /// Where the config came from, for the start-up log (`switchboard.yaml`, `environment`).

@@ -26,6 +26,10 @@ package struct RequestRecord: Sendable, Hashable {
     package var team: String?
     package var cachedTokens: Int = 0
     package var reasoningTokens: Int = 0
+    /// Answered from the response cache.
+    package var cacheHit = false
+    /// What a cache hit saved: the original call's cost.
+    package var costSavedUSD: Double?
     /// Bodies as received and answered, for `request_log.mode: bodies`; redacted and cut
     /// to the preview length by the writer before they are stored.
     package var requestBody: String?

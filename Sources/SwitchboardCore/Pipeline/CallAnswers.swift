@@ -2,14 +2,18 @@
 package struct CallNotes: Sendable, Hashable {
     /// The tightest rate limit that applied: `X-RateLimit-*`.
     package var rateLimit: RateLimitStatus?
+    /// What the response cache did: `X-Switchboard-Cache`, `-Key`, `Age`.
+    package var cache: CacheNote?
 
-    package init(rateLimit: RateLimitStatus? = nil) {
+    package init(rateLimit: RateLimitStatus? = nil, cache: CacheNote? = nil) {
         self.rateLimit = rateLimit
+        self.cache = cache
     }
 
     /// Takes what `other` knows, keeping what this one already has.
     mutating func merge(_ other: CallNotes) {
         if rateLimit == nil { rateLimit = other.rateLimit }
+        if cache == nil { cache = other.cache }
     }
 }
 

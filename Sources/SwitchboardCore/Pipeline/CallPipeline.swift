@@ -55,7 +55,7 @@ package struct CallPipeline: Sendable {
             let answer: ChatAnswer
             if let own {
                 answer = ChatAnswer(
-                    response: own.response, servedBy: own.servedBy, usage: own.usage, usageEstimated: false, cost: nil, notes: notes
+                    response: own.response, servedBy: own.servedBy, usage: own.usage, usageEstimated: false, cost: own.cost, notes: notes
                 )
             } else {
                 guard let request = call.request.chat else { throw GatewayError(.internalError, "Not a chat request.") }
@@ -65,10 +65,12 @@ package struct CallPipeline: Sendable {
                     cost: gateway.cost(of: result.servedBy, usage: result.usage), notes: notes
                 )
             }
-            finish(observers, CallSettlement(
+            var settlement = CallSettlement(
                 call: call, outcome: .served, servedBy: answer.servedBy, response: answer.response, usage: answer.usage,
                 usageEstimated: answer.usageEstimated, cost: answer.cost, elapsed: .now - call.context.started
-            ))
+            )
+            settlement.notes = notes
+            finish(observers, settlement)
             return answer
         } catch {
             throw failed(call, error, observers: observers)
@@ -85,16 +87,19 @@ package struct CallPipeline: Sendable {
             guard let request = call.request.chat else { throw GatewayError(.internalError, "Not a chat request.") }
             let wantsUsage = request.streamOptions?.includeUsage == true
             if let own {
-                let settler = StreamSettler(call: call, request: request, observers: observers, servedBy: own.servedBy, price: { _ in nil })
+                let cost = own.cost
+                let settler = StreamSettler(
+                    call: call, request: request, observers: observers, servedBy: own.servedBy, notes: notes, price: { _ in cost }
+                )
                 return CallStream(
-                    source: ChatStream.replaying(own.response.streamChunks(usage: own.usage)), servedBy: own.servedBy, notes: notes,
-                    clientWantsUsage: wantsUsage, settler: settler
+                    source: ChatStream.replaying(own.response.streamChunks(usage: own.usage), delay: own.replayDelay), servedBy: own.servedBy,
+                    notes: notes, clientWantsUsage: wantsUsage, settler: settler
                 )
             }
             let result = try await gateway.streamChat(request, requestID: call.context.requestID, logger: call.context.logger)
             let servedBy = result.servedBy
             let settler = StreamSettler(
-                call: call, request: request, observers: observers, servedBy: servedBy,
+                call: call, request: request, observers: observers, servedBy: servedBy, notes: notes,
                 price: { [gateway] usage in gateway.cost(of: servedBy, usage: usage) }
             )
             return CallStream(source: result.stream, servedBy: servedBy, notes: notes, clientWantsUsage: wantsUsage, settler: settler)

@@ -25,6 +25,8 @@ package struct CallSettlement: Sendable {
     package var cost: Double?
     /// From the request's arrival to now.
     package var elapsed: Duration
+    /// What the stages noted (the cache's hit, for the ledger row).
+    package var notes = CallNotes()
 
     package init(
         call: ModelCall, outcome: Outcome, servedBy: ServedBy? = nil, response: ChatResponse? = nil,

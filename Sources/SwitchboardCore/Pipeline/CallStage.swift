@@ -58,11 +58,17 @@ package struct StageAnswer: Sendable {
     /// Who is named as having served it (`X-Switchboard-Provider`, the ledger row).
     package var servedBy: ServedBy
     package var usage: Usage
+    /// What the answer cost (a cached answer: 0).
+    package var cost: Double?
+    /// Streamed back: the pause between chunks (`nil`: all at once).
+    package var replayDelay: Duration?
 
-    package init(response: ChatResponse, servedBy: ServedBy, usage: Usage) {
+    package init(response: ChatResponse, servedBy: ServedBy, usage: Usage, cost: Double? = nil, replayDelay: Duration? = nil) {
         self.response = response
         self.servedBy = servedBy
         self.usage = usage
+        self.cost = cost
+        self.replayDelay = replayDelay
     }
 }
 

@@ -70,12 +70,17 @@ final class StreamSettler: Sendable {
     private let state: Mutex<State>
     private let call: ModelCall
     private let servedBy: ServedBy
+    private let notes: CallNotes
     private let price: @Sendable (Usage) -> Double?
 
-    init(call: ModelCall, request: ChatRequest, observers: [any CallObserver], servedBy: ServedBy, price: @escaping @Sendable (Usage) -> Double?) {
+    init(
+        call: ModelCall, request: ChatRequest, observers: [any CallObserver], servedBy: ServedBy, notes: CallNotes = CallNotes(),
+        price: @escaping @Sendable (Usage) -> Double?
+    ) {
         self.state = Mutex(State(observers: observers, tally: StreamTally(request: request)))
         self.call = call
         self.servedBy = servedBy
+        self.notes = notes
         self.price = price
     }
 
@@ -102,10 +107,11 @@ final class StreamSettler: Sendable {
         case .clientGone: outcome = .clientGone
         }
         let usage = taken.tally.usage
-        let settlement = CallSettlement(
+        var settlement = CallSettlement(
             call: call, outcome: outcome, servedBy: servedBy, usage: usage, usageEstimated: taken.tally.reportedUsage == nil,
             cost: price(usage), elapsed: .now - call.context.started
         )
+        settlement.notes = notes
         for observer in taken.observers.reversed() {
             observer.finish(settlement)
         }

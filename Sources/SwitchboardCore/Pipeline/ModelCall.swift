@@ -55,13 +55,19 @@ package struct CallContext: Sendable {
     package let logger: Logger
     /// The request body as it arrived, for the request log's `bodies` mode.
     package let body: Data?
+    /// What the request's headers (`Cache-Control`) say about the response cache.
+    package let cacheControls: CacheControls?
 
-    package init(principal: Principal, requestID: String, started: ContinuousClock.Instant, logger: Logger, body: Data? = nil) {
+    package init(
+        principal: Principal, requestID: String, started: ContinuousClock.Instant, logger: Logger, body: Data? = nil,
+        cacheControls: CacheControls? = nil
+    ) {
         self.principal = principal
         self.requestID = requestID
         self.started = started
         self.logger = logger
         self.body = body
+        self.cacheControls = cacheControls
     }
 }
 

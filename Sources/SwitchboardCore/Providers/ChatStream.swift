@@ -52,23 +52,27 @@ package struct ChatStream: AsyncSequence, Sendable {
 
 extension ChatStream {
     /// A stream of chunks already at hand (a stage's own answer).
-    package static func replaying(_ chunks: [ChatChunk]) -> ChatStream {
-        ChatStream { ReplayedChunkSource(chunks: chunks) }
+    /// - Parameter delay: the pause before each chunk after the first (`nil`: none).
+    package static func replaying(_ chunks: [ChatChunk], delay: Duration? = nil) -> ChatStream {
+        ChatStream { ReplayedChunkSource(chunks: chunks, delay: delay) }
     }
 }
 
 struct ReplayedChunkSource: ChatChunkSource {
     let chunks: [ChatChunk]
+    let delay: Duration?
     var index = 0
 
     mutating func nextIfReady() throws -> ReadyChunk {
         guard index < chunks.count else { return .end }
+        if delay != nil, index > 0 { return .mustWait }
         defer { index += 1 }
         return .chunk(chunks[index])
     }
 
     mutating func next() async throws -> ChatChunk? {
         guard index < chunks.count else { return nil }
+        if let delay, index > 0 { try await Task.sleep(for: delay) }
         defer { index += 1 }
         return chunks[index]
     }

@@ -134,6 +134,8 @@ package struct GatewayExtensions: Sendable, Hashable {
     /// targets, not sent to others.
     package var anthropicThinking: JSONValue?
     package var anthropicTopK: Int?
+    /// `cache`: the response-cache controls of this request.
+    package var cache: CacheControls?
 
     package init(
         conversationID: String? = nil, parentMessageID: String? = nil, metadata: JSONValue? = nil,
@@ -224,7 +226,7 @@ package struct ChatRequest: Sendable, Hashable {
 }
 
 extension ChatRequest: Codable {
-    static let gatewayKeys: Set<String> = ["conversation_id", "parent_message_id", "metadata"]
+    static let gatewayKeys: Set<String> = ["conversation_id", "parent_message_id", "metadata", "cache"]
     private static let known: Set<String> = [
         "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens",
         "max_completion_tokens", "n", "stop", "seed", "tools", "tool_choice", "response_format", "user",
@@ -257,6 +259,7 @@ extension ChatRequest: Codable {
             parentMessageID: try container.decodeIfPresent(String.self, forKey: key("parent_message_id")),
             metadata: try container.decodeIfPresent(JSONValue.self, forKey: key("metadata"))
         )
+        self.gatewayExtensions.cache = try container.decodeIfPresent(CacheControls.self, forKey: key("cache"))
         self.extra = try container.decodeExtras(excluding: Self.notExtra)
     }
 

@@ -32,7 +32,7 @@ package struct AuthenticatedContext: ChildRequestContext {
     package var maxUploadSize: Int { 10 * 1024 * 1024 }
 
     /// The call context the pipeline gets for this request.
-    func callContext(body: Data? = nil) -> CallContext {
-        CallContext(principal: principal, requestID: requestID, started: start, logger: logger, body: body)
+    func callContext(body: Data? = nil, cacheControls: CacheControls? = nil) -> CallContext {
+        CallContext(principal: principal, requestID: requestID, started: start, logger: logger, body: body, cacheControls: cacheControls)
     }
 }

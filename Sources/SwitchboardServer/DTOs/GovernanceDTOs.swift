@@ -329,6 +329,8 @@ struct RecordView: Encodable, Sendable {
     var reasoningTokens: Int
     var usageEstimated: Bool
     @Nullable var costUSD: Double?
+    var cacheHit: Bool
+    @Nullable var costSavedUSD: Double?
     var latencyMs: Double
     var upstreamMs: Double
     var overheadMs: Double
@@ -350,6 +352,8 @@ struct RecordView: Encodable, Sendable {
         case reasoningTokens = "reasoning_tokens"
         case usageEstimated = "usage_estimated"
         case costUSD = "cost_usd"
+        case cacheHit = "cache_hit"
+        case costSavedUSD = "cost_saved_usd"
         case latencyMs = "latency_ms"
         case upstreamMs = "upstream_ms"
         case overheadMs = "overhead_ms"
@@ -377,6 +381,8 @@ struct RecordView: Encodable, Sendable {
         self.reasoningTokens = record.reasoningTokens
         self.usageEstimated = record.usageEstimated
         self.costUSD = record.costUSD
+        self.cacheHit = record.cacheHit
+        self.costSavedUSD = record.costSavedUSD
         self.latencyMs = record.latencyMilliseconds
         self.upstreamMs = record.upstreamMilliseconds
         self.overheadMs = record.overheadMilliseconds

@@ -15,11 +15,27 @@ enum CallHeaders {
         }
     }
 
-    /// A non-streamed answer's headers: routing, `X-Cost-USD` when priced, rate limits.
+    /// A non-streamed answer's headers: routing, `X-Cost-USD` when priced, rate limits, cache.
     static func served(_ headers: inout HTTPFields, servedBy: ServedBy, cost: Double?, notes: CallNotes, elapsed: Duration) {
         routing(&headers, servedBy: servedBy, elapsed: elapsed)
         if let cost { headers[.costUSD] = formatCost(cost) }
         rateLimit(&headers, notes.rateLimit)
+        cache(&headers, notes.cache)
+    }
+
+    /// `X-Switchboard-Cache`, `X-Switchboard-Cache-Key` and, on a hit, `Age`.
+    static func cache(_ headers: inout HTTPFields, _ note: CacheNote?) {
+        guard let note else { return }
+        headers[.switchboardCache] = note.status.rawValue
+        if let key = note.key { headers[.switchboardCacheKey] = key }
+        if note.isHit, let age = note.ageSeconds { headers[.age] = String(age) }
+    }
+
+    /// The request's `Cache-Control`, for the response cache.
+    static func cacheControls(_ headers: HTTPFields) -> CacheControls? {
+        let values = headers[values: .cacheControl]
+        guard !values.isEmpty else { return nil }
+        return CacheControls(header: values.joined(separator: ","))
     }
 
     static func served(_ headers: inout HTTPFields, answer: ChatAnswer, elapsed: Duration) {

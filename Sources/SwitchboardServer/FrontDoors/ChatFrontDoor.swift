@@ -70,12 +70,15 @@ struct ChatEndpoint<Door: ChatFrontDoor>: Sendable {
                 pipeline.refuse(ModelCall(.chat(model), context: context.callContext(body: data)), error)
                 throw error
             }
-            let call = ModelCall(.chat(chat), context: context.callContext(body: data), stream: chat.stream)
+            let call = ModelCall(
+                .chat(chat), context: context.callContext(body: data, cacheControls: CallHeaders.cacheControls(request.headers)), stream: chat.stream
+            )
             if chat.stream {
                 let stream = try await pipeline.stream(call)
                 var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", .accelBuffering: "no"]
                 CallHeaders.routing(&headers, servedBy: stream.servedBy, elapsed: .now - context.start)
                 CallHeaders.rateLimit(&headers, stream.notes.rateLimit)
+                CallHeaders.cache(&headers, stream.notes.cache)
                 let relay = StreamRelay(
                     stream: stream, encoder: door.chunkEncoder(for: stream, call: call), pipeline: pipeline,
                     requestID: context.requestID, logger: context.logger

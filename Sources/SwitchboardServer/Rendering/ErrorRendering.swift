@@ -119,6 +119,8 @@ extension HTTPField.Name {
     static let switchboardDroppedParams = HTTPField.Name("X-Switchboard-Dropped-Params")!
     static let switchboardCategory = HTTPField.Name("X-Switchboard-Category")!
     static let switchboardTokenCount = HTTPField.Name("X-Switchboard-Token-Count")!
+    static let switchboardCache = HTTPField.Name("X-Switchboard-Cache")!
+    static let switchboardCacheKey = HTTPField.Name("X-Switchboard-Cache-Key")!
     static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
     static let apiKey = HTTPField.Name("x-api-key")!
     static let costUSD = HTTPField.Name("X-Cost-USD")!

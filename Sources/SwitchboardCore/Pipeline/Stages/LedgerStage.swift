@@ -93,6 +93,10 @@ package struct LedgerStage: CallStage {
                 record.cachedTokens = settlement.usage.cachedPromptTokens
                 record.reasoningTokens = settlement.usage.reasoningTokens
             }
+            if let cache = settlement.notes.cache, cache.isHit {
+                record.cacheHit = true
+                record.costSavedUSD = cache.savedUSD
+            }
             if let limit = captureLimit {
                 record.requestBody = requestBody
                 record.responseBody = answerText(settlement).map { String($0.prefix(limit + 64)) }

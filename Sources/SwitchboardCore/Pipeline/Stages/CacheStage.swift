@@ -1,0 +1,154 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What the cache did for a call: `X-Switchboard-Cache` and friends, and the ledger's `cache_hit`.
+package struct CacheNote: Sendable, Hashable {
+    package enum Status: String, Sendable, Hashable {
+        case hit
+        case semanticHit = "semantic-hit"
+        case miss
+        case bypass
+    }
+
+    package var status: Status
+    /// The entry's key (`X-Switchboard-Cache-Key`).
+    package var key: String?
+    /// A hit's age in whole seconds (`Age`).
+    package var ageSeconds: Int?
+    /// What the original call cost: what a hit saved.
+    package var savedUSD: Double?
+
+    package init(status: Status, key: String? = nil, ageSeconds: Int? = nil, savedUSD: Double? = nil) {
+        self.status = status
+        self.key = key
+        self.ageSeconds = ageSeconds
+        self.savedUSD = savedUSD
+    }
+
+    package var isHit: Bool { status == .hit || status == .semanticHit }
+}
+
+/// The exact response cache: a before-stage that answers a call from a stored answer, and an
+/// observer that stores a served answer (non-streamed, or assembled from a whole stream).
+///
+/// Runs after admission, so a hit still needs the caller's models and rate limits; its cost is 0
+/// (budgets are not charged) and the ledger row says `cache_hit` with the cost it saved. Never
+/// stored: errors, streams that broke off or whose client left, answers cut by `max_tokens`
+/// (`finish_reason: length`, unless `cache.store_truncated`), and answers above the entry bound.
+package struct CacheStage: CallStage {
+    let cache: any ResponseCache
+    let settings: CacheConfig
+    let modelSettings: [String: ModelCacheConfig]
+    let catalog: ModelCatalog
+    let metrics: CacheMetrics
+    let now: @Sendable () -> Double
+
+    package init(
+        cache: any ResponseCache, settings: CacheConfig, modelSettings: [String: ModelCacheConfig], catalog: ModelCatalog,
+        metrics: CacheMetrics, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
+        self.cache = cache
+        self.settings = settings
+        self.modelSettings = modelSettings
+        self.catalog = catalog
+        self.metrics = metrics
+        self.now = now
+    }
+
+    /// Whether answers of `model` are cached, and for how long.
+    func policy(for model: String) -> (enabled: Bool, ttl: Double) {
+        let own = modelSettings[model]
+        return (own?.enabled ?? settings.enabled, own?.ttlSeconds ?? settings.ttlSeconds)
+    }
+
+    package func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan {
+        guard case .chat(let request) = call.request else { return .proceed }
+        let policy = policy(for: request.model)
+        guard policy.enabled else { return .proceed }
+        let controls = (request.gatewayExtensions.cache ?? CacheControls()).merged(with: call.context.cacheControls)
+        let scope = settings.scope.id(for: call.principal)
+        let targets = (try? catalog.resolve(request.model))?.targets.map(\.id.description) ?? []
+        guard let key = try? CacheKey.make(request, targets: targets, scope: scope) else {
+            metrics.count(.lookup, .bypass)
+            return StagePlan(notes: CallNotes(cache: CacheNote(status: .bypass)))
+        }
+        let timestamp = now()
+        if !controls.noCache, let entry = await cache.entry(key, now: timestamp), entry.scope == scope {
+            let age = max(0, timestamp - entry.storedAt)
+            if controls.maxAgeSeconds.map({ age <= $0 }) ?? true {
+                metrics.count(.lookup, .hit)
+                metrics.saved(entry.cost ?? 0)
+                let note = CacheNote(status: .hit, key: key, ageSeconds: Int(age), savedUSD: entry.cost)
+                let answer = StageAnswer(
+                    response: entry.response,
+                    servedBy: ServedBy(provider: entry.provider, model: entry.servedModel, upstreamDuration: .zero, attempts: 0),
+                    usage: entry.usage, cost: 0,
+                    replayDelay: settings.replayChunkDelayMilliseconds > 0 ? .milliseconds(settings.replayChunkDelayMilliseconds) : nil
+                )
+                return StagePlan(answer: answer, notes: CallNotes(cache: note))
+            }
+        }
+        let status: CacheNote.Status = controls.noCache ? .bypass : .miss
+        metrics.count(.lookup, status == .bypass ? .bypass : .miss)
+        let notes = CallNotes(cache: CacheNote(status: status, key: key))
+        if controls.noStore { return StagePlan(notes: notes) }
+        let store = Store(
+            cache: cache, metrics: metrics, key: key, scope: scope, model: request.model,
+            ttl: controls.ttlSeconds ?? policy.ttl, storeTruncated: settings.storeTruncated, now: now,
+            assembler: call.stream ? ChunkAssembler(limit: settings.maxEntryBytes) : nil
+        )
+        return StagePlan(observer: store, notes: notes)
+    }
+
+    /// Stores the answer of a call that missed, once it was served in full.
+    struct Store: CallObserver {
+        let cache: any ResponseCache
+        let metrics: CacheMetrics
+        let key: String
+        let scope: String
+        let model: String
+        let ttl: Double
+        let storeTruncated: Bool
+        let now: @Sendable () -> Double
+        var assembler: ChunkAssembler?
+
+        mutating func observe(_ chunk: ChatChunk) {
+            assembler?.add(chunk)
+        }
+
+        func finish(_ settlement: CallSettlement) {
+            guard case .served = settlement.outcome, let servedBy = settlement.servedBy else {
+                metrics.count(.store, .skipped)
+                return
+            }
+            if assembler?.overflowed == true {
+                metrics.count(.store, .tooLarge)
+                return
+            }
+            guard var response = settlement.response ?? assembler?.response() else {
+                metrics.count(.store, .skipped)
+                return
+            }
+            if !storeTruncated, response.choices.contains(where: { $0.finishReason == "length" }) {
+                metrics.count(.store, .skipped)
+                return
+            }
+            if response.usage == nil { response.usage = settlement.usage }
+            let bytes: Int
+            if !response.upstreamBody.isEmpty {
+                bytes = response.upstreamBody.bytes.count
+            } else {
+                bytes = (try? JSONCoding.encode(response).count) ?? Int.max
+            }
+            let stored = now()
+            let entry = CachedAnswer(
+                key: key, scope: scope, model: model, response: response, usage: settlement.usage, provider: servedBy.provider,
+                servedModel: servedBy.model, cost: settlement.cost, storedAt: stored, expiresAt: stored + ttl, bytes: bytes
+            )
+            metrics.count(.store, cache.store(entry) ? .stored : .tooLarge)
+        }
+    }
+}

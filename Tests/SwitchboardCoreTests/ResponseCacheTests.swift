@@ -1,0 +1,180 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardProviders
+import Testing
+
+@Suite struct ResponseCacheTests {
+    static func entry(_ key: String, bytes: Int = 100, scope: String = "key:a", model: String = "m", storedAt: Double = 0, ttl: Double = 60)
+        -> CachedAnswer
+    {
+        let response = ChatResponse(
+            id: "c", created: 1, model: "m",
+            choices: [.init(index: 0, message: ChatMessage(role: .assistant, content: .text("hi")), finishReason: "stop")],
+            usage: Usage(promptTokens: 1, completionTokens: 1)
+        )
+        return CachedAnswer(
+            key: key, scope: scope, model: model, response: response, usage: Usage(promptTokens: 1, completionTokens: 1),
+            provider: "p", servedModel: "m", cost: 0.01, storedAt: storedAt, expiresAt: storedAt + ttl, bytes: bytes
+        )
+    }
+
+    @Test func leastRecentlyUsedGoesFirstByEntriesAndBytes() async {
+        let cache = MemoryResponseCache(maxEntries: 3, maxBytes: 1000, maxEntryBytes: 600)
+        #expect(cache.store(Self.entry("a")))
+        #expect(cache.store(Self.entry("b")))
+        #expect(cache.store(Self.entry("c")))
+        // Touch `a`: `b` is now the least recently used.
+        #expect(await cache.entry("a", now: 1) != nil)
+        #expect(cache.store(Self.entry("d")))
+        #expect(await cache.entry("b", now: 1) == nil)
+        #expect(await cache.entry("a", now: 1) != nil)
+        // 600 more bytes pass the 1000-byte bound: the oldest go until it fits.
+        #expect(cache.store(Self.entry("big", bytes: 600)))
+        let stats = await cache.stats()
+        #expect(stats.bytes <= 1000)
+        #expect(await cache.entry("big", now: 1) != nil)
+        #expect(stats.evictions >= 2)
+        // Larger than one entry may be: refused.
+        #expect(!cache.store(Self.entry("huge", bytes: 700)))
+        #expect(await cache.entry("huge", now: 1) == nil)
+    }
+
+    @Test func expiredEntriesAreGoneAndReplacingKeepsTheCountsRight() async {
+        let cache = MemoryResponseCache(maxEntries: 10, maxBytes: 10_000, maxEntryBytes: 1000)
+        #expect(cache.store(Self.entry("a", storedAt: 0, ttl: 10)))
+        #expect(await cache.entry("a", now: 9.9) != nil)
+        #expect(await cache.entry("a", now: 10) == nil)
+        #expect(await cache.stats().expired == 1)
+        #expect(cache.store(Self.entry("b", bytes: 100)))
+        #expect(cache.store(Self.entry("b", bytes: 300)))
+        let stats = await cache.stats()
+        #expect(stats.entries == 1)
+        #expect(stats.bytes == 300)
+    }
+
+    @Test func removeAllByScopeAndModel() async {
+        let cache = MemoryResponseCache(maxEntries: 10, maxBytes: 10_000, maxEntryBytes: 1000)
+        _ = cache.store(Self.entry("1", scope: "key:a", model: "x"))
+        _ = cache.store(Self.entry("2", scope: "key:a", model: "y"))
+        _ = cache.store(Self.entry("3", scope: "key:b", model: "x"))
+        #expect(await cache.removeAll(scope: "key:a", model: "x") == 1)
+        #expect(await cache.removeAll(scope: nil, model: "x") == 1)
+        #expect(await cache.remove("2"))
+        #expect(!(await cache.remove("2")))
+        #expect(await cache.stats().entries == 0)
+        // Slots are reused after removal.
+        for index in 0..<20 { _ = cache.store(Self.entry("k\(index)")) }
+        #expect(await cache.stats().entries == 10)
+    }
+
+    @Test func cacheControlHeaderAndBodyMerge() throws {
+        let header = CacheControls(header: "No-Cache, max-age=30, private")
+        #expect(header.noCache)
+        #expect(!header.noStore)
+        #expect(header.maxAgeSeconds == 30)
+        #expect(CacheControls(header: "max-age=abc").maxAgeSeconds == nil)
+        let body = try JSONCoding.decode(CacheControls.self, from: Array(#"{"no_store":true,"ttl_s":5,"max_age_s":10}"#.utf8))
+        let merged = body.merged(with: header)
+        #expect(merged.noCache && merged.noStore)
+        #expect(merged.ttlSeconds == 5)
+        #expect(merged.maxAgeSeconds == 10)
+        #expect(throws: (any Error).self) { try JSONCoding.decode(CacheControls.self, from: Array(#"{"ttl":5}"#.utf8)) }
+        #expect(throws: (any Error).self) { try JSONCoding.decode(CacheControls.self, from: Array(#"{"ttl_s":0}"#.utf8)) }
+    }
+
+    static func request(_ json: String) throws -> ChatRequest {
+        try JSONCoding.decodeRequest(ChatRequest.self, from: Data(json.utf8))
+    }
+
+    @Test func theKeyIgnoresWhatDoesNotChangeTheAnswer() throws {
+        let base = try Self.request(#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":1}"#)
+        let key = try CacheKey.make(base, targets: ["p/m"], scope: "key:a")
+        let same = try Self.request(
+            #"{"temperature":1.0,"messages":[{"content":"hi","role":"user"}],"model":"m","stream":true,"stream_options":{"include_usage":true},"user":"x","metadata":{"a":1},"cache":{"no_cache":true}}"#
+        )
+        #expect(try CacheKey.make(same, targets: ["p/m"], scope: "key:a") == key)
+        #expect(try CacheKey.make(base, targets: ["p/m"], scope: "key:b") != key)
+        #expect(try CacheKey.make(base, targets: ["q/m"], scope: "key:a") != key)
+        for change in [#","tools":[{"type":"function","function":{"name":"f"}}]"#, #","top_p":0.5"#, #","presence_penalty":1"#, #","n":2"#] {
+            let other = try Self.request(#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":1\#(change)}"#)
+            #expect(try CacheKey.make(other, targets: ["p/m"], scope: "key:a") != key, "\(change)")
+        }
+        var thinking = base
+        thinking.gatewayExtensions.anthropicThinking = ["type": "enabled", "budget_tokens": 1024]
+        #expect(try CacheKey.make(thinking, targets: ["p/m"], scope: "key:a") != key)
+    }
+
+    @Test func scopesFallBackOnlyToNarrowerOwners() {
+        let keyOnly = Principal(kind: .virtualKey, id: "key:k1", role: .user, keyID: "k1", userID: nil, allowedModels: [], scopes: [])
+        #expect(CacheScope.user.id(for: keyOnly) == "key:k1")
+        #expect(CacheScope.team.id(for: keyOnly) == "key:k1")
+        var withUser = keyOnly
+        withUser.userID = "u1"
+        #expect(CacheScope.user.id(for: withUser) == "user:u1")
+        #expect(CacheScope.team.id(for: withUser) == "user:u1")
+        withUser.team = "t"
+        #expect(CacheScope.team.id(for: withUser) == "team:t")
+        #expect(CacheScope.key.id(for: withUser) == "key:k1")
+        #expect(CacheScope.global.id(for: withUser) == "global")
+    }
+
+    @Test func assemblerRebuildsContentAndToolCalls() {
+        var assembler = ChunkAssembler(limit: 10_000)
+        func chunk(_ delta: ChatDelta, finish: String? = nil, usage: Usage? = nil) -> ChatChunk {
+            ChatChunk(id: "s", created: 5, model: "m", choices: [.init(index: 0, delta: delta, finishReason: finish)], usage: usage)
+        }
+        assembler.add(chunk(ChatDelta(role: .assistant, content: "")))
+        assembler.add(chunk(ChatDelta(content: "Hel")))
+        assembler.add(chunk(ChatDelta(content: "lo")))
+        assembler.add(chunk(ChatDelta(toolCalls: [ToolCallDelta(index: 0, id: "call_1", type: "function", function: .init(name: "f", arguments: ""))])))
+        assembler.add(chunk(ChatDelta(toolCalls: [ToolCallDelta(index: 0, function: .init(arguments: #"{"a""#))])))
+        assembler.add(chunk(ChatDelta(toolCalls: [ToolCallDelta(index: 0, function: .init(arguments: ":1}"))])))
+        #expect(assembler.response() == nil)
+        assembler.add(chunk(ChatDelta(), finish: "tool_calls"))
+        let response = assembler.response()
+        #expect(response?.choices.first?.message.content?.text == "Hello")
+        #expect(response?.choices.first?.message.toolCalls?.first?.function.arguments == #"{"a":1}"#)
+        #expect(response?.choices.first?.finishReason == "tool_calls")
+        #expect(response?.id == "s")
+
+        var small = ChunkAssembler(limit: 4)
+        small.add(chunk(ChatDelta(content: "too long"), finish: "stop"))
+        #expect(small.overflowed)
+        #expect(small.response() == nil)
+    }
+}
+
+@Suite struct CacheConfigTests {
+    @Test func theCacheSectionAndTheEnvironment() throws {
+        let text = """
+            providers:
+              - name: m
+                type: mock
+            models:
+              - name: fast
+                targets: [{ provider: m, model: echo }]
+                cache: { enabled: false, ttl_s: 5 }
+            cache:
+              enabled: true
+              scope: user
+              ttl_s: 60
+              max_entries: 5
+            """
+        let config = try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: text)
+        #expect(config.cache.enabled)
+        #expect(config.cache.scope == .user)
+        #expect(config.cache.ttlSeconds == 60)
+        #expect(config.cache.maxEntries == 5)
+        #expect(config.models[0].cache == ModelCacheConfig(enabled: false, ttlSeconds: 5))
+        let typo = text.replacingOccurrences(of: "scope: user", with: "scope: everyone")
+        #expect(throws: ConfigError.self) { try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: typo) }
+
+        let environment = try ConfigLoader(environment: ["SWITCHBOARD_CACHE": "true", "CACHE_TTL_DEFAULT": "120"], registry: BuiltInProviders.registry)
+            .fromEnvironment()
+        #expect(environment.cache.enabled)
+        #expect(environment.cache.ttlSeconds == 120)
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader(environment: ["SWITCHBOARD_CACHE": "maybe"], registry: BuiltInProviders.registry).fromEnvironment()
+        }
+    }
+}
