@@ -1,0 +1,76 @@
+import NIOCore
+
+/// Commands on their way out: their bytes, written at once (a pipeline), and one promise per
+/// command, answered in order.
+struct RedisOutbound {
+    var bytes: ByteBuffer
+    var promises: [EventLoopPromise<RESPValue>]
+}
+
+/// Pairs each answer with the oldest command still waiting for one. A command whose caller gave
+/// up (timed out) keeps its place: its late answer is taken and dropped, so the answers after it
+/// still reach their own commands.
+final class RedisCommandHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = RedisOutbound
+    typealias OutboundOut = ByteBuffer
+
+    private var waiting = CircularBuffer<EventLoopPromise<RESPValue>>(initialCapacity: 16)
+    private var received: ByteBuffer?
+    private let parser = RESPParser()
+    private let maxPending: Int
+
+    init(maxPending: Int) {
+        self.maxPending = maxPending
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let outbound = unwrapOutboundIn(data)
+        guard waiting.count + outbound.promises.count <= maxPending else {
+            for waiter in outbound.promises { waiter.fail(RedisError.unavailable("too many commands waiting")) }
+            promise?.fail(RedisError.unavailable("too many commands waiting"))
+            return
+        }
+        waiting.append(contentsOf: outbound.promises)
+        context.write(wrapOutboundOut(outbound.bytes), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if var buffer = received {
+            buffer.writeBuffer(&incoming)
+            received = buffer
+        } else {
+            received = incoming
+        }
+        guard var buffer = received else { return }
+        do {
+            while let value = try parser.next(from: &buffer) {
+                guard let waiter = waiting.popFirst() else {
+                    throw RedisError.protocolError("an answer nobody asked for")
+                }
+                waiter.succeed(value)
+            }
+            buffer.discardReadBytes()
+            received = buffer.readableBytes == 0 ? nil : buffer
+        } catch {
+            received = nil
+            failAll(error)
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(RedisError.connectionClosed)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll(RedisError.connectionClosed)
+        context.close(promise: nil)
+    }
+
+    private func failAll(_ error: any Error) {
+        while let waiter = waiting.popFirst() { waiter.fail(error) }
+    }
+}
