@@ -55,9 +55,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SwitchboardRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SwitchboardStorage",
             dependencies: [
                 "SwitchboardCore",
+                "SwitchboardRedis",
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -75,6 +85,7 @@ let package = Package(
                 "SwitchboardCore",
                 "SwitchboardProviders",
                 "SwitchboardStorage",
+                "SwitchboardRedis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -103,6 +114,7 @@ let package = Package(
             name: "SwitchboardTesting",
             dependencies: [
                 "SwitchboardCore",
+                "SwitchboardRedis",
                 "SwitchboardProviders",
                 "SwitchboardServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -114,6 +126,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The semantic cache's lookup benchmark (bench/semantic.sh).
+        .executableTarget(
+            name: "SemanticIndexBench",
+            dependencies: ["SwitchboardCore"],
+            path: "Benchmarks/SemanticIndexBench",
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -131,6 +150,16 @@ let package = Package(
                 "SwitchboardCore", "SwitchboardProviders",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwitchboardRedisTests",
+            dependencies: [
+                "SwitchboardRedis",
+                "SwitchboardTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -49,6 +49,7 @@ package func buildGateway(
         return logger
     }()
     let config = try loadConfig(arguments)
+    let redisConfiguration = try ResponseCacheAssembly.redisConfiguration(config.cache)
 
     let storage = try await openStorage(config.storage.url, logger: logger)
     let store = storage.store
@@ -103,11 +104,6 @@ package func buildGateway(
         catalog: catalog,
         defaultMaxTokens: config.limits.defaultMaxTokens
     )
-    let cacheMetrics = CacheMetrics(factory: metricsFactory, backend: "memory")
-    let responseCache = MemoryResponseCache(
-        maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes, maxEntryBytes: config.cache.maxEntryBytes,
-        metrics: cacheMetrics
-    )
     // The call pipeline: the ledger first (it refuses what it could not record, and records
     // last), then admission and metering, then the response cache (only admitted calls may
     // hit). Later capabilities add their stages here.
@@ -117,12 +113,20 @@ package func buildGateway(
             captureLimit: config.requestLog.mode == .bodies ? config.requestLog.previewChars : nil,
             backlogged: { writer.isBacklogged }
         ),
-        AdmissionStage(governor: governor),
+        AdmissionStage(governor: governor, countCacheHits: config.cache.hitsCountInRateLimits),
     ]
     let modelCache = Dictionary(config.models.compactMap { model in model.cache.map { (model.name, $0) } }, uniquingKeysWith: { first, _ in first })
-    if config.cache.enabled || modelCache.values.contains(where: { $0.enabled == true }) {
-        stages.append(CacheStage(cache: responseCache, settings: config.cache, modelSettings: modelCache, catalog: catalog, metrics: cacheMetrics))
-    }
+    let caching = config.cache.enabled || modelCache.values.contains(where: { $0.enabled == true })
+    let cacheAssembly = ResponseCacheAssembly.make(
+        config.cache, redis: redisConfiguration, used: caching, metricsFactory: metricsFactory, logger: logger
+    )
+    let responseCache = cacheAssembly.cache
+    let cacheMetrics = cacheAssembly.metrics
+    // Always a stage: a key may turn the cache on for itself (it costs a dictionary lookup).
+    stages.append(CacheStage(
+        cache: responseCache, settings: config.cache, modelSettings: modelCache, catalog: catalog, metrics: cacheMetrics,
+        semantic: ResponseCacheAssembly.semantic(config.cache, models: modelCache, gateway: gateway, logger: logger)
+    ))
     let pipeline = CallPipeline(gateway: gateway, stages: stages)
 
     let healthWindow = Duration.seconds(300)
@@ -207,6 +211,7 @@ package func buildGateway(
             ShutdownHook(action: closeStore),
             HTTPClientService(client: client),
             writer,
+        ] + cacheAssembly.services + [
             RetentionSweeper(
                 store: governance, retentionDays: config.requestLog.retentionDays,
                 interval: .milliseconds(Int64(config.requestLog.sweepIntervalSeconds * 1000)), logger: logger

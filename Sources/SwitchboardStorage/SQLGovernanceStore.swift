@@ -81,7 +81,8 @@ package struct SQLGovernanceStore: GovernanceStore {
                 UPDATE api_keys SET name = \(bind: key.name), user_id = \(bind: key.userID), team = \(bind: key.team),
                     role = \(bind: key.role.rawValue), models = \(bind: models), rpm = \(bind: key.rpm), tpm = \(bind: key.tpm),
                     max_budget_usd = \(bind: key.maxBudgetUSD), budget_period = \(bind: key.budgetPeriod.rawValue),
-                    expires_at = \(bind: key.expiresAt), metadata = \(bind: metadata), revoked_at = \(bind: key.revokedAt)
+                    expires_at = \(bind: key.expiresAt), metadata = \(bind: metadata), revoked_at = \(bind: key.revokedAt),
+                    cache_settings = \(bind: try Self.cacheSettings(key.cache))
                 WHERE id = \(bind: key.id)
                 """
             ).run()
@@ -90,15 +91,20 @@ package struct SQLGovernanceStore: GovernanceStore {
 
     static let keyColumns = [
         "id", "name", "prefix", "hash", "user_id", "team", "role", "models", "rpm", "tpm", "max_budget_usd",
-        "budget_period", "expires_at", "metadata", "created_at", "revoked_at", "created_by",
+        "budget_period", "expires_at", "metadata", "created_at", "revoked_at", "created_by", "cache_settings",
     ]
 
     static func values(_ key: VirtualKey) throws -> [any Encodable & Sendable] {
         [
             key.id, key.name, key.prefix, key.hash, key.userID, key.team, key.role.rawValue, try json(key.models),
             key.rpm, key.tpm, key.maxBudgetUSD, key.budgetPeriod.rawValue, key.expiresAt, try json(key.metadata),
-            key.createdAt, key.revokedAt, key.createdBy,
+            key.createdAt, key.revokedAt, key.createdBy, try cacheSettings(key.cache),
         ]
+    }
+
+    static func cacheSettings(_ settings: KeyCacheSettings?) throws -> String? {
+        guard let settings, !settings.isEmpty else { return nil }
+        return try json(settings)
     }
 
     static func key(_ row: any SQLRow) throws -> VirtualKey {
@@ -124,7 +130,11 @@ package struct SQLGovernanceStore: GovernanceStore {
             metadata: (try? JSONCoding.decode([String: JSONValue].self, from: Array(metadata.utf8))) ?? [:],
             createdAt: try row.decode(column: "created_at", as: Double.self),
             revokedAt: try row.decode(column: "revoked_at", as: Double?.self),
-            createdBy: try row.decode(column: "created_by", as: String?.self)
+            createdBy: try row.decode(column: "created_by", as: String?.self),
+            // Unreadable settings (none are written that way) mean none, not an unreadable key.
+            cache: try row.decode(column: "cache_settings", as: String?.self).flatMap {
+                try? JSONCoding.decode(KeyCacheSettings.self, from: Array($0.utf8))
+            }
         )
     }
 

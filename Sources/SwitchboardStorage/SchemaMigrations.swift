@@ -137,6 +137,10 @@ enum SchemaMigrations {
             "ALTER TABLE request_log ADD COLUMN cache_hit INTEGER NOT NULL DEFAULT 0",
             "ALTER TABLE request_log ADD COLUMN cost_saved_usd DOUBLE PRECISION",
         ]),
+        Migration(version: 6, statements: [
+            // A key's own response-cache settings (JSON: enabled, ttl_s, scope).
+            "ALTER TABLE api_keys ADD COLUMN cache_settings TEXT",
+        ]),
     ]
 
 }

@@ -140,8 +140,14 @@ package struct FakeOpenAIUpstream: Sendable {
             case .array(let items): inputs = items.compactMap(\.stringValue)
             default: inputs = []
             }
-            let data: [JSONValue] = inputs.enumerated().map { index, _ in
-                ["object": "embedding", "index": .integer(Int64(index)), "embedding": [0.25, -0.5, 0.125]]
+            // `bow-embed`: a bag-of-words vector, so texts with the same words (in any case, order
+            // or punctuation) are similar; `slow-embed` answers after 2 s; `fail-embed` fails.
+            let model = body["model"]?.stringValue ?? ""
+            if model == "fail-embed" { return Self.error(status: 500, type: "server_error", code: nil) }
+            if model == "slow-embed" { try await Task.sleep(for: .seconds(2)) }
+            let data: [JSONValue] = inputs.enumerated().map { index, text in
+                let vector: [Double] = model == "bow-embed" || model == "slow-embed" ? Self.bagOfWords(text) : [0.25, -0.5, 0.125]
+                return ["object": "embedding", "index": .integer(Int64(index)), "embedding": .array(vector.map(JSONValue.double))]
             }
             return Self.json([
                 "object": "list",
@@ -211,6 +217,21 @@ package struct FakeOpenAIUpstream: Sendable {
         case "fail-503": return error(status: 503, type: "server_error", code: nil)
         default: return nil
         }
+    }
+
+    /// 64 buckets of word counts (FNV-1a of each lower-cased word).
+    package static func bagOfWords(_ text: String) -> [Double] {
+        var vector = [Double](repeating: 0, count: 64)
+        let words = text.lowercased().split { !($0.isLetter || $0.isNumber) }
+        for word in words {
+            var hash: UInt32 = 2_166_136_261
+            for byte in word.utf8 {
+                hash ^= UInt32(byte)
+                hash = hash &* 16_777_619
+            }
+            vector[Int(hash % 64)] += 1
+        }
+        return vector
     }
 
     static func error(status: Int, type: String, code: String?) -> Response {

@@ -177,4 +177,118 @@ import Testing
             try ConfigLoader(environment: ["SWITCHBOARD_CACHE": "maybe"], registry: BuiltInProviders.registry).fromEnvironment()
         }
     }
+
+    @Test func redisAndSemanticSettingsAndTheirVariables() throws {
+        let text = """
+            providers:
+              - name: m
+                type: mock
+            models:
+              - name: embed
+                targets: [{ provider: m, model: echo }]
+              - name: smart
+                targets: [{ provider: m, model: echo }]
+                cache: { semantic: true }
+            cache:
+              enabled: true
+              hits_count_in_rate_limits: false
+              redis_url: redis://cache:6380/1
+              redis_timeout_ms: 15
+              semantic: { embedding_model: embed, threshold: 0.9, input: conversation, timeout_ms: 80 }
+            """
+        let loader = ConfigLoader(environment: [:], registry: BuiltInProviders.registry)
+        let config = try loader.load(yaml: text)
+        #expect(!config.cache.hitsCountInRateLimits)
+        #expect(config.cache.redisURL == "redis://cache:6380/1")
+        #expect(config.cache.redisTimeoutMilliseconds == 15)
+        #expect(config.cache.semantic.embeddingModel == "embed" && config.cache.semantic.threshold == 0.9)
+        #expect(config.cache.semantic.input == .conversation && config.cache.semantic.timeoutMilliseconds == 80)
+        #expect(config.models[1].cache?.semantic == true)
+
+        // A semantic model needs an embedding model; a threshold is at most 1; Redis URLs are redis:// or rediss://.
+        for broken in [
+            text.replacingOccurrences(of: "embedding_model: embed, ", with: ""),
+            text.replacingOccurrences(of: "threshold: 0.9", with: "threshold: 1.5"),
+            text.replacingOccurrences(of: "redis://cache", with: "http://cache"),
+        ] {
+            #expect(throws: ConfigError.self) { try loader.load(yaml: broken) }
+        }
+
+        // The chat orchestrator's variables: REDIS_URL when the file names none, REDIS_ENABLED=false over everything.
+        let bare = text.replacingOccurrences(of: "  redis_url: redis://cache:6380/1\n", with: "")
+        let fromURL = try ConfigLoader(environment: ["REDIS_URL": "redis://other:7000", "REDIS_PASSWORD": "pw"], registry: BuiltInProviders.registry)
+            .load(yaml: bare)
+        #expect(fromURL.cache.redisURL == "redis://other:7000" && fromURL.cache.redisPassword == "pw")
+        let fromHost = try ConfigLoader(environment: ["REDIS_HOST": "h", "REDIS_PORT": "6390", "REDIS_MAX_CONNECTIONS": "9"], registry: BuiltInProviders.registry)
+            .load(yaml: bare)
+        #expect(fromHost.cache.redisURL == "redis://h:6390" && fromHost.cache.redisMaxConnections == 9)
+        let fileWins = try ConfigLoader(environment: ["REDIS_URL": "redis://other:7000"], registry: BuiltInProviders.registry).load(yaml: text)
+        #expect(fileWins.cache.redisURL == "redis://cache:6380/1")
+        let off = try ConfigLoader(environment: ["REDIS_ENABLED": "false", "REDIS_URL": "redis://other"], registry: BuiltInProviders.registry)
+            .load(yaml: text)
+        #expect(off.cache.redisURL == nil)
+        for bad in [["REDIS_ENABLED": "perhaps"], ["REDIS_HOST": "h", "REDIS_PORT": "99999"], ["REDIS_MAX_CONNECTIONS": "0"]] {
+            #expect(throws: ConfigError.self) { try ConfigLoader(environment: bad, registry: BuiltInProviders.registry).load(yaml: bare) }
+        }
+    }
 }
+
+/// The semantic cache's vector index and key parts, without I/O.
+@Suite struct SemanticIndexTests {
+    @Test func findsTheNearestLiveVectorAtOrAboveTheThreshold() {
+        let index = SemanticIndex(maxEntries: 100)
+        index.add([1, 0, 0], key: "x", partition: "p", expiresAt: 100)
+        index.add([0.8, 0.6, 0], key: "y", partition: "p", expiresAt: 100)
+        index.add([1, 0, 0], key: "other", partition: "q", expiresAt: 100)
+        let near = index.nearest([2, 0.1, 0], partition: "p", threshold: 0.9, now: 0)
+        #expect(near?.key == "x")
+        #expect((near?.similarity ?? 0) > 0.99)
+        #expect(index.nearest([0, 0, 1], partition: "p", threshold: 0.5, now: 0) == nil)
+        // Another partition (other tools, parameters or scope) is never searched.
+        #expect(index.nearest([1, 0, 0], partition: "r", threshold: 0.1, now: 0) == nil)
+        // A vector of another length, or zero, finds nothing.
+        #expect(index.nearest([1, 0], partition: "p", threshold: 0.1, now: 0) == nil)
+        #expect(index.nearest([0, 0, 0], partition: "p", threshold: 0.1, now: 0) == nil)
+        // Expired vectors are skipped and dropped.
+        #expect(index.nearest([1, 0, 0], partition: "p", threshold: 0.5, now: 200) == nil)
+        #expect(index.count == 1)
+    }
+
+    @Test func longVectorsUseEveryLaneAndTheBoundDropsTheOldest() {
+        let index = SemanticIndex(maxEntries: 3)
+        let dimension = 384 + 7
+        func vector(_ seed: Int) -> [Float] { (0..<dimension).map { Float(sin(Double($0 * seed + seed))) } }
+        for seed in 1...5 { index.add(vector(seed), key: "k\(seed)", partition: "p", expiresAt: 10) }
+        #expect(index.count == 3)
+        #expect(index.nearest(vector(1), partition: "p", threshold: 0.999, now: 0) == nil)
+        let found = index.nearest(vector(5), partition: "p", threshold: 0.999, now: 0)
+        #expect(found?.key == "k5")
+        // Replacing a key keeps one vector for it.
+        index.add(vector(2), key: "k5", partition: "p", expiresAt: 10)
+        #expect(index.count == 3)
+        #expect(index.nearest(vector(2), partition: "p", threshold: 0.999, now: 0)?.key == "k5")
+        // The scalar tail and the SIMD lanes agree with a plain dot product.
+        let a = vector(3), b = vector(4)
+        let plain = zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+        let simd = a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in SemanticIndex.dot(x, y, offset: 0) } }
+        #expect(abs(plain - simd) < 1e-3)
+    }
+
+    @Test func thePartitionIsEverythingButTheText() throws {
+        func request(_ text: String, temperature: Double? = nil) throws -> ChatRequest {
+            let extra = temperature.map { #","temperature":\#($0)"# } ?? ""
+            return try JSONCoding.decode(
+                ChatRequest.self,
+                from: Array(#"{"model":"m"\#(extra),"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"\#(text)"}]}"#.utf8)
+            )
+        }
+        let a = try SemanticKey.partition(of: request("hello there"), input: .lastUser, targets: ["p/m"], scope: "key:1")
+        let b = try SemanticKey.partition(of: request("HELLO, there!"), input: .lastUser, targets: ["p/m"], scope: "key:1")
+        #expect(a == b)
+        #expect(try SemanticKey.partition(of: request("hello there", temperature: 0.5), input: .lastUser, targets: ["p/m"], scope: "key:1") != a)
+        #expect(try SemanticKey.partition(of: request("hello there"), input: .lastUser, targets: ["p/m"], scope: "key:2") != a)
+        #expect(try SemanticKey.text(of: request("hello there"), input: .lastUser) == "hello there")
+        #expect(try SemanticKey.text(of: request("hi"), input: .conversation) == "system: be brief\nuser: hi")
+    }
+}
+

@@ -265,6 +265,166 @@ import Testing
         }
     }
 
+    @Test(arguments: [true, false])
+    func hitsCountInRateLimitsUnlessConfiguredOtherwise(_ counted: Bool) async throws {
+        let config = Self.config + (counted ? "" : "\n  hits_count_in_rate_limits: false")
+        try await withGateway(config: config, transport: .router) { gateway in
+            let limited = try await gateway.createKey(#"{"name":"limited","rpm":3}"#)
+            var statuses: [Int] = []
+            for _ in 0..<5 {
+                statuses.append(try await gateway.post("/v1/chat/completions", Self.body(), headers: bearer(limited.secret)).status)
+            }
+            // One miss, then hits: counted, the fourth call is over 3 a minute; not counted, only the miss is.
+            #expect(statuses == (counted ? [200, 200, 200, 429, 429] : [200, 200, 200, 200, 200]))
+            #expect(await gateway.upstream.recorder.calls(model: "fake-model") == 1)
+            if !counted {
+                let other = try await gateway.post("/v1/chat/completions", Self.body(text: "new prompt"), headers: bearer(limited.secret))
+                #expect(other.status == 200)
+            }
+        }
+    }
+
+    @Test func aKeyHasItsOwnCacheSettings() async throws {
+        // The section is off: only keys that turn the cache on are cached.
+        let config = standardConfig() + "\n\ncache:\n  enabled: false"
+        try await withGateway(config: config, transport: .router) { gateway in
+            let plain = try await gateway.createKey(#"{"name":"plain","user_id":"ann"}"#)
+            let shared = #"{"enabled":true,"ttl_s":60,"scope":"user"}"#
+            let first = try await gateway.createKey(#"{"name":"a","user_id":"ann","cache":\#(shared)}"#)
+            let second = try await gateway.createKey(#"{"name":"b","user_id":"ann","cache":\#(shared)}"#)
+            let off = try await gateway.createKey(#"{"name":"off","user_id":"ann","cache":{"enabled":false}}"#)
+            let body = #"{"model":"gpt-test","messages":[{"role":"user","content":"per key"}]}"#
+
+            let uncached = try await gateway.post("/v1/chat/completions", body, headers: bearer(plain.secret))
+            #expect(uncached.header("x-switchboard-cache") == nil)
+            let miss = try await gateway.post("/v1/chat/completions", body, headers: bearer(first.secret))
+            #expect(miss.header("x-switchboard-cache") == "miss")
+            // Scope `user`: the same user's other key with the same scope shares the entry ...
+            let hit = try await gateway.post("/v1/chat/completions", body, headers: bearer(second.secret))
+            #expect(hit.header("x-switchboard-cache") == "hit")
+            // ... a key with the cache off, or without settings, does not.
+            #expect(try await gateway.post("/v1/chat/completions", body, headers: bearer(off.secret)).header("x-switchboard-cache") == nil)
+            #expect(try await gateway.post("/v1/chat/completions", body, headers: bearer(plain.secret)).header("x-switchboard-cache") == nil)
+            #expect(await gateway.upstream.recorder.calls(model: "fake-model") == 4)
+
+            let shown = try await gateway.get("/admin/keys/\(first.id)", headers: authHeaders).json()
+            #expect(shown["cache"]?["scope"] == "user")
+            #expect(shown["cache"]?["ttl_s"] == 60)
+            #expect(try await gateway.get("/admin/keys/\(plain.id)", headers: authHeaders).json()["cache"] == .null)
+
+            // A PATCH clears them.
+            let cleared = try await gateway.request(.PATCH, "/admin/keys/\(first.id)", body: #"{"cache":null}"#, headers: authHeaders)
+            #expect(cleared.status == 200)
+            #expect(try cleared.json()["cache"] == .null)
+        }
+    }
+
+    @Test(arguments: [
+        (#""yes""#, "cache"), (#"{"ttl_s":-1}"#, "cache.ttl_s"), (#"{"ttl_s":"long"}"#, "cache.ttl_s"),
+        (#"{"scope":"everyone"}"#, "cache.scope"), (#"{"enabled":"on"}"#, "cache.enabled"), (#"{"colour":"red"}"#, "cache.colour"),
+    ])
+    func badKeyCacheSettingsAreRefused(_ settings: String, _ param: String) async throws {
+        try await withGateway(config: Self.config, transport: .router) { gateway in
+            let answer = try await gateway.post("/admin/keys", #"{"name":"k","cache":\#(settings)}"#, headers: authHeaders)
+            #expect(answer.status == 400)
+            #expect(try answer.json()["error"]?["param"]?.stringValue == param)
+        }
+    }
+
+    @Test func onlyAnAdminWidensAKeysCacheScope() async throws {
+        try await withGateway(config: Self.config, transport: .router) { gateway in
+            let user = try await gateway.createKey(#"{"name":"u","user_id":"carl"}"#)
+            let wide = try await gateway.post(
+                "/v1/users/me/api-keys", #"{"name":"mine","cache":{"scope":"global"}}"#, headers: bearer(user.secret)
+            )
+            #expect(wide.status == 403)
+            #expect(try wide.json()["error"]?["param"] == "cache")
+            let narrow = try await gateway.post(
+                "/v1/users/me/api-keys", #"{"name":"mine","cache":{"enabled":false,"ttl_s":30}}"#, headers: bearer(user.secret)
+            )
+            #expect(narrow.status == 201)
+            #expect(try narrow.json()["cache"]?["enabled"] == false)
+        }
+    }
+
+    static func semanticConfig(embedding: String = "bow-embed", timeout: Int = 100) -> String {
+        standardConfig(extraModels: """
+              - name: embed
+                targets: [{ provider: fake, model: \(embedding) }]
+              - name: smart
+                targets: [{ provider: fake, model: fake-model }]
+                price: { input_per_mtok: 1000, output_per_mtok: 2000 }
+                cache: { semantic: true }
+            """) + """
+
+            cache:
+              enabled: true
+              semantic: { embedding_model: embed, threshold: 0.95, timeout_ms: \(timeout) }
+            """
+    }
+
+    static func ask(_ text: String, model: String = "smart", extra: String = "") -> String {
+        #"{"model":"\#(model)"\#(extra),"messages":[{"role":"user","content":"\#(text)"}]}"#
+    }
+
+    @Test func aSimilarPromptIsASemanticHit() async throws {
+        try await withGateway(config: Self.semanticConfig(), transport: .router) { gateway in
+            let first = try await gateway.post("/v1/chat/completions", Self.ask("What is the capital of France?"), headers: authHeaders)
+            #expect(first.header("x-switchboard-cache") == "miss")
+            // Same words, other case and punctuation: the stored answer, marked as a semantic hit.
+            let similar = try await gateway.post("/v1/chat/completions", Self.ask("what is the CAPITAL of france"), headers: authHeaders)
+            #expect(similar.header("x-switchboard-cache") == "semantic-hit")
+            #expect(similar.header("x-switchboard-cache-key") == first.header("x-switchboard-cache-key"))
+            #expect(Double(similar.header("x-switchboard-cache-similarity") ?? "") ?? 0 >= 0.95)
+            #expect(similar.header("x-cost-usd") == "0.0")
+            #expect(try similar.json()["choices"]?[0]?["message"]?["content"] == "echo: What is the capital of France?")
+            // Streamed too.
+            let streamed = try await gateway.post(
+                "/v1/chat/completions", Self.ask("What is the capital of France", extra: #","stream":true"#), headers: authHeaders
+            )
+            #expect(streamed.header("x-switchboard-cache") == "semantic-hit")
+            #expect(try Self.streamedText(streamed.body) == "echo: What is the capital of France?")
+            #expect(await gateway.upstream.recorder.calls(model: "fake-model") == 1)
+
+            // Other words, other parameters, another key, a model that did not opt in: no hit.
+            let other = try await gateway.post("/v1/chat/completions", Self.ask("Tell me about dogs"), headers: authHeaders)
+            #expect(other.header("x-switchboard-cache") == "miss")
+            let warmer = try await gateway.post(
+                "/v1/chat/completions", Self.ask("what is the capital of france", extra: #","temperature":0.9"#), headers: authHeaders
+            )
+            #expect(warmer.header("x-switchboard-cache") == "miss")
+            let tools = #","tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}]"#
+            let withTools = try await gateway.post("/v1/chat/completions", Self.ask("what is the capital of france", extra: tools), headers: authHeaders)
+            #expect(withTools.header("x-switchboard-cache") == "miss")
+            let someone = try await gateway.createKey(#"{"name":"someone","user_id":"someone"}"#)
+            let otherKey = try await gateway.post("/v1/chat/completions", Self.ask("what is the capital of france"), headers: bearer(someone.secret))
+            #expect(otherKey.header("x-switchboard-cache") == "miss")
+            _ = try await gateway.post("/v1/chat/completions", Self.ask("Capital of Spain?", model: "gpt-test"), headers: authHeaders)
+            let exactOnly = try await gateway.post("/v1/chat/completions", Self.ask("capital of spain", model: "gpt-test"), headers: authHeaders)
+            #expect(exactOnly.header("x-switchboard-cache") == "miss")
+
+            let metrics = try await gateway.get("/metrics", headers: authHeaders)
+            #expect(metrics.body.contains(#"cache_operations_total{operation="lookup",result="semantic_hit"} 2"#))
+        }
+    }
+
+    @Test(arguments: ["fail-embed", "slow-embed"])
+    func anEmbeddingThatFailsOrIsSlowIsAMiss(_ embedding: String) async throws {
+        try await withGateway(config: Self.semanticConfig(embedding: embedding, timeout: 50), transport: .router) { gateway in
+            for _ in 0..<2 {
+                let answer = try await gateway.post("/v1/chat/completions", Self.ask("What is the capital of France?"), headers: authHeaders)
+                #expect(answer.status == 200)
+                #expect(try answer.json()["choices"]?[0]?["message"]?["content"] == "echo: What is the capital of France?")
+            }
+            // The exact cache still works; only the similar prompt misses.
+            let similar = try await gateway.post("/v1/chat/completions", Self.ask("what is the capital of france"), headers: authHeaders)
+            #expect(similar.status == 200)
+            #expect(similar.header("x-switchboard-cache") == "miss")
+            let metrics = try await gateway.get("/metrics", headers: authHeaders)
+            #expect(metrics.body.contains(#"cache_operations_total{operation="lookup",result="embedding_failed"}"#))
+        }
+    }
+
     static func waitForEntries(_ count: Int, _ gateway: GatewayTestContext) async throws {
         // A stream is stored when its settlement runs, just after its last byte went out.
         for _ in 0..<100 {

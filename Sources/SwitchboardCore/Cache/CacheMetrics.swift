@@ -9,6 +9,9 @@ package struct CacheMetrics: Sendable {
 
     package enum Result: String, Sendable {
         case hit, miss, bypass
+        case semanticHit = "semantic_hit"
+        /// The semantic cache could not embed the prompt in time: a miss.
+        case embeddingFailed = "embedding_failed"
         case stored, skipped
         case tooLarge = "too_large"
         case deleted
@@ -18,6 +21,7 @@ package struct CacheMetrics: Sendable {
     private let entries: Meter
     private let bytes: Meter
     private let saved: FloatingPointCounter
+    private let backendUp: Meter
 
     package init(factory: any MetricsFactory, backend: String) {
         self.factory = factory
@@ -27,7 +31,13 @@ package struct CacheMetrics: Sendable {
         // The series exist (at 0) before the first request.
         entries.set(0)
         bytes.set(0)
-        Meter(label: "cache_backend_up", dimensions: [("backend", backend)], factory: factory).set(1)
+        self.backendUp = Meter(label: "cache_backend_up", dimensions: [("backend", backend)], factory: factory)
+        backendUp.set(1)
+    }
+
+    /// `cache_backend_up`: 1 while the configured store answers, 0 while the cache falls back.
+    package func backend(up: Bool) {
+        backendUp.set(up ? 1 : 0)
     }
 
     package func count(_ operation: Operation, _ result: Result, by amount: Int = 1) {

@@ -43,6 +43,9 @@ package struct ResponseCacheStats: Sendable, Hashable {
     package var maxBytes: Int
     package var evictions: Int
     package var expired: Int
+    /// Whether the configured store answers (always for memory; `false` while Redis is away and
+    /// the figures are the in-memory fallback's).
+    package var backendUp = true
 
     package init(entries: Int, bytes: Int, maxEntries: Int, maxBytes: Int, evictions: Int, expired: Int) {
         self.entries = entries

@@ -35,6 +35,7 @@ package struct ConfigLoader: Sendable {
         do {
             var config = try ConfigParser(environment: environment, registry: registry).parse(root)
             config.source = file ?? "yaml"
+            try applyRedisEnvironment(to: &config.cache)
             if config.storage.url == StorageConfig().url, let url = environment["SWITCHBOARD_DATABASE_URL"], !url.isEmpty {
                 config.storage.url = url
             }
@@ -78,8 +79,46 @@ package struct ConfigLoader: Sendable {
             }
             config.cache.ttlSeconds = seconds
         }
+        try applyRedisEnvironment(to: &config.cache)
         try ConfigValidator.validate(config, registry: registry)
         return config
+    }
+
+    /// The chat orchestrator's Redis variables: `REDIS_URL`, or `REDIS_HOST` and `REDIS_PORT`,
+    /// when the file names no `cache.redis_url`; `REDIS_PASSWORD` when the URL holds none;
+    /// `REDIS_MAX_CONNECTIONS`; `REDIS_ENABLED=false` turns Redis off whatever else says.
+    func applyRedisEnvironment(to cache: inout CacheConfig) throws(ConfigError) {
+        func value(_ name: String) -> String? {
+            guard let value = environment[name], !value.isEmpty else { return nil }
+            return value
+        }
+        if let flag = value("REDIS_ENABLED") {
+            guard let enabled = ["true": true, "1": true, "on": true, "false": false, "0": false, "off": false][flag.lowercased()] else {
+                throw ConfigError("REDIS_ENABLED must be true or false, not '\(flag)'")
+            }
+            if !enabled {
+                cache.redisURL = nil
+                return
+            }
+        }
+        if cache.redisURL == nil {
+            if let url = value("REDIS_URL") {
+                cache.redisURL = url
+            } else if let host = value("REDIS_HOST") {
+                let port = value("REDIS_PORT") ?? "6379"
+                guard let number = Int(port), (1...65535).contains(number) else {
+                    throw ConfigError("REDIS_PORT must be a port number, not '\(port)'")
+                }
+                cache.redisURL = "redis://\(host):\(number)"
+            }
+        }
+        if let password = value("REDIS_PASSWORD") { cache.redisPassword = password }
+        if let connections = value("REDIS_MAX_CONNECTIONS") {
+            guard let number = Int(connections), (1...256).contains(number) else {
+                throw ConfigError("REDIS_MAX_CONNECTIONS must be a number from 1 to 256, not '\(connections)'")
+            }
+            cache.redisMaxConnections = number
+        }
     }
 
     static func describe(_ error: YamlError, file: String?) -> ConfigError {

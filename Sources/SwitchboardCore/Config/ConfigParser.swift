@@ -122,6 +122,7 @@ struct ConfigParser {
         if let node = top["cache"] {
             let section = try self.section(node, path: "cache", allowed: [
                 "enabled", "ttl_s", "scope", "max_entries", "max_bytes", "max_entry_bytes", "store_truncated", "replay_chunk_delay_ms",
+                "hits_count_in_rate_limits", "redis_url", "redis_timeout_ms", "redis_max_connections", "redis_prefix", "semantic",
             ])
             if let value = try section.bool("enabled") { config.cache.enabled = value }
             if let value = try section.double("ttl_s", minimum: 0.001) { config.cache.ttlSeconds = value }
@@ -131,6 +132,24 @@ struct ConfigParser {
             if let value = try section.int("max_entry_bytes", minimum: 256) { config.cache.maxEntryBytes = value }
             if let value = try section.bool("store_truncated") { config.cache.storeTruncated = value }
             if let value = try section.int("replay_chunk_delay_ms", minimum: 0, maximum: 10_000) { config.cache.replayChunkDelayMilliseconds = value }
+            if let value = try section.bool("hits_count_in_rate_limits") { config.cache.hitsCountInRateLimits = value }
+            if let value = try section.string("redis_url"), !value.isEmpty { config.cache.redisURL = value }
+            if let value = try section.int("redis_timeout_ms", minimum: 1, maximum: 10_000) { config.cache.redisTimeoutMilliseconds = value }
+            if let value = try section.int("redis_max_connections", minimum: 1, maximum: 256) { config.cache.redisMaxConnections = value }
+            if let value = try section.string("redis_prefix") { config.cache.redisPrefix = value }
+            if let node = section["semantic"] {
+                let semantic = try self.section(node, path: "cache.semantic", allowed: [
+                    "embedding_model", "threshold", "input", "timeout_ms", "max_entries",
+                ])
+                if let value = try semantic.string("embedding_model"), !value.isEmpty { config.cache.semantic.embeddingModel = value }
+                if let value = try semantic.double("threshold", minimum: 0) {
+                    guard value <= 1 else { throw ConfigError("`cache.semantic.threshold` must be at most 1, not \(value)") }
+                    config.cache.semantic.threshold = value
+                }
+                if let value = try semantic.enumeration("input", SemanticCacheConfig.Input.self) { config.cache.semantic.input = value }
+                if let value = try semantic.int("timeout_ms", minimum: 1, maximum: 60_000) { config.cache.semantic.timeoutMilliseconds = value }
+                if let value = try semantic.int("max_entries", minimum: 1) { config.cache.semantic.maxEntries = value }
+            }
         }
         if let node = top["routing"] {
             let section = try self.section(node, path: "routing", allowed: ["categories"])
@@ -293,8 +312,10 @@ struct ConfigParser {
             model.capabilities = set
         }
         if let cacheNode = section["cache"] {
-            let cache = try self.section(cacheNode, path: "models[\(name)].cache", allowed: ["enabled", "ttl_s"])
-            model.cache = ModelCacheConfig(enabled: try cache.bool("enabled"), ttlSeconds: try cache.double("ttl_s", minimum: 0.001))
+            let cache = try self.section(cacheNode, path: "models[\(name)].cache", allowed: ["enabled", "ttl_s", "semantic"])
+            model.cache = ModelCacheConfig(
+                enabled: try cache.bool("enabled"), ttlSeconds: try cache.double("ttl_s", minimum: 0.001), semantic: try cache.bool("semantic")
+            )
         }
         model.timeoutSeconds = try section.double("timeout_s", minimum: 0.001)
         model.firstByteTimeoutSeconds = try section.double("first_byte_timeout_s", minimum: 0.001)

@@ -23,6 +23,14 @@ package enum ConfigValidator {
                 )
             }
         }
+        if let url = config.cache.redisURL, !(url.hasPrefix("redis://") || url.hasPrefix("rediss://")) {
+            // The message names the scheme only: the URL may hold a password.
+            throw ConfigError("`cache.redis_url` must start with redis:// or rediss://")
+        }
+        let semanticModels = config.models.filter { $0.cache?.semantic == true }.map(\.name)
+        if let first = semanticModels.first, config.cache.semantic.embeddingModel == nil {
+            throw ConfigError("model `\(first)` asks for the semantic cache, but `cache.semantic.embedding_model` is not set")
+        }
         var modelNames: Set<String> = []
         for model in config.models {
             guard modelNames.insert(model.name).inserted else {

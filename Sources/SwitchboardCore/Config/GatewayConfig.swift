@@ -319,6 +319,41 @@ package struct CacheConfig: Sendable, Hashable {
     package var storeTruncated = false
     /// A cached answer streamed back: the pause between chunks.
     package var replayChunkDelayMilliseconds = 0
+    /// Whether a hit counts against the caller's request rate limit (it always passes admission).
+    package var hitsCountInRateLimits = true
+    /// A shared Redis (`redis://…` or `rediss://…`); `nil`: the in-memory cache only.
+    package var redisURL: String?
+    /// Used when `redisURL` holds no password (`REDIS_PASSWORD`).
+    package var redisPassword: String?
+    /// The longest a Redis command may add to a request before the cache falls back to memory.
+    package var redisTimeoutMilliseconds = 20
+    package var redisMaxConnections = 4
+    /// Every cache key in Redis starts with this.
+    package var redisPrefix = "switchboard:cache:"
+    /// The semantic cache, for models that opt in (`models[].cache.semantic: true`).
+    package var semantic = SemanticCacheConfig()
+
+    package init() {}
+}
+
+/// `cache.semantic`: how prompts are embedded and compared (docs/CACHE.md).
+package struct SemanticCacheConfig: Sendable, Hashable {
+    package enum Input: String, Sendable, Hashable, CaseIterable {
+        /// The last user message's text.
+        case lastUser = "last_user"
+        /// Every message's text, with its role.
+        case conversation
+    }
+
+    /// A model of this gateway (or `provider/model`) that answers `/v1/embeddings`.
+    package var embeddingModel: String?
+    /// The least cosine similarity that counts as the same prompt.
+    package var threshold = 0.95
+    package var input = Input.lastUser
+    /// An embedding slower than this makes the call a miss.
+    package var timeoutMilliseconds = 100
+    /// Vectors kept in all (the oldest go first).
+    package var maxEntries = 50_000
 
     package init() {}
 }
@@ -327,10 +362,13 @@ package struct CacheConfig: Sendable, Hashable {
 package struct ModelCacheConfig: Sendable, Hashable {
     package var enabled: Bool?
     package var ttlSeconds: Double?
+    /// Also answer prompts similar to a stored one (`cache.semantic`).
+    package var semantic: Bool?
 
-    package init(enabled: Bool? = nil, ttlSeconds: Double? = nil) {
+    package init(enabled: Bool? = nil, ttlSeconds: Double? = nil, semantic: Bool? = nil) {
         self.enabled = enabled
         self.ttlSeconds = ttlSeconds
+        self.semantic = semantic
     }
 }
 

@@ -29,6 +29,8 @@ package struct Principal: Sendable, Hashable {
     package var makerModelLists: [[String]] = []
     /// The limits and budgets each call is checked against, most specific first.
     package var scopes: [LimitScope]
+    /// The key's own cache settings (``KeyCacheSettings``).
+    package var cache: KeyCacheSettings?
     /// The keys that made this key, nearest first: its calls are charged to them too.
     package var makerKeyIDs: [String] = []
     /// When the credential stops working (a key's `expires_at`), if it does.

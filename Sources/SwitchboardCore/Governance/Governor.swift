@@ -81,6 +81,15 @@ package struct Governor: Sendable {
         budgets.settle(admission.hold, actual: cost ?? 0)
     }
 
+    /// Undoes an admission for a call that is not to count (a cache hit when
+    /// `cache.hits_count_in_rate_limits` is off): the request and its tokens go back to the rate
+    /// limits and the budget hold is released uncharged.
+    package func refund(_ admission: Admission) {
+        guard !admission.scopes.isEmpty else { return }
+        limiter.refund(admission.scopes, promptTokens: admission.promptTokens)
+        budgets.settle(admission.hold, actual: 0)
+    }
+
     /// The most a call can cost: the prompt plus the whole output allowance of every answer it
     /// may generate, at the dearest target's rates.
     package func maximumCost(model: String, promptTokens: Int, maxTokens: Int?, choices: Int = 1) -> Double {

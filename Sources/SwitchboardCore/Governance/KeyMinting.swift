@@ -34,6 +34,10 @@ package enum KeyMinting {
             throw GatewayError(.permissionDenied, "A key made here belongs to its maker's team.", param: "team")
         }
         draft.team = maker.team
+        // A wider cache scope would let the new key read answers others stored.
+        if let scope = draft.cache?.scope, scope != .key, !maker.may(.administer) {
+            throw GatewayError(.permissionDenied, "Only an admin may set a key's cache scope.", param: "cache")
+        }
         if maker.makerKeyIDs.count + 1 >= maxMakerChain {
             throw GatewayError(.permissionDenied, "Keys made by keys may go \(maxMakerChain) deep at most.")
         }

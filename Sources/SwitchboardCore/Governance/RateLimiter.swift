@@ -180,6 +180,24 @@ package final class RateLimiter: Sendable {
         }
     }
 
+    /// Gives back what an admission took: one request and its `promptTokens` (for calls that are
+    /// not to count, such as cache hits when configured so). Never fills a bucket past its size.
+    package func refund(_ scopes: [LimitScope], promptTokens: Int, now: Double) {
+        guard scopes.contains(where: { $0.rpm != nil || $0.tpm != nil }) else { return }
+        buckets.withLock { buckets in
+            for scope in scopes {
+                for (tokens, amount) in [(false, scope.rpm.map { _ in 1.0 }), (true, scope.tpm.map { _ in Double(promptTokens) })] {
+                    guard let amount, amount > 0 else { continue }
+                    let key = BucketKey(scope: scope.id, tokens: tokens)
+                    guard var bucket = buckets[key] else { continue }
+                    bucket.refill(now: now)
+                    bucket.take(-min(amount, bucket.capacity - bucket.level))
+                    buckets[key] = bucket
+                }
+            }
+        }
+    }
+
     /// Buckets held now (for tests and metrics).
     package var bucketCount: Int { buckets.withLock { $0.count } }
 }

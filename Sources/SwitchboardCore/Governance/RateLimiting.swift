@@ -8,6 +8,8 @@ package protocol RateLimiting: Sendable {
     func admit(_ scopes: [LimitScope], promptTokens: Int) async -> Result<RateLimitStatus?, RateLimiter.Rejection>
     /// Charges the tokens a call used beyond (or refunds below) what its admission took.
     func settleTokens(_ scopes: [LimitScope], difference: Int)
+    /// Gives back one request and `promptTokens`: an admitted call that is not to count.
+    func refund(_ scopes: [LimitScope], promptTokens: Int)
     /// Seconds until `scope` would admit one more request (0 if now), taking nothing.
     func waitBeforeNext(_ scope: LimitScope) async -> Double
 }
@@ -23,6 +25,10 @@ extension RateLimiter: RateLimiting {
 
     package func waitBeforeNext(_ scope: LimitScope) async -> Double {
         waitBeforeNext(scope, now: seconds())
+    }
+
+    package func refund(_ scopes: [LimitScope], promptTokens: Int) {
+        refund(scopes, promptTokens: promptTokens, now: seconds())
     }
 }
 

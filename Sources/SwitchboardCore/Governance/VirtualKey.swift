@@ -24,6 +24,8 @@ package struct VirtualKey: Sendable, Hashable {
     /// Who made the key for themselves (`key:<id>`, `user:<sub>`); `nil` for keys an admin made.
     /// A self-made key draws on its maker's limits and budget and lives no longer than its maker.
     package var createdBy: String?
+    /// The key's own cache settings, if any.
+    package var cache: KeyCacheSettings?
 
     package init(
         id: String,
@@ -42,8 +44,10 @@ package struct VirtualKey: Sendable, Hashable {
         metadata: [String: JSONValue] = [:],
         createdAt: Double,
         revokedAt: Double? = nil,
-        createdBy: String? = nil
+        createdBy: String? = nil,
+        cache: KeyCacheSettings? = nil
     ) {
+        self.cache = cache
         self.id = id
         self.name = name
         self.prefix = prefix

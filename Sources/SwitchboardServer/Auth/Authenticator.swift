@@ -144,6 +144,7 @@ final class Authenticator: Sendable {
             team: key.team, allowedModels: key.models, scopes: scopes.filter(\.limitsAnything)
         )
         principal.makerKeyIDs = makers.map(\.id)
+        principal.cache = key.cache
         principal.expiresAt = ([key.expiresAt] + makers.map(\.expiresAt)).compactMap { $0 }.min()
         // A maker narrowed since (its role or models edited) narrows what it made.
         for maker in makers {

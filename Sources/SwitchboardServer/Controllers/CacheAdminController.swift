@@ -11,6 +11,7 @@ struct CacheAdminController: Sendable {
 
     struct StatsView: Encodable {
         var backend: String
+        var backendUp: Bool
         var entries: Int
         var bytes: Int
         var maxEntries: Int
@@ -20,6 +21,7 @@ struct CacheAdminController: Sendable {
 
         enum CodingKeys: String, CodingKey {
             case backend, entries, bytes, evictions, expired
+            case backendUp = "backend_up"
             case maxEntries = "max_entries"
             case maxBytes = "max_bytes"
         }
@@ -38,7 +40,7 @@ struct CacheAdminController: Sendable {
     @Sendable func stats(request: Request, context: Context) async throws -> Response {
         let stats = await cache.stats()
         return try AdminController.json(StatsView(
-            backend: cache.backend, entries: stats.entries, bytes: stats.bytes, maxEntries: stats.maxEntries,
+            backend: cache.backend, backendUp: stats.backendUp, entries: stats.entries, bytes: stats.bytes, maxEntries: stats.maxEntries,
             maxBytes: stats.maxBytes, evictions: stats.evictions, expired: stats.expired
         ))
     }

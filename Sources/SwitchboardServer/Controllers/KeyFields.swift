@@ -3,7 +3,7 @@ import SwitchboardCore
 /// Reads the editable fields of a key from a JSON object (create and PATCH share it).
 enum KeyFields {
     static let editable: Set<String> = [
-        "name", "user_id", "team", "role", "models", "rpm", "tpm", "max_budget_usd", "budget_period", "expires_at", "metadata",
+        "name", "user_id", "team", "role", "models", "rpm", "tpm", "max_budget_usd", "budget_period", "expires_at", "metadata", "cache",
     ]
 
     static func apply(_ object: [String: JSONValue], to key: inout VirtualKey, now: Double) throws(GatewayError) {
@@ -73,10 +73,42 @@ enum KeyFields {
                 // Read back on every lookup of the key: bounded like every stored free-form value.
                 try StoredJSON.check(value, field: field)
                 key.metadata = metadata
+            case "cache":
+                key.cache = try cacheSettings(value)
             default:
                 break
             }
         }
+    }
+
+    /// `cache: {enabled, ttl_s, scope}` (each may be null), or `null` for none.
+    static func cacheSettings(_ value: JSONValue) throws(GatewayError) -> KeyCacheSettings? {
+        if value == .null { return nil }
+        guard case .object(let fields) = value else {
+            throw GatewayError.validation("`cache` must be an object with `enabled`, `ttl_s` and `scope`, or null.", param: "cache")
+        }
+        var settings = KeyCacheSettings()
+        for (name, field) in fields.sorted(by: { $0.key < $1.key }) {
+            switch (name, field) {
+            case (_, .null): continue
+            case ("enabled", .bool(let enabled)): settings.enabled = enabled
+            case ("ttl_s", _):
+                guard let seconds = field.doubleValue, seconds > 0, seconds <= 366 * 86_400 else {
+                    throw GatewayError.validation("`cache.ttl_s` must be a number of seconds above 0, at most a year.", param: "cache.ttl_s")
+                }
+                settings.ttlSeconds = seconds
+            case ("scope", _):
+                guard let text = field.stringValue, let scope = CacheScope(rawValue: text) else {
+                    throw GatewayError.validation("`cache.scope` must be one of key, user, team, global.", param: "cache.scope")
+                }
+                settings.scope = scope
+            case ("enabled", _):
+                throw GatewayError.validation("`cache.enabled` must be true or false.", param: "cache.enabled")
+            default:
+                throw GatewayError.validation("Unknown field `cache.\(name)`; `cache` has enabled, ttl_s, scope.", param: "cache.\(name)")
+            }
+        }
+        return settings.isEmpty ? nil : settings
     }
 
     static func optionalString(_ value: JSONValue, _ field: String) throws(GatewayError) -> String? {

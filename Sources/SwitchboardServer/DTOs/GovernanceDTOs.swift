@@ -60,6 +60,8 @@ struct KeyView: Encodable, Sendable {
     var createdAt: Timestamp
     @Nullable var revokedAt: Timestamp?
     @Nullable var createdBy: String?
+    /// The key's own cache settings (`enabled`, `ttl_s`, `scope`), or `null`.
+    @Nullable var cache: KeyCacheSettings?
     /// `active`, `revoked` or `expired`.
     var status: String
     /// The secret: in the answer that created the key, and never again.
@@ -70,7 +72,7 @@ struct KeyView: Encodable, Sendable {
     var mintedKeysRevoked: Int?
 
     enum CodingKeys: String, CodingKey {
-        case id, object, name, prefix, team, role, models, rpm, tpm, metadata, status, key, spend
+        case id, object, name, prefix, team, role, models, rpm, tpm, metadata, status, key, spend, cache
         case userID = "user_id"
         case maxBudgetUSD = "max_budget_usd"
         case budgetPeriod = "budget_period"
@@ -98,6 +100,7 @@ struct KeyView: Encodable, Sendable {
         self.createdAt = Timestamp(key.createdAt)
         self.revokedAt = Timestamp(key.revokedAt)
         self.createdBy = key.createdBy
+        self.cache = key.cache
         if key.revokedAt != nil {
             status = "revoked"
         } else if let expires = key.expiresAt, expires <= now {

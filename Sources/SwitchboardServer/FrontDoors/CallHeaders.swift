@@ -23,12 +23,14 @@ enum CallHeaders {
         cache(&headers, notes.cache)
     }
 
-    /// `X-Switchboard-Cache`, `X-Switchboard-Cache-Key` and, on a hit, `Age`.
+    /// `X-Switchboard-Cache`, `X-Switchboard-Cache-Key`, on a hit `Age`, and on a semantic hit
+    /// `X-Switchboard-Cache-Similarity`.
     static func cache(_ headers: inout HTTPFields, _ note: CacheNote?) {
         guard let note else { return }
         headers[.switchboardCache] = note.status.rawValue
         if let key = note.key { headers[.switchboardCacheKey] = key }
         if note.isHit, let age = note.ageSeconds { headers[.age] = String(age) }
+        if let similarity = note.similarity { headers[.switchboardCacheSimilarity] = String(similarity) }
     }
 
     /// The request's `Cache-Control`, for the response cache.

@@ -121,6 +121,7 @@ extension HTTPField.Name {
     static let switchboardTokenCount = HTTPField.Name("X-Switchboard-Token-Count")!
     static let switchboardCache = HTTPField.Name("X-Switchboard-Cache")!
     static let switchboardCacheKey = HTTPField.Name("X-Switchboard-Cache-Key")!
+    static let switchboardCacheSimilarity = HTTPField.Name("X-Switchboard-Cache-Similarity")!
     static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
     static let apiKey = HTTPField.Name("x-api-key")!
     static let costUSD = HTTPField.Name("X-Cost-USD")!

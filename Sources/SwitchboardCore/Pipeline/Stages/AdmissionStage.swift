@@ -1,10 +1,15 @@
 /// Admission and metering: the caller's allowed models, RPM/TPM and budget reservation before
 /// the call; after it, the real tokens charged against TPM and the real cost against budgets.
+///
+/// A call a later stage answers from the cache counts against the rate limits like any other,
+/// unless `countCacheHits` is off: then its request and tokens are given back.
 package struct AdmissionStage: CallStage {
     let governor: Governor
+    let countCacheHits: Bool
 
-    package init(governor: Governor) {
+    package init(governor: Governor, countCacheHits: Bool = true) {
         self.governor = governor
+        self.countCacheHits = countCacheHits
     }
 
     package func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan {
@@ -23,15 +28,19 @@ package struct AdmissionStage: CallStage {
             // Counting costs nothing, but it is a call: models and RPM apply.
             admission = try await governor.admit(principal, model: request.model, promptTokens: 0, maxTokens: 0)
         }
-        return StagePlan(observer: Settle(governor: governor, admission: admission), notes: CallNotes(rateLimit: admission.rate))
+        let settle = Settle(governor: governor, admission: admission, countCacheHits: countCacheHits)
+        return StagePlan(observer: settle, notes: CallNotes(rateLimit: admission.rate))
     }
 
     struct Settle: CallObserver {
         let governor: Governor
         let admission: Governor.Admission
+        let countCacheHits: Bool
 
         func finish(_ settlement: CallSettlement) {
-            if settlement.consumed {
+            if !countCacheHits, settlement.notes.cache?.isHit == true {
+                governor.refund(admission)
+            } else if settlement.consumed {
                 governor.settle(admission, usage: settlement.usage, cost: settlement.cost)
             } else {
                 governor.settle(admission, usage: nil, cost: nil)

@@ -20,12 +20,15 @@ package struct CacheNote: Sendable, Hashable {
     package var ageSeconds: Int?
     /// What the original call cost: what a hit saved.
     package var savedUSD: Double?
+    /// A semantic hit's cosine similarity (`X-Switchboard-Cache-Similarity`).
+    package var similarity: Double?
 
-    package init(status: Status, key: String? = nil, ageSeconds: Int? = nil, savedUSD: Double? = nil) {
+    package init(status: Status, key: String? = nil, ageSeconds: Int? = nil, savedUSD: Double? = nil, similarity: Double? = nil) {
         self.status = status
         self.key = key
         self.ageSeconds = ageSeconds
         self.savedUSD = savedUSD
+        self.similarity = similarity
     }
 
     package var isHit: Bool { status == .hit || status == .semanticHit }
@@ -44,51 +47,67 @@ package struct CacheStage: CallStage {
     let modelSettings: [String: ModelCacheConfig]
     let catalog: ModelCatalog
     let metrics: CacheMetrics
+    /// For models with `cache.semantic: true`.
+    let semantic: SemanticCache?
     let now: @Sendable () -> Double
 
     package init(
         cache: any ResponseCache, settings: CacheConfig, modelSettings: [String: ModelCacheConfig], catalog: ModelCatalog,
-        metrics: CacheMetrics, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        metrics: CacheMetrics, semantic: SemanticCache? = nil, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.cache = cache
         self.settings = settings
         self.modelSettings = modelSettings
         self.catalog = catalog
         self.metrics = metrics
+        self.semantic = semantic
         self.now = now
     }
 
-    /// Whether answers of `model` are cached, and for how long.
-    func policy(for model: String) -> (enabled: Bool, ttl: Double) {
+    /// Whether answers of `model` are cached for this caller, for how long, and who shares them:
+    /// the key's own settings over the model's over the `cache` section's. A key can turn the
+    /// cache on only for models that do not turn it off themselves.
+    func policy(for model: String, key: KeyCacheSettings?) -> (enabled: Bool, ttl: Double, scope: CacheScope) {
         let own = modelSettings[model]
-        return (own?.enabled ?? settings.enabled, own?.ttlSeconds ?? settings.ttlSeconds)
+        var enabled = own?.enabled ?? settings.enabled
+        if let keyEnabled = key?.enabled { enabled = keyEnabled && own?.enabled != false }
+        return (enabled, key?.ttlSeconds ?? own?.ttlSeconds ?? settings.ttlSeconds, key?.scope ?? settings.scope)
     }
 
     package func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan {
         guard case .chat(let request) = call.request else { return .proceed }
-        let policy = policy(for: request.model)
+        let policy = policy(for: request.model, key: call.principal.cache)
         guard policy.enabled else { return .proceed }
         let controls = (request.gatewayExtensions.cache ?? CacheControls()).merged(with: call.context.cacheControls)
-        let scope = settings.scope.id(for: call.principal)
+        let scope = policy.scope.id(for: call.principal)
         let targets = (try? catalog.resolve(request.model))?.targets.map(\.id.description) ?? []
         guard let key = try? CacheKey.make(request, targets: targets, scope: scope) else {
             metrics.count(.lookup, .bypass)
             return StagePlan(notes: CallNotes(cache: CacheNote(status: .bypass)))
         }
         let timestamp = now()
-        if !controls.noCache, let entry = await cache.entry(key, now: timestamp), entry.scope == scope {
-            let age = max(0, timestamp - entry.storedAt)
-            if controls.maxAgeSeconds.map({ age <= $0 }) ?? true {
-                metrics.count(.lookup, .hit)
-                metrics.saved(entry.cost ?? 0)
-                let note = CacheNote(status: .hit, key: key, ageSeconds: Int(age), savedUSD: entry.cost)
-                let answer = StageAnswer(
-                    response: entry.response,
-                    servedBy: ServedBy(provider: entry.provider, model: entry.servedModel, upstreamDuration: .zero, attempts: 0),
-                    usage: entry.usage, cost: 0,
-                    replayDelay: settings.replayChunkDelayMilliseconds > 0 ? .milliseconds(settings.replayChunkDelayMilliseconds) : nil
-                )
-                return StagePlan(answer: answer, notes: CallNotes(cache: note))
+        if !controls.noCache, let entry = await cache.entry(key, now: timestamp), entry.scope == scope,
+            let plan = serve(entry, key: key, status: .hit, controls: controls, now: timestamp)
+        {
+            return plan
+        }
+        // The semantic cache: a stored answer to a similar prompt, everything else equal.
+        var vector: (values: [Float], partition: String)?
+        if let semantic, modelSettings[request.model]?.semantic == true, !(controls.noCache && controls.noStore),
+            let text = SemanticKey.text(of: request, input: semantic.settings.input),
+            let partition = try? SemanticKey.partition(of: request, input: semantic.settings.input, targets: targets, scope: scope)
+        {
+            if let values = await semantic.vector(for: text) {
+                vector = (values, partition)
+                if !controls.noCache,
+                    let near = semantic.index.nearest(values, partition: partition, threshold: Float(semantic.settings.threshold), now: timestamp),
+                    let entry = await cache.entry(near.key, now: timestamp), entry.scope == scope,
+                    let plan = serve(entry, key: near.key, status: .semanticHit, controls: controls, now: timestamp, similarity: near.similarity)
+                {
+                    return plan
+                }
+            } else {
+                metrics.count(.lookup, .embeddingFailed)
             }
         }
         let status: CacheNote.Status = controls.noCache ? .bypass : .miss
@@ -98,9 +117,30 @@ package struct CacheStage: CallStage {
         let store = Store(
             cache: cache, metrics: metrics, key: key, scope: scope, model: request.model,
             ttl: controls.ttlSeconds ?? policy.ttl, storeTruncated: settings.storeTruncated, now: now,
-            assembler: call.stream ? ChunkAssembler(limit: settings.maxEntryBytes) : nil
+            assembler: call.stream ? ChunkAssembler(limit: settings.maxEntryBytes) : nil,
+            semantic: vector.flatMap { vector in semantic.map { (index: $0.index, vector: vector.values, partition: vector.partition) } }
         )
         return StagePlan(observer: store, notes: notes)
+    }
+
+    /// The plan that answers from `entry`, unless it is older than the request accepts.
+    private func serve(
+        _ entry: CachedAnswer, key: String, status: CacheNote.Status, controls: CacheControls, now: Double, similarity: Float? = nil
+    ) -> StagePlan? {
+        let age = max(0, now - entry.storedAt)
+        guard controls.maxAgeSeconds.map({ age <= $0 }) ?? true else { return nil }
+        metrics.count(.lookup, status == .hit ? .hit : .semanticHit)
+        metrics.saved(entry.cost ?? 0)
+        let note = CacheNote(
+            status: status, key: key, ageSeconds: Int(age), savedUSD: entry.cost, similarity: similarity.map { (Double($0) * 10_000).rounded() / 10_000 }
+        )
+        let answer = StageAnswer(
+            response: entry.response,
+            servedBy: ServedBy(provider: entry.provider, model: entry.servedModel, upstreamDuration: .zero, attempts: 0),
+            usage: entry.usage, cost: 0,
+            replayDelay: settings.replayChunkDelayMilliseconds > 0 ? .milliseconds(settings.replayChunkDelayMilliseconds) : nil
+        )
+        return StagePlan(answer: answer, notes: CallNotes(cache: note))
     }
 
     /// Stores the answer of a call that missed, once it was served in full.
@@ -114,6 +154,8 @@ package struct CacheStage: CallStage {
         let storeTruncated: Bool
         let now: @Sendable () -> Double
         var assembler: ChunkAssembler?
+        /// Where the prompt's vector goes once the answer is stored (semantic models only).
+        var semantic: (index: SemanticIndex, vector: [Float], partition: String)?
 
         mutating func observe(_ chunk: ChatChunk) {
             assembler?.add(chunk)
@@ -148,7 +190,11 @@ package struct CacheStage: CallStage {
                 key: key, scope: scope, model: model, response: response, usage: settlement.usage, provider: servedBy.provider,
                 servedModel: servedBy.model, cost: settlement.cost, storedAt: stored, expiresAt: stored + ttl, bytes: bytes
             )
-            metrics.count(.store, cache.store(entry) ? .stored : .tooLarge)
+            let kept = cache.store(entry)
+            metrics.count(.store, kept ? .stored : .tooLarge)
+            if kept, let semantic {
+                semantic.index.add(semantic.vector, key: key, partition: semantic.partition, expiresAt: entry.expiresAt)
+            }
         }
     }
 }

@@ -1,0 +1,81 @@
+import Logging
+import Metrics
+import NIOPosix
+import ServiceLifecycle
+import SwitchboardCore
+import SwitchboardRedis
+import SwitchboardStorage
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The response cache the configuration asks for: in memory, or Redis with the in-memory cache
+/// as its fallback (then also a Service that writes, probes and closes the client).
+struct ResponseCacheAssembly {
+    let cache: any ResponseCache
+    let metrics: CacheMetrics
+    let services: [any Service]
+
+    /// The Redis settings of `cache`, or `nil` when it names no Redis; throws for a bad URL
+    /// (without echoing it: it may hold a password).
+    static func redisConfiguration(_ cache: CacheConfig) throws(ConfigError) -> RedisConfiguration? {
+        guard let url = cache.redisURL else { return nil }
+        var configuration: RedisConfiguration
+        do {
+            configuration = try RedisConfiguration(url: url)
+        } catch {
+            throw ConfigError("`cache.redis_url` (or REDIS_URL) is not a Redis URL: \(error)")
+        }
+        if configuration.password == nil { configuration.password = cache.redisPassword }
+        configuration.commandTimeout = .milliseconds(cache.redisTimeoutMilliseconds)
+        configuration.poolSize = cache.redisMaxConnections
+        configuration.maxReconnectBackoff = .seconds(2)
+        return configuration
+    }
+
+    /// The semantic cache, when a model opts in: prompts embedded by the gateway's own
+    /// embedding model (no ledger row, no caller's limits: it is the gateway's own lookup).
+    static func semantic(
+        _ config: CacheConfig, models: [String: ModelCacheConfig], gateway: Gateway, logger: Logger
+    ) -> SemanticCache? {
+        guard let model = config.semantic.embeddingModel, models.values.contains(where: { $0.semantic == true }) else { return nil }
+        return SemanticCache(settings: config.semantic, index: SemanticIndex(maxEntries: config.semantic.maxEntries)) { text in
+            let result = try await gateway.embeddings(
+                EmbeddingsRequest(model: model, input: .text(text)), requestID: "semantic-cache", logger: logger
+            )
+            guard case .floats(let values)? = result.response.data.first?.embedding, !values.isEmpty else {
+                throw SemanticEmbeddingError()
+            }
+            return values.map(Float.init)
+        }
+    }
+
+    /// - Parameter used: whether any model is cached; without it no Redis connection is made.
+    static func make(
+        _ config: CacheConfig, redis: RedisConfiguration?, used: Bool, metricsFactory: any MetricsFactory, logger: Logger
+    ) -> ResponseCacheAssembly {
+        guard let redis, used else {
+            let metrics = CacheMetrics(factory: metricsFactory, backend: "memory")
+            let memory = MemoryResponseCache(
+                maxEntries: config.maxEntries, maxBytes: config.maxBytes, maxEntryBytes: config.maxEntryBytes, metrics: metrics
+            )
+            return ResponseCacheAssembly(cache: memory, metrics: metrics, services: [])
+        }
+        let metrics = CacheMetrics(factory: metricsFactory, backend: "redis")
+        // The fallback's own figures are not the cache's: the gauges follow Redis.
+        let memory = MemoryResponseCache(maxEntries: config.maxEntries, maxBytes: config.maxBytes, maxEntryBytes: config.maxEntryBytes)
+        let client = RedisClient(configuration: redis, group: MultiThreadedEventLoopGroup.singleton)
+        let cache = FallbackResponseCache(
+            shared: RedisCacheBackend(client: client, prefix: config.redisPrefix), memory: memory, metrics: metrics, logger: logger,
+            now: { Date().timeIntervalSince1970 }
+        )
+        logger.info("response cache on Redis", metadata: ["redis": "\(redis.redacted)"])
+        return ResponseCacheAssembly(cache: cache, metrics: metrics, services: [cache])
+    }
+}
+
+/// The embedding model answered, but not with one vector of floats.
+struct SemanticEmbeddingError: Error {}

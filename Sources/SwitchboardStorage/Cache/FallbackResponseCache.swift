@@ -1,0 +1,191 @@
+package import Logging
+package import ServiceLifecycle
+package import SwitchboardCore
+import Synchronization
+
+/// The response cache over a shared store (Redis), falling back to memory while it is away.
+///
+/// Lookups go to the shared store; the first failure (unreachable, timed out, garbled) marks it
+/// down — logged once, `cache_backend_up 0` — and from then on the in-memory cache takes the
+/// lookups and stores. A probe every `probeInterval` pings the store and switches back when it
+/// answers. A store that hangs costs a request at most the client's command timeout, once.
+///
+/// Stores never block the request: they are queued and written by ``run()`` (a Service), at most
+/// `maxWritesInFlight` at a time; a full queue drops the write (counted as skipped).
+package final class FallbackResponseCache: ResponseCache, Service {
+    private let shared: any SharedCacheBackend
+    private let memory: MemoryResponseCache
+    private let metrics: CacheMetrics
+    private let logger: Logger
+    private let probeInterval: Duration
+    private let sizeInterval: Duration
+    private let maxWritesInFlight: Int
+    private let now: @Sendable () -> Double
+
+    private let healthy = Mutex(true)
+    private let inFlight = Atomic<Int>(0)
+    private let writes: AsyncStream<CachedAnswer>
+    private let writer: AsyncStream<CachedAnswer>.Continuation
+
+    package var backend: String { "redis" }
+
+    package init(
+        shared: any SharedCacheBackend, memory: MemoryResponseCache, metrics: CacheMetrics, logger: Logger,
+        probeInterval: Duration = .milliseconds(500), sizeInterval: Duration = .seconds(30), queueCapacity: Int = 4096,
+        maxWritesInFlight: Int = 256, now: @escaping @Sendable () -> Double
+    ) {
+        self.shared = shared
+        self.memory = memory
+        self.metrics = metrics
+        self.logger = logger
+        self.probeInterval = probeInterval
+        self.sizeInterval = sizeInterval
+        self.maxWritesInFlight = max(1, maxWritesInFlight)
+        self.now = now
+        (writes, writer) = AsyncStream.makeStream(of: CachedAnswer.self, bufferingPolicy: .bufferingOldest(max(1, queueCapacity)))
+    }
+
+    /// Whether lookups go to the shared store now.
+    package var isBackendUp: Bool { healthy.withLock { $0 } }
+
+    package func entry(_ key: String, now: Double) async -> CachedAnswer? {
+        if isBackendUp {
+            do {
+                guard let entry = try await shared.entry(key), entry.expiresAt > now else { return nil }
+                return entry
+            } catch {
+                markDown(error)
+            }
+        }
+        return await memory.entry(key, now: now)
+    }
+
+    package func store(_ entry: CachedAnswer) -> Bool {
+        guard entry.bytes <= memory.maxEntryBytes else { return false }
+        guard isBackendUp else { return memory.store(entry) }
+        if case .dropped = writer.yield(entry) { metrics.count(.store, .skipped) }
+        return true
+    }
+
+    package func remove(_ key: String) async -> Bool {
+        let local = await memory.remove(key)
+        guard isBackendUp else { return local }
+        do {
+            return try await shared.remove(key) || local
+        } catch {
+            markDown(error)
+            return local
+        }
+    }
+
+    package func removeAll(scope: String?, model: String?) async -> Int {
+        let local = await memory.removeAll(scope: scope, model: model)
+        guard isBackendUp else { return local }
+        do {
+            return try await shared.removeAll(scope: scope, model: model) + local
+        } catch {
+            markDown(error)
+            return local
+        }
+    }
+
+    package func stats() async -> ResponseCacheStats {
+        var stats = await memory.stats()
+        if isBackendUp {
+            do {
+                let size = try await shared.size()
+                stats.entries = size.entries
+                stats.bytes = size.bytes
+                metrics.update(stats)
+                return stats
+            } catch {
+                markDown(error)
+            }
+        }
+        stats.backendUp = false
+        return stats
+    }
+
+    /// Writes queued stores, probes a store that is down and refreshes the size gauges, until
+    /// graceful shutdown; then finishes the queued writes and closes the client.
+    package func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.watch() }
+            await withGracefulShutdownHandler {
+                for await entry in writes {
+                    guard isBackendUp else {
+                        _ = memory.store(entry)
+                        continue
+                    }
+                    if inFlight.add(1, ordering: .relaxed).newValue > maxWritesInFlight {
+                        await write(entry)
+                    } else {
+                        group.addTask { await self.write(entry) }
+                    }
+                }
+            } onGracefulShutdown: {
+                self.writer.finish()
+            }
+            group.cancelAll()
+        }
+        await shared.shutdown()
+    }
+
+    private func write(_ entry: CachedAnswer) async {
+        defer { inFlight.subtract(1, ordering: .relaxed) }
+        do {
+            try await shared.store(entry, now: now())
+        } catch {
+            markDown(error)
+            _ = memory.store(entry)
+        }
+    }
+
+    private func watch() async {
+        do {
+            try await shared.ping()
+        } catch {
+            markDown(error)
+        }
+        var sinceSize = Duration.zero
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: probeInterval)
+            } catch {
+                return
+            }
+            sinceSize += probeInterval
+            if !isBackendUp {
+                do {
+                    try await shared.ping()
+                    markUp()
+                } catch {}
+            } else if sinceSize >= sizeInterval {
+                sinceSize = .zero
+                _ = await stats()
+            }
+        }
+    }
+
+    private func markDown(_ error: any Error) {
+        let wasUp = healthy.withLock { up in
+            defer { up = false }
+            return up
+        }
+        guard wasUp else { return }
+        metrics.backend(up: false)
+        logger.warning("cache backend unreachable; serving from memory until it answers", metadata: [
+            "backend": "\(backend)", "error": "\(error)",
+        ])
+    }
+
+    private func markUp() {
+        let wasUp = healthy.withLock { up in
+            defer { up = true }
+            return up
+        }
+        guard !wasUp else { return }
+        metrics.backend(up: true)
+        logger.info("cache backend answers again", metadata: ["backend": "\(backend)"])
+    }
+}

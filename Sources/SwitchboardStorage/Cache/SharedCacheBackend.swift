@@ -1,0 +1,18 @@
+package import SwitchboardCore
+
+/// A cache store that replicas share (Redis). Unlike ``ResponseCache`` every call may fail: the
+/// caller (``FallbackResponseCache``) decides that a failure means "serve from memory".
+///
+/// An entry that is there but unreadable — not ours, garbage, the wrong type — is a miss, not a
+/// failure: only an unreachable or misbehaving server throws.
+package protocol SharedCacheBackend: Sendable {
+    func entry(_ key: String) async throws -> CachedAnswer?
+    func store(_ entry: CachedAnswer, now: Double) async throws
+    func remove(_ key: String) async throws -> Bool
+    func removeAll(scope: String?, model: String?) async throws -> Int
+    /// Entries and their bytes as the store holds them.
+    func size() async throws -> (entries: Int, bytes: Int)
+    /// Whether the store answers.
+    func ping() async throws
+    func shutdown() async
+}
