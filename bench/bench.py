@@ -175,7 +175,7 @@ http {{
     return path
 
 
-def switchboard_config(workdir, name, port, upstream_port, governance):
+def switchboard_config(workdir, name, port, upstream_port, governance, cache=False):
     db = os.path.join(workdir, f"{name}.db")
     lines = [
         "server:",
@@ -216,6 +216,8 @@ def switchboard_config(workdir, name, port, upstream_port, governance):
         ]
     else:
         lines += ["request_log:", "  mode: off"]
+    if cache:
+        lines += ["cache:", "  enabled: true"]
     path = os.path.join(workdir, f"{name}.yaml")
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
@@ -422,16 +424,21 @@ def run_wrk(workdir, target, conns, seconds, stream=False):
     }
 
 
-def run_client(client, workdir, target, conns, requests, rate, stream, warmup=None):
+def run_client(client, workdir, target, conns, requests, rate, stream, warmup=None, get_path=None):
     body = {**CHAT_BODY, "model": target["stream_model"] if stream else target["model"]}
     if stream:
         body["stream"] = True
     body_path = os.path.join(workdir, f"body-{target['name']}-{'sse' if stream else 'json'}.json")
     with open(body_path, "w") as handle:
         handle.write(json.dumps(body))
-    argv = [client, "--port", str(target["port"]), "--path", target["stream_path"] if stream else target["path"],
-            "--body-file", body_path, "--conns", str(conns), "--requests", str(requests), "--rate", str(rate),
-            "--warmup", str(max(conns * 5, requests // 20) if warmup is None else warmup), "--expect", "[DONE]" if stream else REPLY]
+    if get_path:
+        # GET with no body (`/health`): the server and its middleware alone.
+        request = ["--path", get_path, "--get", "--expect", '"status"']
+    else:
+        request = ["--path", target["stream_path"] if stream else target["path"], "--body-file", body_path,
+                   "--expect", "[DONE]" if stream else REPLY]
+    argv = [client, "--port", str(target["port"]), *request, "--conns", str(conns), "--requests", str(requests), "--rate", str(rate),
+            "--warmup", str(max(conns * 5, requests // 20) if warmup is None else warmup)]
     for header in target["stream_headers"] if stream else target["headers"]:
         argv += ["--header", header]
     COMMANDS.append(" ".join(shlex.quote(a) for a in argv))
@@ -489,9 +496,9 @@ def measure_target(args, procs, client, workdir, target, plan):
     return result
 
 
-def start_switchboard(args, procs, workdir, name, upstream_port, governance):
+def start_switchboard(args, procs, workdir, name, upstream_port, governance, cache=False):
     port = free_port()
-    config, db = switchboard_config(workdir, name, port, upstream_port, governance)
+    config, db = switchboard_config(workdir, name, port, upstream_port, governance, cache)
     argv = [args.binary, "serve", "--config", config, "--log-level", "error"]
     started = time.perf_counter()
     proc = procs.start(name, argv, os.path.join(workdir, f"{name}.log"))
@@ -601,6 +608,8 @@ def main():
     parser.add_argument("--litellm-bin", help="the litellm executable (enables the LiteLLM rows)")
     parser.add_argument("--streams", type=int, default=2000, help="concurrent open streams for the memory test")
     parser.add_argument("--only", help="comma-separated targets to run (direct,nginx-proxy,switchboard-gov,...)")
+    parser.add_argument("--cache", action="store_true",
+                        help="add switchboard-cache-hit: governance on, the response cache on, every timed request a hit")
     args = parser.parse_args()
 
     plan = {
@@ -655,6 +664,19 @@ def main():
             try:
                 result = measure_target(args, procs, args.client, workdir, target, plan)
                 result["virtual_key"] = target.get("virtual_key")
+                results["targets"].append(result)
+            finally:
+                procs.stop(target["proc"])
+        if args.cache and wanted("switchboard-cache-hit"):
+            # The same body every time: after the check requests stored it, every request is a hit
+            # (streams too: a streamed request is answered from the non-streamed entry).
+            target = start_switchboard(args, procs, workdir, "switchboard-cache-hit", upstream_port, True, cache=True)
+            try:
+                result = measure_target(args, procs, args.client, workdir, target, plan)
+                result["label"] = "Switchboard, governance on, response cache hit"
+                log("switchboard-cache-hit: paced GET /health, 10 connections")
+                result["paced_health"] = run_client(args.client, workdir, target, 10, plan["paced_requests"], plan["paced_rate"],
+                                                    stream=False, get_path="/health")
                 results["targets"].append(result)
             finally:
                 procs.stop(target["proc"])

@@ -35,6 +35,7 @@ static long warmup = 100;
 static double rate = 0;  // requests per second in total; 0 = as fast as possible
 static const char *expect = NULL;
 static int timeout_ms = 30000;
+static int get = 0; /* --get: GET the path, no body (for /health) */
 
 static char request_buf[65536];
 static size_t request_len;
@@ -259,17 +260,21 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--rate")) rate = atof(v), i++;
         else if (!strcmp(a, "--expect")) expect = v, i++;
         else if (!strcmp(a, "--timeout-ms")) timeout_ms = atoi(v), i++;
+        else if (!strcmp(a, "--get")) get = 1;
         else {
             fprintf(stderr, "unknown argument %s\n", a);
             return 2;
         }
     }
-    if (!port || !body) {
-        fprintf(stderr, "usage: %s --port P --body-file F [--path P] [--header 'k: v'] [--conns N] [--requests N] [--warmup N] [--rate R] [--expect S]\n", argv[0]);
+    if (!port || (!body && !get)) {
+        fprintf(stderr, "usage: %s --port P (--body-file F | --get) [--path P] [--header 'k: v'] [--conns N] [--requests N] [--warmup N] [--rate R] [--expect S]\n", argv[0]);
         return 2;
     }
-    int n = snprintf(request_buf, sizeof request_buf,
-                     "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n", path, host, port, body_len);
+    if (get) body = (char *)"", body_len = 0;
+    int n = get
+        ? snprintf(request_buf, sizeof request_buf, "GET %s HTTP/1.1\r\nHost: %s:%d\r\n", path, host, port)
+        : snprintf(request_buf, sizeof request_buf,
+                   "POST %s HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n", path, host, port, body_len);
     for (int i = 0; i < header_count; i++) n += snprintf(request_buf + n, sizeof request_buf - n, "%s\r\n", headers[i]);
     n += snprintf(request_buf + n, sizeof request_buf - n, "\r\n");
     memcpy(request_buf + n, body, body_len);

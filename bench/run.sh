@@ -3,18 +3,20 @@
 # with --litellm, LiteLLM — one run on this machine, all on loopback. Writes the
 # "Gateway benchmark" section of bench/RESULTS.md (between <!-- bench:start/end --> markers).
 #
-# Usage: bench/run.sh [--quick] [--litellm] [--streams N] [--only direct,nginx-proxy,switchboard-gov,...]
+# Usage: bench/run.sh [--quick] [--litellm] [--cache] [--streams N] [--only direct,nginx-proxy,switchboard-gov,...]
 #   --quick     3 s per load point instead of 10, fewer requests (a smoke test; still writes RESULTS.md)
 #   --litellm   add LiteLLM's proxy (one and two workers, no database), installed with pip into bench/.venv
 #   --streams N concurrent open streams for the memory test (default 2000)
+#   --cache     add the response-cache target (every request a hit) and its figures
 #   --no-write  leave RESULTS.md alone (the raw JSON is kept; its path is printed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-quick="" litellm=0 write=1 extra=()
+quick="" litellm=0 write=1 extra=() cacheflag=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick="--quick" ;;
+        --cache) extra+=("--cache"); cacheflag=" --cache" ;;
         --litellm) litellm=1 ;;
         --no-write) write=0 ;;
         --streams|--only) extra+=("$1" "$2"); shift ;;
@@ -53,7 +55,7 @@ fi
 
 status=0
 python3 bench/bench.py "${args[@]}" || status=$?
-command_line="bench/run.sh${quick:+ --quick}$([ "$litellm" = 1 ] && echo ' --litellm' || true)"
+command_line="bench/run.sh${quick:+ --quick}$([ "$litellm" = 1 ] && echo ' --litellm' || true)${cacheflag}"
 if [ -f "$workdir/results.json" ] && [ "$write" = 1 ]; then
     python3 bench/write_bench_results.py "$workdir/results.json" bench/RESULTS.md "$command_line"
     echo "bench/RESULTS.md updated; raw results in $workdir/results.json"

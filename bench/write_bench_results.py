@@ -197,6 +197,39 @@ def render(results, command):
         ]
 
     # Budget
+    hit = targets.get("switchboard-cache-hit")
+    if hit and gov:
+        out += [
+            "",
+            "### Response cache hits (issue #15)",
+            "",
+            "`--cache`: the same Switchboard set-up as governance on (virtual key, limits, accounting, metadata log) with"
+            " `cache: {enabled: true}`; every timed request repeats the checked body, so each is answered from the cache."
+            " A miss is the governance-on row above (proxied to nginx). `/health` is timed on the cache process with the"
+            " same paced client (`--get`).",
+            "",
+            "| conns | hit req/s | proxied miss req/s | hit ÷ miss (budget ≥ 1.5) |",
+            "| ---: | ---: | ---: | ---: |",
+        ]
+        for conns in plan["conns"]:
+            h, m = hit["wrk"].get(str(conns)), gov["wrk"].get(str(conns))
+            if h and m:
+                ratio = h["rps"] / m["rps"]
+                out.append(f"| {conns} | {fmt(h['rps'])} | {fmt(m['rps'])} | {ratio:.2f} {verdict(ratio >= 1.5)} |")
+        health = hit.get("paced_health", {}).get("total_ms")
+        if health:
+            p = hit["paced"]["total_ms"]
+            added = p["p50"] - health["p50"]
+            out += [
+                "",
+                "| paced, 10 conns | p50 ms | p99 ms |",
+                "| --- | ---: | ---: |",
+                f"| `GET /health` | {health['p50']:.3f} | {health['p99']:.3f} |",
+                f"| cache hit (`POST /v1/chat/completions`) | {p['p50']:.3f} | {p['p99']:.3f} |",
+                f"| proxied miss | {gov['paced']['total_ms']['p50']:.3f} | {gov['paced']['total_ms']['p99']:.3f} |",
+                "",
+                f"Hit p50 added over `GET /health`: **{added:+.3f} ms** (budget ≤ 0.3 ms: {verdict(added <= 0.3)}).",
+            ]
     out += ["", "### Against the budget (DESIGN.md §7)", "", "| line | budget | measured | |", "| --- | --- | --- | --- |"]
     if gov and proxy:
         r = peak(gov) / peak(proxy)
