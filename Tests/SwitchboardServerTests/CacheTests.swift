@@ -347,7 +347,8 @@ import Testing
         }
     }
 
-    static func semanticConfig(embedding: String = "bow-embed", timeout: Int = 100) -> String {
+    // A generous embedding budget by default: under a loaded test run, 100 ms is not always enough.
+    static func semanticConfig(embedding: String = "bow-embed", timeout: Int = 5000) -> String {
         standardConfig(extraModels: """
               - name: embed
                 targets: [{ provider: fake, model: \(embedding) }]
