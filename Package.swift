@@ -125,6 +125,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -180,6 +181,7 @@ let package = Package(
             dependencies: [
                 "SwitchboardServer",
                 "SwitchboardStorage",
+                "SwitchboardRedis",
                 .product(name: "Logging", package: "swift-log"),
                 "SwitchboardTesting",
                 "SwitchboardCore",

@@ -59,8 +59,8 @@ package final class RedisClient: Sendable {
     }
 
     /// `PING`: whether the server answers.
-    package func ping() async throws(RedisError) {
-        let answer = try await send(RedisCommand("PING"))
+    package func ping(timeout: Duration? = nil) async throws(RedisError) {
+        let answer = try await send(RedisCommand("PING"), timeout: timeout)
         guard answer.string == "PONG" else { throw .unexpectedReply(command: "PING") }
     }
 

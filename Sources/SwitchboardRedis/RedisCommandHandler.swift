@@ -37,13 +37,15 @@ final class RedisCommandHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        if var buffer = received {
-            buffer.writeBuffer(&incoming)
-            received = buffer
+        // Taken out of `received` before it grows, so appending does not copy it.
+        var buffer: ByteBuffer
+        if var held = received {
+            received = nil
+            held.writeBuffer(&incoming)
+            buffer = held
         } else {
-            received = incoming
+            buffer = incoming
         }
-        guard var buffer = received else { return }
         do {
             while let value = try parser.next(from: &buffer) {
                 guard let waiter = waiting.popFirst() else {

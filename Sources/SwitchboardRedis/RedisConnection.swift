@@ -54,8 +54,9 @@ final class RedisConnection: Sendable {
                     setup.append(RedisCommand("SELECT", [RESPArgument(configuration.database)]))
                 }
                 guard !setup.isEmpty else { return eventLoop.makeSucceededFuture(connection) }
-                return connection.send(setup, timeout: configuration.connectTimeout).flatMapThrowing { answers in
-                    for (command, answer) in zip(setup, answers) {
+                let commands = setup
+                return connection.send(commands, timeout: configuration.connectTimeout).flatMapThrowing { answers in
+                    for (command, answer) in zip(commands, answers) {
                         if case .error(let message) = answer {
                             // AUTH's error text never holds the password.
                             throw RedisError.unavailable("\(command.name) refused: \(message)")
@@ -77,8 +78,12 @@ final class RedisConnection: Sendable {
         for command in commands { command.write(to: &bytes) }
         let promises = commands.map { _ in eventLoop.makePromise(of: RESPValue.self) }
         let outbound = RedisOutbound(bytes: channel.allocator.buffer(bytes: bytes), promises: promises)
+        let channel = self.channel
         let deadline = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.nanoseconds))) {
             for promise in promises { promise.fail(RedisError.timeout) }
+            // A server that does not answer in time may never: the pool opens a new connection
+            // rather than queue more commands behind this one (what waits on it fails now).
+            channel.close(promise: nil)
         }
         channel.writeAndFlush(outbound).whenFailure { error in
             for promise in promises { promise.fail(error as? RedisError ?? RedisError.connectionClosed) }

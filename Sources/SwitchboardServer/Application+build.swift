@@ -116,10 +116,7 @@ package func buildGateway(
         AdmissionStage(governor: governor, countCacheHits: config.cache.hitsCountInRateLimits),
     ]
     let modelCache = Dictionary(config.models.compactMap { model in model.cache.map { (model.name, $0) } }, uniquingKeysWith: { first, _ in first })
-    let caching = config.cache.enabled || modelCache.values.contains(where: { $0.enabled == true })
-    let cacheAssembly = ResponseCacheAssembly.make(
-        config.cache, redis: redisConfiguration, used: caching, metricsFactory: metricsFactory, logger: logger
-    )
+    let cacheAssembly = ResponseCacheAssembly.make(config.cache, redis: redisConfiguration, metricsFactory: metricsFactory, logger: logger)
     let responseCache = cacheAssembly.cache
     let cacheMetrics = cacheAssembly.metrics
     // Always a stage: a key may turn the cache on for itself (it costs a dictionary lookup).

@@ -7,8 +7,11 @@ import Glibc
 import Darwin
 #endif
 
-// Process and FileHandle are in Foundation proper.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A real `redis-server` on a loopback port, started for one test and killed after it.
 ///
@@ -40,24 +43,38 @@ package struct RedisServer: Sendable {
     package static func start(port: Int? = nil, password: String? = nil) async throws -> RedisServer {
         guard let binary else { throw RedisServerError.notInstalled }
         for _ in 0..<5 {
-            let chosen = port ?? Int.random(in: 20_000..<60_000)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
+            // Below the ephemeral range (32768+), where client sockets would collide.
+            let chosen = port ?? Int.random(in: 20_000..<32_000)
             var arguments = [
-                "--port", String(chosen), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
+                binary, "--port", String(chosen), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
                 "--loglevel", "warning", "--protected-mode", "no",
             ]
             if let password { arguments += ["--requirepass", password] }
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let server = RedisServer(port: chosen, password: password, pid: process.processIdentifier)
+            let pid = try spawn(binary, arguments)
+            let server = RedisServer(port: chosen, password: password, pid: pid)
             if await server.waitUntilReady() { return server }
             server.stop()
             if port != nil { break }
         }
         throw RedisServerError.didNotStart
+    }
+
+    /// `posix_spawn`, not Foundation's `Process`: `Process.run` crashed here when other tests
+    /// spawned processes at the same time. The child gets a minimal environment and no output.
+    private static func spawn(_ path: String, _ arguments: [String]) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        let environment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/bin:/bin"), nil]
+        defer {
+            for pointer in argv + environment { free(pointer) }
+        }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, path, &actions, nil, argv, environment) == 0 else { throw RedisServerError.didNotStart }
+        return pid
     }
 
     /// Kills the server at once (as a crash would) and reaps it.

@@ -288,6 +288,16 @@ import Testing
         #expect(try SemanticKey.partition(of: request("hello there", temperature: 0.5), input: .lastUser, targets: ["p/m"], scope: "key:1") != a)
         #expect(try SemanticKey.partition(of: request("hello there"), input: .lastUser, targets: ["p/m"], scope: "key:2") != a)
         #expect(try SemanticKey.text(of: request("hello there"), input: .lastUser) == "hello there")
+        // The same words about another image are another partition.
+        func withImage(_ url: String) throws -> ChatRequest {
+            try JSONCoding.decode(ChatRequest.self, from: Array(
+                #"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"\#(url)"}}]}]}"#.utf8
+            ))
+        }
+        let cat = try SemanticKey.partition(of: withImage("https://x/cat.png"), input: .lastUser, targets: [], scope: "k")
+        let dog = try SemanticKey.partition(of: withImage("https://x/dog.png"), input: .lastUser, targets: [], scope: "k")
+        #expect(cat != dog)
+        #expect(try SemanticKey.text(of: withImage("https://x/cat.png"), input: .lastUser) == "what is this?")
         #expect(try SemanticKey.text(of: request("hi"), input: .conversation) == "system: be brief\nuser: hi")
     }
 }

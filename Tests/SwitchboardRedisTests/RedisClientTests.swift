@@ -123,7 +123,7 @@ import Testing
         try await client.ping()
         server.stop()
         await #expect(throws: RedisError.self) { try await client.ping() }
-        // While it is down, commands fail at once rather than waiting.
+        // While it is down (and backing off), commands fail too.
         await #expect(throws: RedisError.self) { try await client.ping() }
         let again = try await RedisServer.start(port: server.port)
         var back = false

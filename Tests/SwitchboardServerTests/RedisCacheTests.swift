@@ -8,7 +8,8 @@ import Testing
 @Suite(.enabled(if: RedisServer.isAvailable), .serialized) struct RedisCacheTests {
     static let prefix = "switchboard:cache:"
 
-    static func config(timeoutMilliseconds: Int = 50) -> String {
+    /// A generous Redis timeout by default: on a loaded 2-core run, 50 ms sends lookups to memory.
+    static func config(timeoutMilliseconds: Int = 1000) -> String {
         standardConfig(extraModels: """
               - name: priced
                 targets: [{ provider: fake, model: fake-model }]
@@ -111,25 +112,37 @@ import Testing
                 let key = try #require(first.header("x-switchboard-cache-key"))
                 try await Self.waitForEntry(key, in: redis)
 
+                let document = try #require(try await redis.get(Self.prefix + key))
                 try await redis.set(Self.prefix + key, Array("{not json at all".utf8))
                 let garbled = try await gateway.post("/v1/chat/completions", Self.body(), headers: authHeaders)
                 #expect(garbled.status == 200)
                 #expect(garbled.header("x-switchboard-cache") == "miss")
                 #expect(try garbled.json()["choices"]?[0]?["message"]?["content"] == "echo: hello")
+                // The miss stores the answer again over the garbage.
+                var restored = false
+                for _ in 0..<200 where !restored {
+                    let bytes = try await redis.get(Self.prefix + key) ?? []
+                    restored = (try? JSONCoding.decode(JSONValue.self, from: bytes))?["key"]?.stringValue == key
+                    if !restored { try await Task.sleep(for: .milliseconds(10)) }
+                }
+                #expect(restored)
 
                 // A document of ours, but for another key: not served.
-                try await Self.waitForEntry(key, in: redis)
-                let document = try #require(try await redis.get(Self.prefix + key))
-                try await redis.set(Self.prefix + String(repeating: "0", count: 64), document)
+                let noStore = authHeaders + [("cache-control", "no-store")]
+                let otherKey = try #require(
+                    try await gateway.post("/v1/chat/completions", Self.body("other"), headers: noStore).header("x-switchboard-cache-key")
+                )
+                try await redis.set(Self.prefix + otherKey, document)
                 let wrongKey = try await gateway.post("/v1/chat/completions", Self.body("other"), headers: authHeaders)
                 #expect(wrongKey.header("x-switchboard-cache") == "miss")
+                #expect(try wrongKey.json()["choices"]?[0]?["message"]?["content"] == "echo: other")
 
                 _ = try await redis.delete([Self.prefix + key])
                 _ = try await redis.send(RedisCommand("LPUSH", [RESPArgument(Self.prefix + key), "x"]))
                 let wrongType = try await gateway.post("/v1/chat/completions", Self.body(), headers: authHeaders)
                 #expect(wrongType.status == 200)
                 #expect(wrongType.header("x-switchboard-cache") == "miss")
-                #expect(await gateway.upstream.recorder.calls(model: "fake-model") == 4)
+                #expect(await gateway.upstream.recorder.calls(model: "fake-model") == 5)
                 // Neither took Redis for down.
                 let stats = try await gateway.get("/admin/cache/stats", headers: authHeaders).json()
                 #expect(stats["backend_up"] == true)
@@ -166,13 +179,13 @@ import Testing
 
             // Redis back on its port: the cache goes back to it.
             let again = try await RedisServer.start(port: server.port)
+            defer { again.stop() }
             try await Self.waitForBackend(up: true, gateway)
             #expect(lines.all.contains { $0.contains("cache backend answers again") })
             let redis = again.client()
             let fresh = try await gateway.post("/v1/chat/completions", Self.body("after"), headers: authHeaders)
             try await Self.waitForEntry(try #require(fresh.header("x-switchboard-cache-key")), in: redis)
             await redis.shutdown()
-            again.stop()
         }
     }
 

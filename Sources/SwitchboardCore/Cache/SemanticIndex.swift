@@ -2,7 +2,8 @@ import Synchronization
 
 /// The semantic cache's vectors: per partition (everything in the exact key but the prompt's
 /// text, scope included), unit vectors searched by exact cosine similarity — a flat scan with
-/// SIMD dot products, which `bench/` measures under a millisecond to ~50k entries here.
+/// SIMD dot products (`bench/semantic.sh`: under a millisecond to ~10k entries of 384 floats here;
+/// memory-bound beyond).
 ///
 /// Bounded by `maxEntries` in all: the oldest vector goes first. Expired vectors are skipped
 /// and dropped as the scan meets them.
@@ -15,13 +16,25 @@ package final class SemanticIndex: Sendable {
         var vectors: [Float] = []
         var keys: [String] = []
         var expiresAt: [Double] = []
+        /// Each entry key's row.
+        var rows: [String: Int] = [:]
 
+        mutating func append(_ vector: [Float], key: String, expiresAt expiry: Double) {
+            rows[key] = keys.count
+            vectors.append(contentsOf: vector)
+            keys.append(key)
+            expiresAt.append(expiry)
+        }
+
+        /// Moves the last row into `row`'s place.
         mutating func remove(at row: Int) {
             let last = keys.count - 1
+            rows[keys[row]] = nil
             if row != last {
                 for column in 0..<dimension { vectors[row * dimension + column] = vectors[last * dimension + column] }
                 keys[row] = keys[last]
                 expiresAt[row] = expiresAt[last]
+                rows[keys[row]] = row
             }
             vectors.removeLast(dimension)
             keys.removeLast()
@@ -50,24 +63,28 @@ package final class SemanticIndex: Sendable {
     package func add(_ vector: [Float], key: String, partition: String, expiresAt: Double) {
         guard let unit = Self.normalized(vector) else { return }
         state.withLock { state in
-            var part = state.partitions[partition] ?? Partition(dimension: unit.count)
-            guard part.dimension == unit.count else { return }
-            if let row = part.keys.firstIndex(of: key) {
+            // Taken out of the dictionary while it changes, so its arrays are not copied.
+            var part = state.partitions.removeValue(forKey: partition) ?? Partition(dimension: unit.count)
+            guard part.dimension == unit.count else {
+                state.partitions[partition] = part
+                return
+            }
+            if let row = part.rows[key] {
                 part.remove(at: row)
                 state.count -= 1
             }
-            part.vectors.append(contentsOf: unit)
-            part.keys.append(key)
-            part.expiresAt.append(expiresAt)
+            part.append(unit, key: key, expiresAt: expiresAt)
             state.partitions[partition] = part
             state.count += 1
             state.order.append((partition, key))
             while state.count > maxEntries, state.orderStart < state.order.count {
                 let (oldPartition, oldKey) = state.order[state.orderStart]
                 state.orderStart += 1
-                if var old = state.partitions[oldPartition], let row = old.keys.firstIndex(of: oldKey) {
-                    old.remove(at: row)
-                    state.count -= 1
+                if var old = state.partitions.removeValue(forKey: oldPartition) {
+                    if let row = old.rows[oldKey] {
+                        old.remove(at: row)
+                        state.count -= 1
+                    }
                     state.partitions[oldPartition] = old.keys.isEmpty ? nil : old
                 }
             }
@@ -101,6 +118,7 @@ package final class SemanticIndex: Sendable {
                 }
             }
             if !expired.isEmpty {
+                state.partitions[partition] = nil
                 for row in expired.reversed() { part.remove(at: row) }
                 state.count -= expired.count
                 state.partitions[partition] = part.keys.isEmpty ? nil : part
@@ -112,8 +130,10 @@ package final class SemanticIndex: Sendable {
     /// Drops the vector of entry `key` wherever it is.
     package func remove(key: String) {
         state.withLock { state in
-            for (name, var part) in state.partitions {
-                guard let row = part.keys.firstIndex(of: key) else { continue }
+            for name in Array(state.partitions.keys) {
+                guard state.partitions[name]?.rows[key] != nil, var part = state.partitions.removeValue(forKey: name),
+                    let row = part.rows[key]
+                else { continue }
                 part.remove(at: row)
                 state.count -= 1
                 state.partitions[name] = part.keys.isEmpty ? nil : part

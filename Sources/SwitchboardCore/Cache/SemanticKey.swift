@@ -17,7 +17,9 @@ package enum SemanticKey {
         return text.isEmpty ? nil : text
     }
 
-    /// The partition: the exact key of the request with the embedded text blanked.
+    /// The partition: the exact key of the request with the embedded text blanked. Only the
+    /// text goes: images and other parts stay in, so the same words about another image are
+    /// another partition.
     package static func partition(
         of request: ChatRequest, input: SemanticCacheConfig.Input, targets: [String], scope: String
     ) throws -> String {
@@ -25,14 +27,25 @@ package enum SemanticKey {
         switch input {
         case .lastUser:
             if let index = blanked.messages.lastIndex(where: { $0.role == .user }) {
-                blanked.messages[index].content = .text("")
+                blanked.messages[index].content = blanked.messages[index].content.map(withoutText)
             }
         case .conversation:
-            for index in blanked.messages.indices where blanked.messages[index].content != nil {
-                blanked.messages[index].content = .text("")
+            for index in blanked.messages.indices {
+                blanked.messages[index].content = blanked.messages[index].content.map(withoutText)
             }
         }
         return try CacheKey.make(blanked, targets: targets, scope: "semantic|" + scope)
+    }
+
+    static func withoutText(_ content: MessageContent) -> MessageContent {
+        switch content {
+        case .text: return .text("")
+        case .parts(let parts):
+            return .parts(parts.map { part in
+                if case .text = part { return .text("") }
+                return part
+            })
+        }
     }
 }
 

@@ -68,7 +68,7 @@ package struct ConfigLoader: Sendable {
         var config = GatewayConfig(server: server, storage: storage, providers: providers, source: "environment")
         // The response cache: `SWITCHBOARD_CACHE=true` turns it on; `CACHE_TTL_DEFAULT` (seconds) as the chat orchestrator names it.
         if let flag = value("SWITCHBOARD_CACHE") {
-            guard let enabled = ["true": true, "1": true, "on": true, "false": false, "0": false, "off": false][flag.lowercased()] else {
+            guard let enabled = Self.flag(flag) else {
                 throw ConfigError("SWITCHBOARD_CACHE must be true or false, not '\(flag)'")
             }
             config.cache.enabled = enabled
@@ -93,7 +93,7 @@ package struct ConfigLoader: Sendable {
             return value
         }
         if let flag = value("REDIS_ENABLED") {
-            guard let enabled = ["true": true, "1": true, "on": true, "false": false, "0": false, "off": false][flag.lowercased()] else {
+            guard let enabled = Self.flag(flag) else {
                 throw ConfigError("REDIS_ENABLED must be true or false, not '\(flag)'")
             }
             if !enabled {
@@ -119,6 +119,11 @@ package struct ConfigLoader: Sendable {
             }
             cache.redisMaxConnections = number
         }
+    }
+
+    /// `true`/`1`/`on` or `false`/`0`/`off`, in any case; `nil` for anything else.
+    static func flag(_ text: String) -> Bool? {
+        ["true": true, "1": true, "on": true, "false": false, "0": false, "off": false][text.lowercased()]
     }
 
     static func describe(_ error: YamlError, file: String?) -> ConfigError {

@@ -136,7 +136,11 @@ struct ConfigParser {
             if let value = try section.string("redis_url"), !value.isEmpty { config.cache.redisURL = value }
             if let value = try section.int("redis_timeout_ms", minimum: 1, maximum: 10_000) { config.cache.redisTimeoutMilliseconds = value }
             if let value = try section.int("redis_max_connections", minimum: 1, maximum: 256) { config.cache.redisMaxConnections = value }
-            if let value = try section.string("redis_prefix") { config.cache.redisPrefix = value }
+            if let value = try section.string("redis_prefix") {
+                // Deletes and sizes walk `prefix*`: an empty prefix would be the whole database.
+                guard !value.isEmpty else { throw ConfigError("`cache.redis_prefix` must not be empty") }
+                config.cache.redisPrefix = value
+            }
             if let node = section["semantic"] {
                 let semantic = try self.section(node, path: "cache.semantic", allowed: [
                     "embedding_model", "threshold", "input", "timeout_ms", "max_entries",

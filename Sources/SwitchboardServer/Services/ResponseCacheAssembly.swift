@@ -53,11 +53,11 @@ struct ResponseCacheAssembly {
         }
     }
 
-    /// - Parameter used: whether any model is cached; without it no Redis connection is made.
+    /// Redis whenever one is configured (keys may turn the cache on even when no model does).
     static func make(
-        _ config: CacheConfig, redis: RedisConfiguration?, used: Bool, metricsFactory: any MetricsFactory, logger: Logger
+        _ config: CacheConfig, redis: RedisConfiguration?, metricsFactory: any MetricsFactory, logger: Logger
     ) -> ResponseCacheAssembly {
-        guard let redis, used else {
+        guard let redis else {
             let metrics = CacheMetrics(factory: metricsFactory, backend: "memory")
             let memory = MemoryResponseCache(
                 maxEntries: config.maxEntries, maxBytes: config.maxBytes, maxEntryBytes: config.maxEntryBytes, metrics: metrics

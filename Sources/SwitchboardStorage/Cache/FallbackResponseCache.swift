@@ -1,6 +1,7 @@
 package import Logging
-package import ServiceLifecycle
+import ServiceLifecycle
 package import SwitchboardCore
+import SwitchboardRedis
 import Synchronization
 
 /// The response cache over a shared store (Redis), falling back to memory while it is away.
@@ -136,6 +137,11 @@ package final class FallbackResponseCache: ResponseCache, Service {
         do {
             try await shared.store(entry, now: now())
         } catch {
+            if let refused = error as? RedisError, case .server = refused {
+                // Redis answered but refused (OOM, READONLY): the store is skipped, Redis is not down.
+                metrics.count(.store, .skipped)
+                return
+            }
             markDown(error)
             _ = memory.store(entry)
         }
@@ -143,7 +149,8 @@ package final class FallbackResponseCache: ResponseCache, Service {
 
     private func watch() async {
         do {
-            try await shared.ping()
+            // The first connect (TLS, AUTH) may take longer than a lookup's budget.
+            try await shared.ping(patient: true)
         } catch {
             markDown(error)
         }
@@ -157,7 +164,7 @@ package final class FallbackResponseCache: ResponseCache, Service {
             sinceSize += probeInterval
             if !isBackendUp {
                 do {
-                    try await shared.ping()
+                    try await shared.ping(patient: true)
                     markUp()
                 } catch {}
             } else if sinceSize >= sizeInterval {

@@ -76,8 +76,8 @@ package struct RedisCacheBackend: SharedCacheBackend {
         return (keys.count, bytes)
     }
 
-    package func ping() async throws {
-        try await client.ping()
+    package func ping(patient: Bool) async throws {
+        try await client.ping(timeout: patient ? client.configuration.connectTimeout : nil)
     }
 
     package func shutdown() async {

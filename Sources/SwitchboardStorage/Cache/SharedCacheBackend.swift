@@ -12,7 +12,7 @@ package protocol SharedCacheBackend: Sendable {
     func removeAll(scope: String?, model: String?) async throws -> Int
     /// Entries and their bytes as the store holds them.
     func size() async throws -> (entries: Int, bytes: Int)
-    /// Whether the store answers.
-    func ping() async throws
+    /// Whether the store answers; `patient`: with the time a connect takes, not a lookup's.
+    func ping(patient: Bool) async throws
     func shutdown() async
 }
