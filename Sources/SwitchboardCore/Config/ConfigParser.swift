@@ -143,7 +143,7 @@ struct ConfigParser {
             }
             if let node = section["semantic"] {
                 let semantic = try self.section(node, path: "cache.semantic", allowed: [
-                    "embedding_model", "threshold", "input", "timeout_ms", "max_entries",
+                    "embedding_model", "threshold", "input", "timeout_ms", "max_entries", "graph_threshold", "search_breadth",
                 ])
                 if let value = try semantic.string("embedding_model"), !value.isEmpty { config.cache.semantic.embeddingModel = value }
                 if let value = try semantic.double("threshold", minimum: 0) {
@@ -153,6 +153,8 @@ struct ConfigParser {
                 if let value = try semantic.enumeration("input", SemanticCacheConfig.Input.self) { config.cache.semantic.input = value }
                 if let value = try semantic.int("timeout_ms", minimum: 1, maximum: 60_000) { config.cache.semantic.timeoutMilliseconds = value }
                 if let value = try semantic.int("max_entries", minimum: 1) { config.cache.semantic.maxEntries = value }
+                if let value = try semantic.int("graph_threshold", minimum: 16) { config.cache.semantic.graphThreshold = value }
+                if let value = try semantic.int("search_breadth", minimum: 1) { config.cache.semantic.searchBreadth = value }
             }
         }
         if let node = top["routing"] {

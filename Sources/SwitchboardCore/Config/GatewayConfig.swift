@@ -354,6 +354,10 @@ package struct SemanticCacheConfig: Sendable, Hashable {
     package var timeoutMilliseconds = 100
     /// Vectors kept in all (the oldest go first).
     package var maxEntries = 50_000
+    /// Entries in one partition past which it is searched through an HNSW graph, not a flat scan.
+    package var graphThreshold = 8192
+    /// Candidates a graph search keeps (HNSW's `ef`): more finds more, slower.
+    package var searchBreadth = 64
 
     package init() {}
 }

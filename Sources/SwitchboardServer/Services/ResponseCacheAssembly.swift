@@ -42,7 +42,10 @@ struct ResponseCacheAssembly {
         _ config: CacheConfig, models: [String: ModelCacheConfig], gateway: Gateway, logger: Logger
     ) -> SemanticCache? {
         guard let model = config.semantic.embeddingModel, models.values.contains(where: { $0.semantic == true }) else { return nil }
-        return SemanticCache(settings: config.semantic, index: SemanticIndex(maxEntries: config.semantic.maxEntries)) { text in
+        let index = SemanticIndex(
+            maxEntries: config.semantic.maxEntries, graphThreshold: config.semantic.graphThreshold, searchBreadth: config.semantic.searchBreadth
+        )
+        return SemanticCache(settings: config.semantic, index: index) { text in
             let result = try await gateway.embeddings(
                 EmbeddingsRequest(model: model, input: .text(text)), requestID: "semantic-cache", logger: logger
             )

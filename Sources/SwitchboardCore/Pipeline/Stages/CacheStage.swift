@@ -99,12 +99,16 @@ package struct CacheStage: CallStage {
         {
             if let values = await semantic.vector(for: text) {
                 vector = (values, partition)
-                if !controls.noCache,
-                    let near = semantic.index.nearest(values, partition: partition, threshold: Float(semantic.settings.threshold), now: timestamp),
-                    let entry = await cache.entry(near.key, now: timestamp), entry.scope == scope,
-                    let plan = serve(entry, key: near.key, status: .semanticHit, controls: controls, now: timestamp, similarity: near.similarity)
-                {
-                    return plan
+                // The nearest few: the nearest's answer may be gone (evicted, expired in Redis)
+                // while its vector is still here. Such a vector is left to its own expiry: a
+                // store still queued for Redis looks the same, and its fresh vector must stay.
+                let near = controls.noCache
+                    ? [] : semantic.index.candidates(values, partition: partition, threshold: Float(semantic.settings.threshold), now: timestamp, limit: 3)
+                for candidate in near {
+                    guard let entry = await cache.entry(candidate.key, now: timestamp), entry.scope == scope else { continue }
+                    if let plan = serve(entry, key: candidate.key, status: .semanticHit, controls: controls, now: timestamp, similarity: candidate.similarity) {
+                        return plan
+                    }
                 }
             } else {
                 metrics.count(.lookup, .embeddingFailed)
