@@ -11,18 +11,8 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// A deterministic generator (SplitMix64), so a failing body can be found again from its seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// A deterministic generator, so a failing body can be found again from its seed.
+typealias SeededGenerator = SplitMix64
 
 /// Makes hostile variants of valid bodies: deep nesting, huge numbers, invalid UTF-8, NUL,
 /// duplicate keys, wrong types, truncation and flipped bytes.

@@ -26,14 +26,14 @@ package struct HNSWGraph: Sendable {
     private var levels: [UInt8] = []
     private(set) var entryPoint: Int32 = -1
     private var topLevel = -1
-    private var random: UInt64
+    private var random: SplitMix64
 
     package init(dimension: Int, m: Int = 16, efConstruction: Int = 64, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) {
         self.dimension = dimension
         self.m = max(2, m)
         self.m0 = 2 * max(2, m)
         self.efConstruction = max(efConstruction, m)
-        self.random = seed
+        self.random = SplitMix64(state: seed)
     }
 
     package var count: Int { levels.count }
@@ -223,19 +223,11 @@ package struct HNSWGraph: Sendable {
     }
 
     /// A node's top layer: geometric, one in `m` reaching each next layer (the paper's
-    /// `floor(-ln(U) / ln(m))`), drawn by SplitMix64 so the same vectors make the same graph.
+    /// `floor(-ln(U) / ln(m))`), drawn by ``SplitMix64`` so the same vectors make the same graph.
     private mutating func nextLevel() -> Int {
         var level = 0
-        while level < 15, nextRandom() % UInt64(m) == 0 { level += 1 }
+        while level < 15, random.next() % UInt64(m) == 0 { level += 1 }
         return level
-    }
-
-    private mutating func nextRandom() -> UInt64 {
-        random &+= 0x9E37_79B9_7F4A_7C15
-        var z = random
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
