@@ -59,6 +59,7 @@ def main():
     parser.add_argument("--client", required=True)
     parser.add_argument("--mode", choices=["json", "stream"], default="json")
     parser.add_argument("--governance", action="store_true", help="master key, limits and request log on")
+    parser.add_argument("--cache", action="store_true", help="the response cache on: after the checks every request is a hit")
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--conns", type=int, default=10)
     parser.add_argument("--rate", type=float, default=0, help="requests/s in total; 0 = closed loop")
@@ -72,7 +73,7 @@ def main():
         upstream_port, port = bench.free_port(), bench.free_port()
         upstream = procs.start("nginx-upstream", ["nginx", "-c", bench.write_upstream_config(workdir, upstream_port)],
                                os.path.join(workdir, "nginx.log"))
-        config, _ = bench.switchboard_config(workdir, "profile", port, upstream_port, args.governance)
+        config, _ = bench.switchboard_config(workdir, "profile", port, upstream_port, args.governance, args.cache)
         gateway = procs.start("switchboard", [args.binary, "serve", "--config", config, "--log-level", "error"],
                               os.path.join(workdir, "gateway.log"))
         if bench.wait_ready(port, "/ready", time.perf_counter(), timeout=60, proc=gateway) is None:
@@ -83,6 +84,8 @@ def main():
             "headers": [f"Authorization: Bearer {bench.MASTER_KEY}"] if args.governance else [],
         }
         target["stream_headers"] = target["headers"]
+        if args.cache:
+            target["also_streamed"] = (bench.REPLY,)  # a stream answered from the non-streamed entry
         stream = args.mode == "stream"
         bench.check_target(target, 5)
         bench.run_client(args.client, workdir, target, 10, 2000, 0, stream)  # warm-up
@@ -98,7 +101,7 @@ def main():
         perf.wait(60)
         procs.stop(perf)
         report = {
-            "mode": args.mode, "governance": args.governance, "requests": result["ok"], "rate": args.rate,
+            "mode": args.mode, "governance": args.governance, "cache": args.cache, "requests": result["ok"], "rate": args.rate,
             "conns": args.conns, "errors": result["transport_errors"] + result["bad_status"] + result["bad_body"],
             "gateway_cpu_seconds": round(used, 3), "cpu_us_per_request": round(used / max(1, result["ok"]) * 1e6, 1),
             "latency_ms": result["total_ms"],

@@ -104,6 +104,28 @@ import Testing
         #expect(try CacheKey.make(thinking, targets: ["p/m"], scope: "key:a") != key)
     }
 
+    /// The key hashes the request as `JSONValueEncoder` builds it: the same canonical bytes as
+    /// `JSONEncoder`'s text parsed back, for requests with every kind of field.
+    @Test func theDirectEncoderAgreesWithJSONEncoder() throws {
+        let bodies = [
+            #"{"model":"m","messages":[{"role":"user","content":"hi \"there\"\n\u0001é😀"}]}"#,
+            #"{"model":"m","messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"look"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA","detail":"low"}}]},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},{"role":"tool","tool_call_id":"c1","content":"42"}],"tools":[{"type":"function","function":{"name":"f","description":"d","parameters":{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]}}}],"tool_choice":"auto","response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object"}}},"temperature":0.7,"top_p":1,"max_tokens":100,"stop":["END"],"seed":7,"n":1,"logprobs":true,"top_logprobs":2,"frequency_penalty":-0.5,"presence_penalty":0.25,"logit_bias":{"50256":-100},"reasoning_effort":"high","parallel_tool_calls":false,"x_vendor":{"deep":[1,2.5,null,true,"s"]}}"#,
+        ]
+        for body in bodies {
+            var request = try Self.request(body)
+            request.gatewayExtensions = GatewayExtensions()
+            var direct: [UInt8] = []
+            CanonicalJSON.write(try JSONValueEncoder().encode(request), to: &direct)
+            var viaText: [UInt8] = []
+            CanonicalJSON.write(try JSONCoding.parse(try JSONCoding.encode(request)), to: &viaText)
+            #expect(String(decoding: direct, as: UTF8.self) == String(decoding: viaText, as: UTF8.self))
+        }
+        // Keys stored before (in Redis) stay valid: this request's key is pinned.
+        let pinned = try Self.request(#"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":0.5}"#)
+        let pinnedKey = try CacheKey.make(pinned, targets: ["p/m"], scope: "key:a")
+        #expect(pinnedKey == "6637f4c95b4d8e9585c6a7ae3ba3c961ca71da4852dffcef9c2408516ab1cc26")
+    }
+
     @Test func scopesFallBackOnlyToNarrowerOwners() {
         let keyOnly = Principal(kind: .virtualKey, id: "key:k1", role: .user, keyID: "k1", userID: nil, allowedModels: [], scopes: [])
         #expect(CacheScope.user.id(for: keyOnly) == "key:k1")
@@ -205,13 +227,18 @@ import Testing
         #expect(config.cache.semantic.input == .conversation && config.cache.semantic.timeoutMilliseconds == 80)
         #expect(config.models[1].cache?.semantic == true)
 
-        // A semantic model needs an embedding model; a threshold is at most 1; Redis URLs are redis:// or rediss://.
-        for broken in [
-            text.replacingOccurrences(of: "embedding_model: embed, ", with: ""),
-            text.replacingOccurrences(of: "threshold: 0.9", with: "threshold: 1.5"),
-            text.replacingOccurrences(of: "redis://cache", with: "http://cache"),
+        // A semantic model needs an embedding model; a threshold is at most 1; a graph needs 16
+        // entries and a search one candidate; Redis URLs are redis:// or rediss://. Each says what is wrong.
+        for (broken, message) in [
+            (text.replacingOccurrences(of: "embedding_model: embed, ", with: ""), "`cache.semantic.embedding_model` is not set"),
+            (text.replacingOccurrences(of: "threshold: 0.9", with: "threshold: 1.5"), "`cache.semantic.threshold` must be at most 1, not 1.5"),
+            (text.replacingOccurrences(of: "timeout_ms: 80", with: "timeout_ms: 80, graph_threshold: 8"), "`graph_threshold` in cache.semantic must be at least 16, not 8"),
+            (text.replacingOccurrences(of: "timeout_ms: 80", with: "timeout_ms: 80, search_breadth: 0"), "`search_breadth` in cache.semantic must be at least 1, not 0"),
+            (text.replacingOccurrences(of: "timeout_ms: 80", with: "timeout_ms: 80, search_breadth: lots"), "`search_breadth` in cache.semantic must be a whole number"),
+            (text.replacingOccurrences(of: "redis://cache", with: "http://cache"), "`cache.redis_url` must start with redis:// or rediss://"),
         ] {
-            #expect(throws: ConfigError.self) { try loader.load(yaml: broken) }
+            let error = #expect(throws: ConfigError.self) { try loader.load(yaml: broken) }
+            #expect(error?.message.contains(message) == true, "\(String(describing: error?.message)) lacks \(message)")
         }
 
         // The chat orchestrator's variables: REDIS_URL when the file names none, REDIS_ENABLED=false over everything.

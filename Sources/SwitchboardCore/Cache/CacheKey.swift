@@ -33,7 +33,7 @@ package enum CacheKey {
         normal.streamOptions = nil
         normal.user = nil
         normal.gatewayExtensions = GatewayExtensions()
-        let body = try JSONCoding.parse(try JSONCoding.encode(normal))
+        let body = try JSONValueEncoder().encode(normal)
         var reasoning: [String: JSONValue] = [:]
         if let thinking = request.gatewayExtensions.anthropicThinking { reasoning["thinking"] = thinking }
         if let topK = request.gatewayExtensions.anthropicTopK { reasoning["top_k"] = .integer(Int64(topK)) }
@@ -44,68 +44,81 @@ package enum CacheKey {
             "request": body,
             "gateway": .object(reasoning),
         ])
-        var text = ""
+        var text: [UInt8] = []
+        text.reserveCapacity(1024)
         CanonicalJSON.write(material, to: &text)
-        let digest = SHA256.hash(data: Array(text.utf8))
-        return digest.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        return hex(SHA256.hash(data: text))
+    }
+
+    static let digits = Array("0123456789abcdef".utf8)
+
+    static func hex(_ digest: SHA256.Digest) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(SHA256.byteCount * 2)
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
 /// JSON with sorted keys, no whitespace and numbers in one form (an integral double is written
 /// as the integer), so equal requests encode to equal bytes.
-enum CanonicalJSON {
-    static func write(_ value: JSONValue, to out: inout String) {
+package enum CanonicalJSON {
+    package static func write(_ value: JSONValue, to out: inout [UInt8]) {
         switch value {
-        case .null: out += "null"
-        case .bool(let flag): out += flag ? "true" : "false"
-        case .integer(let number): out += String(number)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .integer(let number): out.append(contentsOf: String(number).utf8)
         case .double(let number):
             if number.isFinite, number == number.rounded(), abs(number) < 9_007_199_254_740_992 {
-                out += String(Int64(number))
+                out.append(contentsOf: String(Int64(number)).utf8)
             } else {
-                out += "\(number)"
+                out.append(contentsOf: "\(number)".utf8)
             }
         case .string(let string): writeString(string, to: &out)
         case .array(let items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 write(item, to: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (index, key) in members.keys.sorted().enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 writeString(key, to: &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 if let member = members[key] { write(member, to: &out) }
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    static func writeString(_ string: String, to out: inout String) {
-        out += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+    /// A JSON string: UTF-8 as it is, with quotes, backslashes and control characters escaped.
+    static func writeString(_ string: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): escape(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): escape(UInt8(ascii: "\\"))
+            case UInt8(ascii: "\n"): escape(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): escape(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): escape(UInt8(ascii: "t"))
+            case 0..<0x20:
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(CacheKey.digits[Int(byte >> 4)])
+                out.append(CacheKey.digits[Int(byte & 0x0F)])
+            default: out.append(byte)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
+
+        func escape(_ letter: UInt8) {
+            out.append(UInt8(ascii: "\\"))
+            out.append(letter)
+        }
     }
 }
