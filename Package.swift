@@ -167,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "SwitchboardStorageTests",
             dependencies: [
-                "SwitchboardCore", "SwitchboardStorage",
+                "SwitchboardCore", "SwitchboardStorage", "SwitchboardRedis",
                 // The restart tests run a whole gateway on the database.
                 "SwitchboardServer", "SwitchboardTesting",
                 .product(name: "Logging", package: "swift-log"),

@@ -116,13 +116,16 @@ package func buildGateway(
         AdmissionStage(governor: governor, countCacheHits: config.cache.hitsCountInRateLimits),
     ]
     let modelCache = Dictionary(config.models.compactMap { model in model.cache.map { (model.name, $0) } }, uniquingKeysWith: { first, _ in first })
-    let cacheAssembly = ResponseCacheAssembly.make(config.cache, redis: redisConfiguration, metricsFactory: metricsFactory, logger: logger)
+    let semanticCache = ResponseCacheAssembly.semantic(config.cache, models: modelCache, gateway: gateway, logger: logger)
+    let cacheAssembly = ResponseCacheAssembly.make(
+        config.cache, redis: redisConfiguration, index: semanticCache?.index, metricsFactory: metricsFactory, logger: logger
+    )
     let responseCache = cacheAssembly.cache
     let cacheMetrics = cacheAssembly.metrics
     // Always a stage: a key may turn the cache on for itself (it costs a dictionary lookup).
     stages.append(CacheStage(
         cache: responseCache, settings: config.cache, modelSettings: modelCache, catalog: catalog, metrics: cacheMetrics,
-        semantic: ResponseCacheAssembly.semantic(config.cache, models: modelCache, gateway: gateway, logger: logger)
+        semantic: semanticCache
     ))
     let pipeline = CallPipeline(gateway: gateway, stages: stages)
 
@@ -191,7 +194,7 @@ package func buildGateway(
     usage.addSeedRoutes(to: routes("api", .openAI, .readUsage))
     let admin = routes("admin", .openAI, .administer)
     AdminController(store: governance, authenticator: authenticator, governor: governor, bodyReader: bodyReader).addRoutes(to: admin)
-    CacheAdminController(cache: responseCache, metrics: cacheMetrics).addRoutes(to: admin)
+    CacheAdminController(cache: responseCache, metrics: cacheMetrics, semanticIndex: semanticCache?.index).addRoutes(to: admin)
     let routes = router.routes.map { "\($0.method.rawValue) \($0.path)" }
 
     logStartup(config: config, catalog: catalog, logger: logger)

@@ -123,4 +123,33 @@ import Testing
         #expect(index.nearest(stored[450], partition: "q", threshold: 0.5, now: 0) == nil)
         #expect(!index.usesGraph("q"))
     }
+
+    @Test func aGraphPartitionEmptiedByTheBoundOrByExpiryGoesBackToAScan() async {
+        let index = SemanticIndex(maxEntries: 200, graphThreshold: 100)
+        let stored = Self.vectors(400, dimension: 16, seed: 5)
+        for row in 0..<150 { index.add(stored[row], key: "k\(row)", partition: "p", expiresAt: 1_000) }
+        await index.waitForBuilds()
+        #expect(index.usesGraph("p"))
+        // Another partition's adds push p's oldest out, past half the threshold: p is a scan again.
+        for row in 150..<330 { index.add(stored[row], key: "k\(row)", partition: "q", expiresAt: 1_000) }
+        await index.waitForBuilds()
+        #expect(index.count == 200)
+        #expect(!index.usesGraph("p"))
+        #expect(index.usesGraph("q"))
+        #expect(index.nearest(stored[149], partition: "p", threshold: 0.99, now: 0)?.key == "k149")
+        #expect(index.nearest(stored[100], partition: "p", threshold: 0.99, now: 0) == nil)
+        #expect(index.nearest(stored[329], partition: "q", threshold: 0.99, now: 0)?.key == "k329")
+
+        // Expiry met by a search does the same.
+        let expiring = SemanticIndex(maxEntries: 1_000, graphThreshold: 100)
+        for row in 0..<150 { expiring.add(stored[row], key: "k\(row)", partition: "p", expiresAt: row < 110 ? 10 : 1_000) }
+        await expiring.waitForBuilds()
+        #expect(expiring.usesGraph("p"))
+        // The graph's search meets the expired rows near this query; a scan meets every one.
+        for row in 0..<110 { _ = expiring.candidates(stored[row], partition: "p", threshold: 0.5, now: 20, limit: 3) }
+        await expiring.waitForBuilds()
+        #expect(!expiring.usesGraph("p"))
+        #expect(expiring.count == 40)
+        #expect(expiring.nearest(stored[120], partition: "p", threshold: 0.99, now: 20)?.key == "k120")
+    }
 }

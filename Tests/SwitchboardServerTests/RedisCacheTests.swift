@@ -205,6 +205,76 @@ import Testing
         }
     }
 
+    static func semanticVectors(_ gateway: GatewayTestContext) async throws -> Int? {
+        try await gateway.get("/admin/cache/stats", headers: authHeaders).json()["semantic_vectors"]?.intValue
+    }
+
+    static func waitForVectors(_ count: Int, _ gateway: GatewayTestContext) async throws {
+        for _ in 0..<400 {
+            if try await semanticVectors(gateway) == count { return }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        Issue.record("the semantic index never held \(count) vectors (has \(String(describing: try await semanticVectors(gateway))))")
+    }
+
+    static func listedVectors(_ redis: RedisClient) async throws -> Int64? {
+        try await redis.send(RedisCommand("ZCARD", [RESPArgument(prefix + "semantic-vectors")])).integer
+    }
+
+    @Test func semanticVectorsAreSharedThroughRedisAndLoadedAtStart() async throws {
+        try await withRedisServer { server in
+            let redis = server.client()
+            let environment = ["REDIS": server.url]
+            let config = CacheTests.semanticConfig() + "\n  redis_url: ${REDIS}\n  redis_timeout_ms: 1000"
+            try await withGateway(config: config, environment: environment) { first in
+                let miss = try await first.post("/v1/chat/completions", CacheTests.ask("What is the capital of France?"), headers: authHeaders)
+                #expect(miss.header("x-switchboard-cache") == "miss")
+                let key = try #require(miss.header("x-switchboard-cache-key"))
+                try await Self.waitForEntry(key, in: redis)
+                #expect(try await Self.listedVectors(redis) == 1)
+                let document = try JSONCoding.parse(try #require(try await redis.get(Self.prefix + key)))
+                #expect(document["vector"]?.stringValue?.isEmpty == false)
+
+                // A replica started now loads the vector: a similar prompt is a semantic hit there.
+                try await withGateway(config: config, environment: environment) { second in
+                    try await Self.waitForVectors(1, second)
+                    let similar = try await second.post("/v1/chat/completions", CacheTests.ask("what is the CAPITAL of france"), headers: authHeaders)
+                    #expect(similar.header("x-switchboard-cache") == "semantic-hit")
+                    #expect(similar.header("x-switchboard-cache-key") == key)
+                    #expect(try similar.json()["choices"]?[0]?["message"]?["content"] == "echo: What is the capital of France?")
+
+                    // One stored by the first replica while both run reaches the second.
+                    let dogs = try await first.post("/v1/chat/completions", CacheTests.ask("Tell me about dogs"), headers: authHeaders)
+                    #expect(dogs.header("x-switchboard-cache") == "miss")
+                    try await Self.waitForVectors(2, second)
+                    let alike = try await second.post("/v1/chat/completions", CacheTests.ask("tell me about DOGS"), headers: authHeaders)
+                    #expect(alike.header("x-switchboard-cache") == "semantic-hit")
+                    #expect(alike.header("x-switchboard-cache-key") == dogs.header("x-switchboard-cache-key"))
+                    #expect(await second.upstream.recorder.calls(model: "fake-model") == 0)
+
+                    // Another key's vectors are in the index but never answer for this one.
+                    let someone = try await second.createKey(#"{"name":"someone","user_id":"someone"}"#)
+                    let other = try await second.post(
+                        "/v1/chat/completions", CacheTests.ask("tell me about dogs"), headers: bearer(someone.secret)
+                    )
+                    #expect(other.header("x-switchboard-cache") == "miss")
+                }
+
+                // A deleted entry's vector is not loaded again, and leaves the list.
+                let deleted = try await first.request(.DELETE, "/admin/cache/\(key)", headers: authHeaders)
+                #expect(deleted.status == 200)
+            }
+            try await withGateway(config: config, environment: environment) { third in
+                // The other key's answer and the dogs one are there; France is gone.
+                try await Self.waitForVectors(2, third)
+                #expect(try await Self.listedVectors(redis) == 2)
+                let france = try await third.post("/v1/chat/completions", CacheTests.ask("what is the capital of france"), headers: authHeaders)
+                #expect(france.header("x-switchboard-cache") == "miss")
+            }
+            await redis.shutdown()
+        }
+    }
+
     @Test func adminDeletesReachRedis() async throws {
         try await withRedisServer { server in
             let redis = server.client()

@@ -83,6 +83,9 @@ package final class MemoryResponseCache: ResponseCache {
 
     package func store(_ entry: CachedAnswer) -> Bool {
         guard entry.bytes <= maxEntryBytes else { return false }
+        // The semantic index holds its own copy of the vector.
+        var entry = entry
+        entry.vector = nil
         let stats = state.withLock { state in
             if let slot = state.index[entry.key] { state.drop(slot) }
             while state.index.count >= maxEntries || state.bytes + entry.bytes > maxBytes, let oldest = state.leastRecent {

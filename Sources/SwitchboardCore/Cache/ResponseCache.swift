@@ -16,6 +16,9 @@ package struct CachedAnswer: Sendable {
     package var expiresAt: Double
     /// The entry's size as the cache counts it.
     package var bytes: Int
+    /// A semantic entry's prompt vector: a shared store keeps it with the answer, so every
+    /// replica's index can find the entry (at start and as others store). Memory drops it.
+    package var vector: CachedVector?
 
     package init(
         key: String, scope: String, model: String, response: ChatResponse, usage: Usage, provider: String, servedModel: String,
@@ -32,6 +35,30 @@ package struct CachedAnswer: Sendable {
         self.storedAt = storedAt
         self.expiresAt = expiresAt
         self.bytes = bytes
+    }
+}
+
+/// The prompt vector of a semantic entry and the partition it is searched in.
+package struct CachedVector: Sendable, Hashable {
+    package var partition: String
+    package var values: [Float]
+
+    package init(partition: String, values: [Float]) {
+        self.partition = partition
+        self.values = values
+    }
+}
+
+/// A semantic entry's vector as a shared store lists it, without the answer.
+package struct StoredVector: Sendable, Hashable {
+    package var key: String
+    package var expiresAt: Double
+    package var vector: CachedVector
+
+    package init(key: String, expiresAt: Double, vector: CachedVector) {
+        self.key = key
+        self.expiresAt = expiresAt
+        self.vector = vector
     }
 }
 

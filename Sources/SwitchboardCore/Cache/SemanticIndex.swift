@@ -148,11 +148,16 @@ package final class SemanticIndex: Sendable {
         state.withLock { $0.partitions[partition]?.graph != nil }
     }
 
-    /// Adds (or replaces) the vector of entry `key` in `partition`. A zero or empty vector is
-    /// not added.
-    package func add(_ vector: [Float], key: String, partition: String, expiresAt: Double) {
+    /// Whether entry `key` has a vector in `partition`.
+    package func contains(_ key: String, partition: String) -> Bool {
+        state.withLock { $0.partitions[partition]?.rows[key] != nil }
+    }
+
+    /// Adds (or, with `replacing`, replaces) the vector of entry `key` in `partition`. A zero or
+    /// empty vector is not added.
+    package func add(_ vector: [Float], key: String, partition: String, expiresAt: Double, replacing: Bool = true) {
         guard let unit = Self.normalized(vector) else { return }
-        let job = state.withLock { state -> BuildJob? in
+        let jobs = state.withLock { state -> [BuildJob] in
             if state.partitions[partition] == nil {
                 state.partitions[partition] = Partition(epoch: state.nextEpoch, dimension: unit.count)
                 state.nextEpoch += 1
@@ -163,15 +168,17 @@ package final class SemanticIndex: Sendable {
                 guard part.dimension == unit.count else { return nil }
                 var new = 1
                 if let row = part.rows[key] {
+                    guard replacing else { return nil }
                     part.remove(at: row)
                     new = 0
                 }
                 part.append(unit, key: key, expiresAt: expiresAt, sequence: sequence)
                 return new
             }
-            guard let added = added ?? nil else { return nil }
+            guard let added = added ?? nil else { return [] }
             state.count += added
             state.order.append((partition, key))
+            var shrunk: Set<String> = []
             while state.count > maxEntries, state.orderStart < state.order.count {
                 let (oldPartition, oldKey) = state.order[state.orderStart]
                 state.orderStart += 1
@@ -180,16 +187,20 @@ package final class SemanticIndex: Sendable {
                     old.remove(at: row)
                     return true
                 }
-                if removed == true { state.count -= 1 }
+                if removed == true {
+                    state.count -= 1
+                    if oldPartition != partition { shrunk.insert(oldPartition) }
+                }
             }
             // The order list holds stale pairs too (replaced or expired entries); compact it now and then.
             if state.orderStart > 1024, state.orderStart * 2 > state.order.count {
                 state.order.removeFirst(state.orderStart)
                 state.orderStart = 0
             }
-            return reshape(partition, &state)
+            // A partition that lost its oldest may go back to a scan, or want a fresh graph.
+            return ([partition] + shrunk).compactMap { reshape($0, &state) }
         }
-        if let job { startBuild(job) }
+        for job in jobs { startBuild(job) }
     }
 
     /// The most similar live entry in `partition` at or above `threshold`, with its similarity.
@@ -202,22 +213,23 @@ package final class SemanticIndex: Sendable {
         _ vector: [Float], partition: String, threshold: Float, now: Double, limit: Int
     ) -> [(key: String, similarity: Float)] {
         guard let unit = Self.normalized(vector), limit > 0 else { return [] }
-        return state.withLock { state -> [(key: String, similarity: Float)] in
+        let (answer, job) = state.withLock { state -> ([(key: String, similarity: Float)], BuildJob?) in
             let (answer, expired) = search(unit, in: state.partitions[partition], threshold: threshold, now: now, limit: limit)
-            if !expired.isEmpty {
-                // Flat rows move on removal: highest first.
-                let removed = state.modify(partition) { part -> Int in
-                    var removed = 0
-                    for row in expired.sorted(by: >) where part.expiresAt[row] <= now && part.expiresAt[row] > -.infinity {
-                        part.remove(at: row)
-                        removed += 1
-                    }
-                    return removed
+            guard !expired.isEmpty else { return (answer, nil) }
+            // Flat rows move on removal: highest first.
+            let removed = state.modify(partition) { part -> Int in
+                var removed = 0
+                for row in expired.sorted(by: >) where part.expiresAt[row] <= now && part.expiresAt[row] > -.infinity {
+                    part.remove(at: row)
+                    removed += 1
                 }
-                state.count -= removed ?? 0
+                return removed
             }
-            return answer
+            state.count -= removed ?? 0
+            return (answer, reshape(partition, &state))
         }
+        if let job { startBuild(job) }
+        return answer
     }
 
     /// The search itself, on a copy that is gone before the caller changes the partition (so

@@ -8,6 +8,8 @@ struct CacheAdminController: Sendable {
 
     let cache: any ResponseCache
     let metrics: CacheMetrics
+    /// The semantic cache's vectors, when a model uses it.
+    var semanticIndex: SemanticIndex?
 
     struct StatsView: Encodable {
         var backend: String
@@ -18,9 +20,12 @@ struct CacheAdminController: Sendable {
         var maxBytes: Int
         var evictions: Int
         var expired: Int
+        /// Prompt vectors this replica's semantic index holds (absent without a semantic cache).
+        var semanticVectors: Int?
 
         enum CodingKeys: String, CodingKey {
             case backend, entries, bytes, evictions, expired
+            case semanticVectors = "semantic_vectors"
             case backendUp = "backend_up"
             case maxEntries = "max_entries"
             case maxBytes = "max_bytes"
@@ -41,7 +46,7 @@ struct CacheAdminController: Sendable {
         let stats = await cache.stats()
         return try AdminController.json(StatsView(
             backend: cache.backend, backendUp: stats.backendUp, entries: stats.entries, bytes: stats.bytes, maxEntries: stats.maxEntries,
-            maxBytes: stats.maxBytes, evictions: stats.evictions, expired: stats.expired
+            maxBytes: stats.maxBytes, evictions: stats.evictions, expired: stats.expired, semanticVectors: semanticIndex?.count
         ))
     }
 

@@ -56,9 +56,10 @@ struct ResponseCacheAssembly {
         }
     }
 
-    /// Redis whenever one is configured (keys may turn the cache on even when no model does).
+    /// Redis whenever one is configured (keys may turn the cache on even when no model does);
+    /// then the semantic `index` is kept in step with the vectors Redis lists.
     static func make(
-        _ config: CacheConfig, redis: RedisConfiguration?, metricsFactory: any MetricsFactory, logger: Logger
+        _ config: CacheConfig, redis: RedisConfiguration?, index: SemanticIndex?, metricsFactory: any MetricsFactory, logger: Logger
     ) -> ResponseCacheAssembly {
         guard let redis else {
             let metrics = CacheMetrics(factory: metricsFactory, backend: "memory")
@@ -73,7 +74,7 @@ struct ResponseCacheAssembly {
         let client = RedisClient(configuration: redis, group: MultiThreadedEventLoopGroup.singleton)
         let cache = FallbackResponseCache(
             shared: RedisCacheBackend(client: client, prefix: config.redisPrefix), memory: memory, metrics: metrics, logger: logger,
-            now: { Date().timeIntervalSince1970 }
+            index: index, now: { Date().timeIntervalSince1970 }
         )
         logger.info("response cache on Redis", metadata: ["redis": "\(redis.redacted)"])
         return ResponseCacheAssembly(cache: cache, metrics: metrics, services: [cache])

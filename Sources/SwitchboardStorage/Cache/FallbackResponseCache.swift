@@ -13,6 +13,11 @@ import Synchronization
 ///
 /// Stores never block the request: they are queued and written by ``run()`` (a Service), at most
 /// `maxWritesInFlight` at a time; a full queue drops the write (counted as skipped).
+///
+/// With a semantic index, the store's listed vectors are loaded into it once the store first
+/// answers (a restarted replica finds what was cached before), then every `vectorSyncInterval`
+/// the ones other replicas stored since; every `vectorPruneInterval` the list drops entries that
+/// are gone.
 package final class FallbackResponseCache: ResponseCache, Service {
     private let shared: any SharedCacheBackend
     private let memory: MemoryResponseCache
@@ -22,6 +27,9 @@ package final class FallbackResponseCache: ResponseCache, Service {
     private let sizeInterval: Duration
     private let maxWritesInFlight: Int
     private let now: @Sendable () -> Double
+    private let index: SemanticIndex?
+    private let vectorSyncInterval: Duration
+    private let vectorPruneInterval: Duration
 
     private let healthy = Mutex(true)
     private let inFlight = Atomic<Int>(0)
@@ -33,7 +41,8 @@ package final class FallbackResponseCache: ResponseCache, Service {
     package init(
         shared: any SharedCacheBackend, memory: MemoryResponseCache, metrics: CacheMetrics, logger: Logger,
         probeInterval: Duration = .milliseconds(500), sizeInterval: Duration = .seconds(30), queueCapacity: Int = 4096,
-        maxWritesInFlight: Int = 256, now: @escaping @Sendable () -> Double
+        maxWritesInFlight: Int = 256, index: SemanticIndex? = nil, vectorSyncInterval: Duration = .seconds(2),
+        vectorPruneInterval: Duration = .seconds(300), now: @escaping @Sendable () -> Double
     ) {
         self.shared = shared
         self.memory = memory
@@ -43,6 +52,9 @@ package final class FallbackResponseCache: ResponseCache, Service {
         self.sizeInterval = sizeInterval
         self.maxWritesInFlight = max(1, maxWritesInFlight)
         self.now = now
+        self.index = index
+        self.vectorSyncInterval = vectorSyncInterval
+        self.vectorPruneInterval = vectorPruneInterval
         (writes, writer) = AsyncStream.makeStream(of: CachedAnswer.self, bufferingPolicy: .bufferingOldest(max(1, queueCapacity)))
     }
 
@@ -148,9 +160,11 @@ package final class FallbackResponseCache: ResponseCache, Service {
     }
 
     private func watch() async {
+        var vectors = VectorSync()
         do {
             // The first connect (TLS, AUTH) may take longer than a lookup's budget.
             try await shared.ping(patient: true)
+            await syncVectors(&vectors)
         } catch {
             markDown(error)
         }
@@ -162,15 +176,62 @@ package final class FallbackResponseCache: ResponseCache, Service {
                 return
             }
             sinceSize += probeInterval
+            vectors.sinceSync += probeInterval
+            vectors.sincePrune += probeInterval
             if !isBackendUp {
                 do {
                     try await shared.ping(patient: true)
                     markUp()
                 } catch {}
-            } else if sinceSize >= sizeInterval {
+                continue
+            }
+            if sinceSize >= sizeInterval {
                 sinceSize = .zero
                 _ = await stats()
             }
+            if vectors.sinceSync >= vectorSyncInterval || !vectors.loaded { await syncVectors(&vectors) }
+        }
+    }
+
+    /// Where the vector list was read up to.
+    private struct VectorSync {
+        /// The latest storage time listed; `nil` before the first read.
+        var latest: Double?
+        var loaded = false
+        var sinceSync = Duration.zero
+        var sincePrune = Duration.zero
+    }
+
+    /// Stores from another replica (or queued here) may land a little after a later one: each
+    /// read goes this far back before the latest time seen. What the index has is skipped.
+    private static let vectorOverlapSeconds = 10.0
+
+    private func syncVectors(_ sync: inout VectorSync) async {
+        guard let index else { return }
+        sync.sinceSync = .zero
+        do {
+            let since = sync.loaded ? sync.latest.map { $0 - Self.vectorOverlapSeconds } : nil
+            let listed = try await shared.vectors(storedSince: since) { partition, key in index.contains(key, partition: partition) }
+            let now = now()
+            for stored in listed.vectors.sorted(by: { $0.expiresAt < $1.expiresAt }) where stored.expiresAt > now {
+                index.add(stored.vector.values, key: stored.key, partition: stored.vector.partition, expiresAt: stored.expiresAt, replacing: false)
+            }
+            if !sync.loaded, !listed.vectors.isEmpty {
+                logger.info("semantic cache vectors loaded from the shared store", metadata: ["vectors": "\(listed.vectors.count)"])
+            }
+            sync.loaded = true
+            sync.latest = listed.latest ?? sync.latest
+            if sync.sincePrune >= vectorPruneInterval {
+                sync.sincePrune = .zero
+                _ = try await shared.pruneVectors()
+            }
+        } catch {
+            // A refusal (the list's key holds another type, say) is not an outage.
+            if let refused = error as? RedisError, case .server = refused {
+                sync.loaded = true
+                return
+            }
+            markDown(error)
         }
     }
 

@@ -10,6 +10,13 @@ package protocol SharedCacheBackend: Sendable {
     func store(_ entry: CachedAnswer, now: Double) async throws
     func remove(_ key: String) async throws -> Bool
     func removeAll(scope: String?, model: String?) async throws -> Int
+    /// The vectors of semantic entries stored at or after `storedSince` (seconds since 1970;
+    /// `nil`: all), except those `known` says the index has; and the latest storage time listed.
+    /// Listed vectors whose entry is gone are dropped from the list.
+    func vectors(storedSince: Double?, known: @Sendable (_ partition: String, _ key: String) -> Bool) async throws
+        -> (vectors: [StoredVector], latest: Double?)
+    /// Drops listed vectors whose entry is gone (expired, deleted); how many.
+    func pruneVectors() async throws -> Int
     /// Entries and their bytes as the store holds them.
     func size() async throws -> (entries: Int, bytes: Int)
     /// Whether the store answers; `patient`: with the time a connect takes, not a lookup's.

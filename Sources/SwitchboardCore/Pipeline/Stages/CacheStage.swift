@@ -190,10 +190,11 @@ package struct CacheStage: CallStage {
                 bytes = (try? JSONCoding.encode(response).count) ?? Int.max
             }
             let stored = now()
-            let entry = CachedAnswer(
+            var entry = CachedAnswer(
                 key: key, scope: scope, model: model, response: response, usage: settlement.usage, provider: servedBy.provider,
                 servedModel: servedBy.model, cost: settlement.cost, storedAt: stored, expiresAt: stored + ttl, bytes: bytes
             )
+            entry.vector = semantic.map { CachedVector(partition: $0.partition, values: $0.vector) }
             let kept = cache.store(entry)
             metrics.count(.store, kept ? .stored : .tooLarge)
             if kept, let semantic {
