@@ -18,6 +18,7 @@ package struct CacheMetrics: Sendable {
     }
 
     private let factory: any MetricsFactory
+    private let handles: MetricHandles
     private let entries: Meter
     private let bytes: Meter
     private let saved: FloatingPointCounter
@@ -25,6 +26,7 @@ package struct CacheMetrics: Sendable {
 
     package init(factory: any MetricsFactory, backend: String) {
         self.factory = factory
+        self.handles = MetricHandles(factory: factory)
         self.entries = Meter(label: "cache_entries", dimensions: [], factory: factory)
         self.bytes = Meter(label: "cache_bytes", dimensions: [], factory: factory)
         self.saved = FloatingPointCounter(label: "cache_saved_usd_total", dimensions: [], factory: factory)
@@ -41,10 +43,7 @@ package struct CacheMetrics: Sendable {
     }
 
     package func count(_ operation: Operation, _ result: Result, by amount: Int = 1) {
-        Counter(
-            label: "cache_operations_total", dimensions: [("operation", operation.rawValue), ("result", result.rawValue)],
-            factory: factory
-        ).increment(by: amount)
+        handles.increment("cache_operations_total", [("operation", operation.rawValue), ("result", result.rawValue)], by: amount)
     }
 
     package func saved(_ usd: Double) {

@@ -41,11 +41,13 @@ package struct MetricLabels: Sendable {
 /// The gateway's business metrics, made through an injected factory (no global bootstrap).
 package struct GatewayMetrics: Sendable {
     private let factory: any MetricsFactory
+    private let handles: MetricHandles
     private let activeStreams: Meter
     package let labels: MetricLabels
 
     package init(factory: any MetricsFactory, labels: MetricLabels = .unrestricted) {
         self.factory = factory
+        self.handles = MetricHandles(factory: factory)
         self.labels = labels
         self.activeStreams = Meter(label: "active_streams_current", dimensions: [], factory: factory)
         // Created up front so the series exists (at 0) before the first request.
@@ -55,34 +57,22 @@ package struct GatewayMetrics: Sendable {
     package func chatCompleted(model: String, provider: String, status: String) {
         let model = labels.model(model)
         let provider = labels.provider(provider)
-        Counter(
-            label: "chat_completions_total",
-            dimensions: [("model", model), ("provider", provider), ("status", status)],
-            factory: factory
-        ).increment()
+        handles.increment("chat_completions_total", [("model", model), ("provider", provider), ("status", status)])
     }
 
     package func tokens(model: String, provider: String, prompt: Int, completion: Int) {
         let model = labels.model(model)
         let provider = labels.provider(provider)
         if prompt > 0 {
-            Counter(
-                label: "chat_tokens_total",
-                dimensions: [("model", model), ("provider", provider), ("direction", "input")],
-                factory: factory
-            ).increment(by: prompt)
+            handles.increment("chat_tokens_total", [("model", model), ("provider", provider), ("direction", "input")], by: prompt)
         }
         if completion > 0 {
-            Counter(
-                label: "chat_tokens_total",
-                dimensions: [("model", model), ("provider", provider), ("direction", "output")],
-                factory: factory
-            ).increment(by: completion)
+            handles.increment("chat_tokens_total", [("model", model), ("provider", provider), ("direction", "output")], by: completion)
         }
     }
 
     package func error(code: String) {
-        Counter(label: "errors_total", dimensions: [("code", code)], factory: factory).increment()
+        handles.increment("errors_total", [("code", code)])
     }
 
     package func streamOpened() { activeStreams.increment() }
@@ -104,39 +94,28 @@ package struct GatewayMetrics: Sendable {
             case .unsupported: label = "unsupported"
             }
         }
-        Counter(
-            label: "upstream_requests_total",
-            dimensions: [("provider", target.provider), ("model", target.model), ("outcome", label)],
-            factory: factory
-        ).increment()
+        handles.increment("upstream_requests_total", [("provider", target.provider), ("model", target.model), ("outcome", label)])
     }
 
     func upstreamLatency(target: TargetID, duration: Duration) {
         let target = labels.target(target)
-        Timer(
-            label: "upstream_latency_seconds",
-            dimensions: [("provider", target.provider), ("model", target.model)],
-            preferredDisplayUnit: .seconds,
-            factory: factory
-        ).recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        handles.record(
+            "upstream_latency_seconds", [("provider", target.provider), ("model", target.model)],
+            nanoseconds: duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        )
     }
 
     func retried(target: TargetID) {
         let target = labels.target(target)
-        Counter(
-            label: "upstream_retries_total",
-            dimensions: [("provider", target.provider), ("model", target.model)],
-            factory: factory
-        ).increment()
+        handles.increment("upstream_retries_total", [("provider", target.provider), ("model", target.model)])
     }
 
     func fallback(from: String, to: String) {
-        Counter(label: "fallbacks_total", dimensions: [("from", labels.model(from)), ("to", labels.model(to))], factory: factory)
-            .increment()
+        handles.increment("fallbacks_total", [("from", labels.model(from)), ("to", labels.model(to))])
     }
 
     func overloaded(scope: String) {
-        Counter(label: "overload_rejections_total", dimensions: [("scope", scope)], factory: factory).increment()
+        handles.increment("overload_rejections_total", [("scope", scope)])
     }
 
     /// Sets `breaker_state{target}`: 0 closed, 1 half-open, 2 open.

@@ -10,6 +10,12 @@ struct ObservabilityMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
 
     let metricsFactory: any MetricsFactory
+    let handles: MetricHandles
+
+    init(metricsFactory: any MetricsFactory) {
+        self.metricsFactory = metricsFactory
+        self.handles = MetricHandles(factory: metricsFactory)
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -25,29 +31,24 @@ struct ObservabilityMiddleware: RouterMiddleware {
         response.headers[.requestID] = requestID
         let path = context.endpointPath ?? "unmatched"
         let status = String(response.status.code)
-        let method = request.method.rawValue
-        Counter(
-            label: "http_requests_total",
-            dimensions: [("method", method), ("path", path), ("status", status)],
-            factory: metricsFactory
-        ).increment()
-        Timer(
-            label: "http_request_duration_seconds",
-            dimensions: [("method", method), ("path", path)],
-            preferredDisplayUnit: .seconds,
-            factory: metricsFactory
-        ).recordNanoseconds((ContinuousClock.now - context.start).nanoseconds)
+        // A made-up method is `other`: callers cannot grow the number of series.
+        let method = Self.knownMethods.contains(request.method.rawValue) ? request.method.rawValue : "other"
+        // Bounded: `path` is a route's pattern (or `unmatched`), the method one of a fixed few.
+        handles.increment("http_requests_total", [("method", method), ("path", path), ("status", status)])
+        handles.record("http_request_duration_seconds", [("method", method), ("path", path)], nanoseconds: (ContinuousClock.now - context.start).nanoseconds)
         if path != "/health" && path != "/metrics" {
             context.logger.info(
                 "request",
                 metadata: [
-                    "method": "\(method)", "path": "\(request.uri.path)", "status": "\(status)",
+                    "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(status)",
                     "request_id": "\(requestID)",
                 ]
             )
         }
         return response
     }
+
+    static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
     /// A client's request id is kept if it is short and printable, so it can't smuggle anything into logs.
     static func acceptable(_ value: String) -> String? {
