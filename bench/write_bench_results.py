@@ -10,6 +10,7 @@ appended if the markers are missing); every other section, the soak's among them
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 
@@ -220,6 +221,10 @@ def render(results, command):
         if health:
             p = hit["paced"]["total_ms"]
             added = p["p50"] - health["p50"]
+            pairs = hit.get("paced_pairs") or []
+            if pairs:
+                # The median over back-to-back pairs: one pair moves by ±0.1 ms on this VM.
+                added = statistics.median(pair["hit_p50"] - pair["health_p50"] for pair in pairs)
             out += [
                 "",
                 "| paced, 10 conns | p50 ms | p99 ms |",
@@ -228,7 +233,9 @@ def render(results, command):
                 f"| cache hit (`POST /v1/chat/completions`) | {p['p50']:.3f} | {p['p99']:.3f} |",
                 f"| proxied miss | {gov['paced']['total_ms']['p50']:.3f} | {gov['paced']['total_ms']['p99']:.3f} |",
                 "",
-                f"Hit p50 added over `GET /health`: **{added:+.3f} ms** (budget ≤ 0.3 ms: {verdict(added <= 0.3)}).",
+                f"Hit p50 added over `GET /health`: **{added:+.3f} ms** (budget ≤ 0.3 ms: {verdict(added <= 0.3)})"
+                + (f", the median of {len(pairs)} back-to-back pairs ("
+                   + ", ".join(f"{pair['hit_p50'] - pair['health_p50']:+.3f}" for pair in pairs) + ")." if pairs else "."),
             ]
     out += ["", "### Against the budget (DESIGN.md §7)", "", "| line | budget | measured | |", "| --- | --- | --- | --- |"]
     if gov and proxy:
