@@ -95,8 +95,9 @@ package func buildGateway(
         requestTimeout: .milliseconds(Int64(config.server.requestTimeoutSeconds * 1000)),
         scrubber: scrubber
     )
+    let sharedLimits = try SharedLimitsAssembly.make(config, metricsFactory: metricsFactory, logger: logger)
     let governor = Governor(
-        limiter: RateLimiter(),
+        limiter: sharedLimits.limiter,
         budgets: BudgetBook(
             loader: { scope, since in try await governance.spend(scope: scope, since: since) },
             clock: { Date().timeIntervalSince1970 }
@@ -137,7 +138,9 @@ package func buildGateway(
         client: client, logger: logger
     )
     let auth = AuthMiddleware(
-        authenticator: authenticator, limiter: governor.limiter,
+        // Failed sign-ins are counted per replica: a check before every call's authentication
+        // would otherwise cost a Redis round trip each.
+        authenticator: authenticator, limiter: RateLimiter(),
         failedSignInsPerMinute: [config.limits.ipRPM, config.auth.maxFailedSignInsPerMinute].compactMap { $0 }.min()
     )
     let operations = OperationsController(
@@ -211,7 +214,7 @@ package func buildGateway(
             ShutdownHook(action: closeStore),
             HTTPClientService(client: client),
             writer,
-        ] + cacheAssembly.services + [
+        ] + cacheAssembly.services + sharedLimits.services + [
             RetentionSweeper(
                 store: governance, retentionDays: config.requestLog.retentionDays,
                 interval: .milliseconds(Int64(config.requestLog.sweepIntervalSeconds * 1000)), logger: logger

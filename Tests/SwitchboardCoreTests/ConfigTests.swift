@@ -222,6 +222,30 @@ import Testing
         }
     }
 
+    @Test func sharedLimitsSettings() throws {
+        let loader = ConfigLoader(environment: ["REDIS_URL": "redis://cache:6379"], registry: BuiltInProviders.registry)
+        let config = try loader.load(yaml: "limits:\n  shared: redis\n  redis_failure: fail_closed\n  redis_timeout_ms: 30\n")
+        #expect(config.limits.shared == .redis && config.limits.redisFailure == .closed && config.limits.redisTimeoutMilliseconds == 30)
+        // No URL of its own: the cache's Redis (here from REDIS_URL) is the one.
+        #expect(config.limits.redisURL == nil && config.cache.redisURL == "redis://cache:6379")
+        #expect(try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: "server:\n  port: 8080\n").limits.shared == .memory)
+        // An empty prefix reads as unset: never the whole database.
+        let empty = try loader.load(yaml: "limits:\n  redis_prefix: \"\"\ncache:\n  redis_prefix: \"\"\n")
+        #expect(empty.limits.redisPrefix == "switchboard:limits:" && empty.cache.redisPrefix == "switchboard:cache:")
+
+        let cases: [(String, String)] = [
+            ("limits:\n  shared: redis\n", "`limits.shared: redis` needs a Redis"),
+            ("limits:\n  shared: postgres\n", "memory, redis"),
+            ("limits:\n  redis_failure: maybe\n", "fail_open, fail_closed"),
+            ("limits:\n  redis_url: http://x\n", "`limits.redis_url` must start with redis:// or rediss://"),
+            ("limits:\n  redis_timeout_ms: 0\n", "`redis_timeout_ms` in limits must be at least 1, not 0"),
+        ]
+        for (text, fragment) in cases {
+            let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: text) }
+            #expect(error.message.contains(fragment), "\(text) gave \(error)")
+        }
+    }
+
     @Test func fallbackToUnknownModel() throws {
         let text = """
             providers:

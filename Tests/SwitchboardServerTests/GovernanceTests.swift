@@ -245,6 +245,12 @@ import Foundation
             // Another key is not affected.
             let other = try await gateway.createKey(#"{"name":"other","rpm":2}"#)
             #expect(try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(other.secret)).status == 200)
+            // A limit of 0 admits nothing, ever: a 429 that says to come back in a minute (not a crash on an infinite wait).
+            let blocked = try await gateway.createKey(#"{"name":"blocked","rpm":0}"#)
+            let none = try await gateway.post("/v1/chat/completions", chatBody, headers: bearer(blocked.secret))
+            #expect(none.status == 429)
+            #expect(none.header("retry-after") == "60")
+            #expect(try none.json()["error"]?["message"] == "Rate limit exceeded for key `blocked`: 0 requests per minute. Retry in 60 s.")
             // The Anthropic door answers in its own shape.
             let messages = try await gateway.post(
                 "/v1/messages", #"{"model":"gpt-test","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#,

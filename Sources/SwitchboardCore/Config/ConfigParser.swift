@@ -47,6 +47,7 @@ struct ConfigParser {
         if let node = top["limits"] {
             let section = try self.section(node, path: "limits", allowed: [
                 "default_rpm", "default_tpm", "default_max_tokens", "default_budget_usd", "default_budget_period", "ip_rpm",
+                "shared", "redis_url", "redis_failure", "redis_timeout_ms", "redis_prefix",
             ])
             config.limits.defaultRPM = try section.int("default_rpm", minimum: 0)
             config.limits.defaultTPM = try section.int("default_tpm", minimum: 0)
@@ -56,6 +57,12 @@ struct ConfigParser {
                 config.limits.defaultBudgetPeriod = period
             }
             config.limits.ipRPM = try section.int("ip_rpm", minimum: 0)
+            if let shared = try section.enumeration("shared", LimitsConfig.SharedLimits.self) { config.limits.shared = shared }
+            if let value = try section.string("redis_url"), !value.isEmpty { config.limits.redisURL = value }
+            if let failure = try section.enumeration("redis_failure", SharedStoreFailure.self) { config.limits.redisFailure = failure }
+            if let value = try section.int("redis_timeout_ms", minimum: 1, maximum: 10_000) { config.limits.redisTimeoutMilliseconds = value }
+            // An empty value reads as unset: the default prefix stays.
+            if let value = try section.string("redis_prefix") { config.limits.redisPrefix = value }
         }
         if let node = top["reliability"] {
             config.reliability = try parseReliability(node)
@@ -136,11 +143,9 @@ struct ConfigParser {
             if let value = try section.string("redis_url"), !value.isEmpty { config.cache.redisURL = value }
             if let value = try section.int("redis_timeout_ms", minimum: 1, maximum: 10_000) { config.cache.redisTimeoutMilliseconds = value }
             if let value = try section.int("redis_max_connections", minimum: 1, maximum: 256) { config.cache.redisMaxConnections = value }
-            if let value = try section.string("redis_prefix") {
-                // Deletes and sizes walk `prefix*`: an empty prefix would be the whole database.
-                guard !value.isEmpty else { throw ConfigError("`cache.redis_prefix` must not be empty") }
-                config.cache.redisPrefix = value
-            }
+            // Deletes and sizes walk `prefix*`, so the prefix is never empty: an empty value reads
+            // as unset and the default stays.
+            if let value = try section.string("redis_prefix") { config.cache.redisPrefix = value }
             if let node = section["semantic"] {
                 let semantic = try self.section(node, path: "cache.semantic", allowed: [
                     "embedding_model", "threshold", "input", "timeout_ms", "max_entries", "graph_threshold", "search_breadth",

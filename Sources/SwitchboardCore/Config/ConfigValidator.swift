@@ -27,6 +27,12 @@ package enum ConfigValidator {
             // The message names the scheme only: the URL may hold a password.
             throw ConfigError("`cache.redis_url` must start with redis:// or rediss://")
         }
+        if let url = config.limits.redisURL, !(url.hasPrefix("redis://") || url.hasPrefix("rediss://")) {
+            throw ConfigError("`limits.redis_url` must start with redis:// or rediss://")
+        }
+        if config.limits.shared == .redis, config.limits.redisURL ?? config.cache.redisURL == nil {
+            throw ConfigError("`limits.shared: redis` needs a Redis: `limits.redis_url`, or the cache's (`cache.redis_url`, REDIS_URL)")
+        }
         let semanticModels = config.models.filter { $0.cache?.semantic == true }.map(\.name)
         if let first = semanticModels.first, config.cache.semantic.embeddingModel == nil {
             throw ConfigError("model `\(first)` asks for the semantic cache, but `cache.semantic.embedding_model` is not set")

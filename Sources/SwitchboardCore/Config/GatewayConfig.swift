@@ -225,12 +225,33 @@ package struct LimitsConfig: Sendable, Hashable {
     /// Requests per minute per client address for calls without a credential: every call when
     /// auth is off, and failed sign-ins when it is on.
     package var ipRPM: Int?
+    /// Where RPM/TPM are counted: this process (`memory`), or Redis, shared by every replica.
+    package var shared = SharedLimits.memory
+    /// The Redis of `shared: redis`; `nil`: the cache's (`cache.redis_url`, `REDIS_URL`, …).
+    package var redisURL: String?
+    /// What a call with limits gets while that Redis does not answer.
+    package var redisFailure = SharedStoreFailure.open
+    /// The most the shared limiter may add to an admission before the failure mode applies.
+    package var redisTimeoutMilliseconds = 50
+    /// Every rate-limit key in Redis starts with this.
+    package var redisPrefix = "switchboard:limits:"
+
+    package enum SharedLimits: String, Sendable, Hashable, CaseIterable {
+        case memory, redis
+    }
 
     package init(defaultRPM: Int? = nil, defaultTPM: Int? = nil, defaultMaxTokens: Int = 4096) {
         self.defaultRPM = defaultRPM
         self.defaultTPM = defaultTPM
         self.defaultMaxTokens = defaultMaxTokens
     }
+}
+
+/// What a call gets while a shared store (Redis) does not answer: this replica's own view
+/// (`fail_open`), or a 503 (`fail_closed`).
+package enum SharedStoreFailure: String, Sendable, Hashable, CaseIterable {
+    case open = "fail_open"
+    case closed = "fail_closed"
 }
 
 package struct JWTConfig: Sendable, Hashable {

@@ -51,15 +51,19 @@ package struct Governor: Sendable {
         switch await limiter.admit(principal.scopes, promptTokens: promptTokens) {
         case .success(let status):
             rate = status
+        case .failure(let rejection) where rejection.unavailable:
+            throw GatewayError(
+                .internalError, "The shared rate limiter cannot be reached; retry shortly.", retryAfterSeconds: 1, status: 503
+            )
         case .failure(let rejection):
-            let wait = max(1, Int(rejection.retryAfterSeconds.rounded(.up)))
+            let wait = rejection.retryAfterWholeSeconds
             var error = GatewayError(
                 .rateLimitExceeded,
                 "Rate limit exceeded for \(rejection.scope.label): \(rejection.limit) \(rejection.tokens ? "tokens" : "requests") per minute. Retry in \(wait) s.",
                 retryAfterSeconds: wait
             )
             error.rateLimit = RateLimitStatus(
-                limit: rejection.limit, remaining: 0, resetMilliseconds: Int((rejection.retryAfterSeconds * 1000).rounded(.up))
+                limit: rejection.limit, remaining: 0, resetMilliseconds: wait * 1000
             )
             throw error
         }

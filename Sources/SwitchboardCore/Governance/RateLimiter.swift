@@ -47,6 +47,14 @@ package struct RateLimitStatus: Sendable, Hashable {
     package var resetMilliseconds: Int
     package var tokenLimit: Int?
     package var tokensRemaining: Int?
+
+    package init(limit: Int, remaining: Int, resetMilliseconds: Int, tokenLimit: Int? = nil, tokensRemaining: Int? = nil) {
+        self.limit = limit
+        self.remaining = remaining
+        self.resetMilliseconds = resetMilliseconds
+        self.tokenLimit = tokenLimit
+        self.tokensRemaining = tokensRemaining
+    }
 }
 
 /// Requests-per-minute and tokens-per-minute limits for every scope, in memory.
@@ -65,6 +73,21 @@ package final class RateLimiter: Sendable {
         package var tokens: Bool
         package var limit: Int
         package var retryAfterSeconds: Double
+        /// The limiter could not tell (a shared store away, `fail_closed`): not over the limit.
+        package var unavailable = false
+
+        /// Whole seconds for `Retry-After`, at least 1. A limit of 0 never refills (the wait is
+        /// infinite): a minute, the period limits are counted over.
+        package var retryAfterWholeSeconds: Int {
+            retryAfterSeconds.isFinite ? max(1, Int(min(retryAfterSeconds, 86_400).rounded(.up))) : 60
+        }
+
+        package init(scope: LimitScope, tokens: Bool, limit: Int, retryAfterSeconds: Double) {
+            self.scope = scope
+            self.tokens = tokens
+            self.limit = limit
+            self.retryAfterSeconds = retryAfterSeconds
+        }
     }
 
     private let buckets = LockedValue<[BucketKey: TokenBucket]>([:])

@@ -64,7 +64,7 @@ struct AuthMiddleware: RouterMiddleware {
     }
 
     static func throttled(_ seconds: Double) -> GatewayError {
-        let wait = max(1, Int(seconds.rounded(.up)))
+        let wait = seconds.isFinite ? max(1, Int(min(seconds, 86_400).rounded(.up))) : 60
         return GatewayError(.rateLimitExceeded, "Too many failed sign-ins from this address; retry in \(wait) s.", retryAfterSeconds: wait)
     }
 

@@ -23,15 +23,25 @@ struct ResponseCacheAssembly {
     /// (without echoing it: it may hold a password).
     static func redisConfiguration(_ cache: CacheConfig) throws(ConfigError) -> RedisConfiguration? {
         guard let url = cache.redisURL else { return nil }
+        return try redisConfiguration(
+            url: url, setting: "cache.redis_url", password: cache.redisPassword, timeoutMilliseconds: cache.redisTimeoutMilliseconds,
+            connections: cache.redisMaxConnections
+        )
+    }
+
+    /// A Redis's settings from its URL (`setting` names where it came from in errors).
+    static func redisConfiguration(
+        url: String, setting: String, password: String?, timeoutMilliseconds: Int, connections: Int
+    ) throws(ConfigError) -> RedisConfiguration {
         var configuration: RedisConfiguration
         do {
             configuration = try RedisConfiguration(url: url)
         } catch {
-            throw ConfigError("`cache.redis_url` (or REDIS_URL) is not a Redis URL: \(error)")
+            throw ConfigError("`\(setting)` (or REDIS_URL) is not a Redis URL: \(error)")
         }
-        if configuration.password == nil { configuration.password = cache.redisPassword }
-        configuration.commandTimeout = .milliseconds(cache.redisTimeoutMilliseconds)
-        configuration.poolSize = cache.redisMaxConnections
+        if configuration.password == nil { configuration.password = password }
+        configuration.commandTimeout = .milliseconds(timeoutMilliseconds)
+        configuration.poolSize = connections
         configuration.maxReconnectBackoff = .seconds(2)
         return configuration
     }
