@@ -175,7 +175,7 @@ http {{
     return path
 
 
-def switchboard_config(workdir, name, port, upstream_port, governance, cache=False):
+def switchboard_config(workdir, name, port, upstream_port, governance, cache=False, limits_extra=()):
     db = os.path.join(workdir, f"{name}.db")
     lines = [
         "server:",
@@ -209,6 +209,7 @@ def switchboard_config(workdir, name, port, upstream_port, governance, cache=Fal
     if governance:
         lines += [
             "limits:",
+            *limits_extra,
             "  default_rpm: 100000000",
             "  default_tpm: 1000000000000",
             "request_log:",
@@ -497,9 +498,9 @@ def measure_target(args, procs, client, workdir, target, plan):
     return result
 
 
-def start_switchboard(args, procs, workdir, name, upstream_port, governance, cache=False):
+def start_switchboard(args, procs, workdir, name, upstream_port, governance, cache=False, limits_extra=()):
     port = free_port()
-    config, db = switchboard_config(workdir, name, port, upstream_port, governance, cache)
+    config, db = switchboard_config(workdir, name, port, upstream_port, governance, cache, limits_extra)
     argv = [args.binary, "serve", "--config", config, "--log-level", "error"]
     started = time.perf_counter()
     proc = procs.start(name, argv, os.path.join(workdir, f"{name}.log"))

@@ -3,6 +3,10 @@ import Synchronization
 
 /// A small pool of pipelined connections to one Redis server.
 ///
+/// A command goes out on a connection of the event loop it is sent from when there is one (so
+/// it costs no thread hop), else on the next connection in turn; a new connection opens on the
+/// sender's event loop.
+///
 /// Connections open on first use and reopen when they close. After a failed connect the pool
 /// backs off (``redisReconnectDelay(failures:base:maximum:)``) and fails commands at once until
 /// then, so a Redis that is down costs a request nothing; every command — with any connection it
@@ -82,6 +86,13 @@ package final class RedisClient: Sendable {
         let now = clock.now
         let pick = state.withLock { state -> Pick in
             guard !state.closed else { return .fail(.unavailable("the client is shut down")) }
+            // A connection on the caller's own event loop first: the command is written, read
+            // and answered on this thread, with no hop to another and back.
+            for slot in state.slots {
+                if case .ready(let connection) = slot, connection.isActive, connection.channel.eventLoop.inEventLoop {
+                    return .ready(connection)
+                }
+            }
             let slot = state.next
             state.next = (state.next + 1) % state.slots.count
             switch state.slots[slot] {

@@ -19,9 +19,13 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     private var received: ByteBuffer?
     private let parser = RESPParser()
     private let maxPending: Int
+    /// On a subscribed connection: where published messages go (`["message", channel, payload]`
+    /// arrives with no command waiting for it).
+    private let pushes: (@Sendable (RESPValue) -> Void)?
 
-    init(maxPending: Int) {
+    init(maxPending: Int, pushes: (@Sendable (RESPValue) -> Void)? = nil) {
         self.maxPending = maxPending
+        self.pushes = pushes
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -48,6 +52,10 @@ final class RedisCommandHandler: ChannelDuplexHandler {
         }
         do {
             while let value = try parser.next(from: &buffer) {
+                if let pushes, Self.isPush(value) {
+                    pushes(value)
+                    continue
+                }
                 guard let waiter = waiting.popFirst() else {
                     throw RedisError.protocolError("an answer nobody asked for")
                 }
@@ -70,6 +78,12 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         failAll(RedisError.connectionClosed)
         context.close(promise: nil)
+    }
+
+    /// A published message: what a subscribed connection receives unasked.
+    static func isPush(_ value: RESPValue) -> Bool {
+        guard case .array(let parts?) = value, let kind = parts.first?.string else { return false }
+        return (kind == "message" && parts.count == 3) || (kind == "pmessage" && parts.count == 4)
     }
 
     private func failAll(_ error: any Error) {

@@ -15,7 +15,7 @@ final class RedisConnection: Sendable {
 
     /// Connects, then authenticates and selects the database when configured.
     static func connect(
-        to configuration: RedisConfiguration, on eventLoop: any EventLoop
+        to configuration: RedisConfiguration, on eventLoop: any EventLoop, pushes: (@Sendable (RESPValue) -> Void)? = nil
     ) -> EventLoopFuture<RedisConnection> {
         let sslContext: NIOSSLContext?
         if configuration.tls {
@@ -38,7 +38,7 @@ final class RedisConnection: Sendable {
                         try channel.pipeline.syncOperations.addHandler(tls)
                     }
                     try channel.pipeline.syncOperations.addHandler(
-                        RedisCommandHandler(maxPending: configuration.maxPendingPerConnection)
+                        RedisCommandHandler(maxPending: configuration.maxPendingPerConnection, pushes: pushes)
                     )
                 }
             }

@@ -133,10 +133,10 @@ package func buildGateway(
     let healthWindow = Duration.seconds(300)
     let bodyReader = RequestBodyReader(maxBytes: config.server.maxBodyBytes)
     let startedAtUnix = Int(Date().timeIntervalSince1970)
-    let authenticator = Authenticator(
-        config: config, store: governance, cache: MemoryKeyCache(ttl: .milliseconds(Int64(config.auth.keyCacheTTLSeconds * 1000))),
-        client: client, logger: logger
+    let keyCache = try SharedLimitsAssembly.keyCache(
+        config, local: MemoryKeyCache(ttl: .milliseconds(Int64(config.auth.keyCacheTTLSeconds * 1000))), logger: logger
     )
+    let authenticator = Authenticator(config: config, store: governance, cache: keyCache.cache, client: client, logger: logger)
     let auth = AuthMiddleware(
         // Failed sign-ins are counted per replica: a check before every call's authentication
         // would otherwise cost a Redis round trip each.
@@ -214,7 +214,7 @@ package func buildGateway(
             ShutdownHook(action: closeStore),
             HTTPClientService(client: client),
             writer,
-        ] + cacheAssembly.services + sharedLimits.services + [
+        ] + cacheAssembly.services + sharedLimits.services + keyCache.services + [
             RetentionSweeper(
                 store: governance, retentionDays: config.requestLog.retentionDays,
                 interval: .milliseconds(Int64(config.requestLog.sweepIntervalSeconds * 1000)), logger: logger

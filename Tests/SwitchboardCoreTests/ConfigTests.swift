@@ -239,6 +239,7 @@ import Testing
             ("limits:\n  redis_failure: maybe\n", "fail_open, fail_closed"),
             ("limits:\n  redis_url: http://x\n", "`limits.redis_url` must start with redis:// or rediss://"),
             ("limits:\n  redis_timeout_ms: 0\n", "`redis_timeout_ms` in limits must be at least 1, not 0"),
+            ("limits:\n  redis_prefix: \"switchboard:\"\n", "must not be prefixes of each other"),
         ]
         for (text, fragment) in cases {
             let error = try #require(throws: ConfigError.self) { try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: text) }

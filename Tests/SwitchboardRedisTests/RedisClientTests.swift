@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import SwitchboardTesting
+import Synchronization
 import Testing
 
 @testable import SwitchboardRedis
@@ -153,6 +154,57 @@ import Testing
         await #expect(throws: RedisError.self) { try await client.ping() }
         await client.shutdown()
         try await channel.close()
+    }
+}
+
+/// Publish and subscribe: messages reach a subscriber, and one that lost its server
+/// subscribes again (saying so) when the server is back.
+@Suite(.enabled(if: RedisServer.isAvailable), .serialized) struct RedisSubscriberTests {
+    final class Inbox: Sendable {
+        let messages = Mutex<[String]>([])
+        let connects = Atomic<Int>(0)
+    }
+
+    static func wait(_ what: String, _ condition: () -> Bool) async throws {
+        for _ in 0..<200 {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        Issue.record("never: \(what)")
+    }
+
+    @Test func messagesArriveAndTheSubscriptionComesBackWithTheServer() async throws {
+        let server = try await RedisServer.start()
+        let configuration = RedisConfiguration(
+            port: server.port, commandTimeout: .seconds(1), poolSize: 1, reconnectBackoff: .milliseconds(20), maxReconnectBackoff: .milliseconds(100)
+        )
+        let inbox = Inbox()
+        let subscriber = RedisSubscriber(configuration: configuration, channel: "t:news", group: MultiThreadedEventLoopGroup.singleton)
+        let listening = Task {
+            await subscriber.run(onConnected: { inbox.connects.add(1, ordering: .relaxed) }) { channel, payload in
+                inbox.messages.withLock { $0.append("\(channel)=\(String(decoding: payload, as: UTF8.self))") }
+            }
+        }
+        let client = RedisClientTests.client(server)
+        try await Self.wait("subscribed") { inbox.connects.load(ordering: .relaxed) == 1 }
+        #expect(try await client.publish(Array("one".utf8), to: "t:news") == 1)
+        #expect(try await client.publish(Array("elsewhere".utf8), to: "t:other") == 0)
+        // Commands answered on the same connection as pushes still pair up (PING on the pool).
+        try await client.ping()
+        try await Self.wait("one message") { inbox.messages.withLock { $0 } == ["t:news=one"] }
+
+        server.stop()
+        let again = try await RedisServer.start(port: server.port)
+        try await Self.wait("subscribed again") { inbox.connects.load(ordering: .relaxed) == 2 }
+        let second = RedisClientTests.client(again)
+        #expect(try await second.publish([0, 255, 32], to: "t:news") == 1)
+        try await Self.wait("two messages") { inbox.messages.withLock { $0.count } == 2 }
+        #expect(inbox.messages.withLock { $0.last } == "t:news=" + String(decoding: [0, 255, 32] as [UInt8], as: UTF8.self))
+        listening.cancel()
+        await listening.value
+        await client.shutdown()
+        await second.shutdown()
+        again.stop()
     }
 }
 

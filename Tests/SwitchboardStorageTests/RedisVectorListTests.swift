@@ -43,13 +43,15 @@ import Testing
             // The list is not an entry.
             #expect(try await backend.size().entries == 3)
 
-            let all = try await backend.vectors(storedSince: nil) { _, _ in false }
+            let all = try await backend.vectors(storedSince: nil, newest: nil) { _, _ in false }
             #expect(all.vectors.map(\.key) == [a, b])
             #expect(all.vectors.first?.vector == CachedVector(partition: Self.partition, values: exact))
             #expect(all.vectors.first?.expiresAt == 3700)
             #expect(all.latest == 200)
-            #expect(try await backend.vectors(storedSince: 150) { _, _ in false }.vectors.map(\.key) == [b])
-            #expect(try await backend.vectors(storedSince: nil) { partition, key in partition == Self.partition && key == b }.vectors.map(\.key) == [a])
+            // The newest so many, for a first load into a bounded index.
+            #expect(try await backend.vectors(storedSince: nil, newest: 1) { _, _ in false }.vectors.map(\.key) == [b])
+            #expect(try await backend.vectors(storedSince: 150, newest: nil) { _, _ in false }.vectors.map(\.key) == [b])
+            #expect(try await backend.vectors(storedSince: nil, newest: nil) { partition, key in partition == Self.partition && key == b }.vectors.map(\.key) == [a])
             // The answer itself still reads back.
             #expect(try await backend.entry(a)?.key == a)
 
@@ -61,12 +63,12 @@ import Testing
                 document = .object(fields)
             }
             try await client.set(Self.prefix + b, Array(try JSONCoding.encode(document)))
-            #expect(try await backend.vectors(storedSince: nil) { _, _ in false }.vectors.isEmpty)
+            #expect(try await backend.vectors(storedSince: nil, newest: nil) { _, _ in false }.vectors.isEmpty)
             #expect(try await Self.listed(client) == 2)
 
             // An entry gone (deleted, expired) leaves the list when a read meets it, or at pruning.
             _ = try await backend.remove(b)
-            #expect(try await backend.vectors(storedSince: 150) { _, _ in false }.vectors.isEmpty)
+            #expect(try await backend.vectors(storedSince: 150, newest: nil) { _, _ in false }.vectors.isEmpty)
             #expect(try await Self.listed(client) == 1)
             _ = try await backend.remove(a)
             #expect(try await backend.pruneVectors() == 1)
@@ -74,9 +76,9 @@ import Testing
 
             // A list key of another type is Redis refusing, not Redis gone.
             try await client.set(Self.prefix + "semantic-vectors", Array("oops".utf8))
-            await #expect(throws: RedisError.self) { try await backend.vectors(storedSince: nil) { _, _ in false } }
+            await #expect(throws: RedisError.self) { try await backend.vectors(storedSince: nil, newest: nil) { _, _ in false } }
             do {
-                _ = try await backend.vectors(storedSince: nil) { _, _ in false }
+                _ = try await backend.vectors(storedSince: nil, newest: nil) { _, _ in false }
             } catch let error as RedisError {
                 guard case .server = error else {
                     Issue.record("expected a server refusal, got \(error)")

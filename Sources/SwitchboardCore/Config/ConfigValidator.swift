@@ -30,6 +30,11 @@ package enum ConfigValidator {
         if let url = config.limits.redisURL, !(url.hasPrefix("redis://") || url.hasPrefix("rediss://")) {
             throw ConfigError("`limits.redis_url` must start with redis:// or rediss://")
         }
+        let prefixes = (config.cache.redisPrefix, config.limits.redisPrefix)
+        if prefixes.0.hasPrefix(prefixes.1) || prefixes.1.hasPrefix(prefixes.0) {
+            // Emptying the cache walks `cache.redis_prefix*`: it must not reach the limits' keys.
+            throw ConfigError("`cache.redis_prefix` and `limits.redis_prefix` must not be prefixes of each other")
+        }
         if config.limits.shared == .redis, config.limits.redisURL ?? config.cache.redisURL == nil {
             throw ConfigError("`limits.shared: redis` needs a Redis: `limits.redis_url`, or the cache's (`cache.redis_url`, REDIS_URL)")
         }

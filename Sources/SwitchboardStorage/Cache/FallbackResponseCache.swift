@@ -189,7 +189,7 @@ package final class FallbackResponseCache: ResponseCache, Service {
                 sinceSize = .zero
                 _ = await stats()
             }
-            if vectors.sinceSync >= vectorSyncInterval || !vectors.loaded { await syncVectors(&vectors) }
+            if vectors.sinceSync >= vectorSyncInterval { await syncVectors(&vectors) }
         }
     }
 
@@ -200,6 +200,8 @@ package final class FallbackResponseCache: ResponseCache, Service {
         var loaded = false
         var sinceSync = Duration.zero
         var sincePrune = Duration.zero
+        /// The last read failed (logged once until one succeeds).
+        var failing = false
     }
 
     /// Stores from another replica (or queued here) may land a little after a later one: each
@@ -211,7 +213,10 @@ package final class FallbackResponseCache: ResponseCache, Service {
         sync.sinceSync = .zero
         do {
             let since = sync.loaded ? sync.latest.map { $0 - Self.vectorOverlapSeconds } : nil
-            let listed = try await shared.vectors(storedSince: since) { partition, key in index.contains(key, partition: partition) }
+            // The first read takes the newest the index can hold, not the whole list.
+            let listed = try await shared.vectors(storedSince: since, newest: sync.loaded ? nil : index.maxEntries) { partition, key in
+                index.contains(key, partition: partition)
+            }
             let now = now()
             for stored in listed.vectors.sorted(by: { $0.expiresAt < $1.expiresAt }) where stored.expiresAt > now {
                 index.add(stored.vector.values, key: stored.key, partition: stored.vector.partition, expiresAt: stored.expiresAt, replacing: false)
@@ -220,18 +225,19 @@ package final class FallbackResponseCache: ResponseCache, Service {
                 logger.info("semantic cache vectors loaded from the shared store", metadata: ["vectors": "\(listed.vectors.count)"])
             }
             sync.loaded = true
+            sync.failing = false
             sync.latest = listed.latest ?? sync.latest
             if sync.sincePrune >= vectorPruneInterval {
                 sync.sincePrune = .zero
                 _ = try await shared.pruneVectors()
             }
         } catch {
-            // A refusal (the list's key holds another type, say) is not an outage.
-            if let refused = error as? RedisError, case .server = refused {
-                sync.loaded = true
-                return
+            // Background work: a failed read is tried again at the next interval and never sends
+            // the lookups to memory (the lookups themselves decide whether Redis is away).
+            if !sync.failing {
+                sync.failing = true
+                logger.warning("semantic cache vectors could not be read from the shared store", metadata: ["error": "\(error)"])
             }
-            markDown(error)
         }
     }
 

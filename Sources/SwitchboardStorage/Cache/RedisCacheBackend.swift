@@ -59,15 +59,15 @@ package struct RedisCacheBackend: SharedCacheBackend {
         for (answer, name) in zip(answers, ["SET", "ZADD"]) { _ = try RedisClient.checked(answer, name) }
     }
 
-    package func vectors(storedSince: Double?, known: @Sendable (String, String) -> Bool) async throws
+    package func vectors(storedSince: Double?, newest: Int?, known: @Sendable (String, String) -> Bool) async throws
         -> (vectors: [StoredVector], latest: Double?)
     {
         let low = storedSince.map { String($0) } ?? "-inf"
-        let listed = try RedisClient.checked(
-            await client.send(RedisCommand("ZRANGEBYSCORE", [RESPArgument(vectorList), RESPArgument(low), "+inf", "WITHSCORES"]), timeout: adminTimeout),
-            "ZRANGEBYSCORE"
-        )
-        guard case .array(let items?) = listed, items.count % 2 == 0 else { throw RedisError.unexpectedReply(command: "ZRANGEBYSCORE") }
+        let command = newest.map { limit in
+            RedisCommand("ZREVRANGEBYSCORE", [RESPArgument(vectorList), "+inf", RESPArgument(low), "WITHSCORES", "LIMIT", "0", RESPArgument(max(1, limit))])
+        } ?? RedisCommand("ZRANGEBYSCORE", [RESPArgument(vectorList), RESPArgument(low), "+inf", "WITHSCORES"])
+        let listed = try RedisClient.checked(await client.send(command, timeout: adminTimeout), command.name)
+        guard case .array(let items?) = listed, items.count % 2 == 0 else { throw RedisError.unexpectedReply(command: command.name) }
         var latest: Double?
         var wanted: [(member: String, partition: String, key: String)] = []
         for index in stride(from: 0, to: items.count, by: 2) {

@@ -11,9 +11,9 @@ package protocol SharedCacheBackend: Sendable {
     func remove(_ key: String) async throws -> Bool
     func removeAll(scope: String?, model: String?) async throws -> Int
     /// The vectors of semantic entries stored at or after `storedSince` (seconds since 1970;
-    /// `nil`: all), except those `known` says the index has; and the latest storage time listed.
-    /// Listed vectors whose entry is gone are dropped from the list.
-    func vectors(storedSince: Double?, known: @Sendable (_ partition: String, _ key: String) -> Bool) async throws
+    /// `nil`: all, or the `newest` so many), except those `known` says the index has; and the
+    /// latest storage time listed. Listed vectors whose entry is gone are dropped from the list.
+    func vectors(storedSince: Double?, newest: Int?, known: @Sendable (_ partition: String, _ key: String) -> Bool) async throws
         -> (vectors: [StoredVector], latest: Double?)
     /// Drops listed vectors whose entry is gone (expired, deleted); how many.
     func pruneVectors() async throws -> Int

@@ -29,6 +29,10 @@ package final class RedisRateLimiter: RateLimiting, Service {
     private let probeInterval: Duration
     private let backendUp: Meter
     private let healthy = Mutex(true)
+    private let droppedWrites = Atomic<Int>(0)
+    private let refusalCount = Atomic<Int>(0)
+    private let writesInFlight = Atomic<Int>(0)
+    static let maxWritesInFlight = 32
     private let scripts = Mutex<[String: String]>([:])
     private let writes: AsyncStream<Write>
     private let writer: AsyncStream<Write>.Continuation
@@ -136,10 +140,20 @@ package final class RedisRateLimiter: RateLimiting, Service {
     /// shutdown; then writes what is queued and closes the client.
     package func run() async throws {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.probe() }
+            group.addTask {
+                // Connected and the scripts loaded before the first admission needs them, with
+                // the time a connect takes (TLS, AUTH), not an admission's.
+                await self.warmUp()
+                await self.probe()
+            }
             await withGracefulShutdownHandler {
                 for await write in writes {
-                    await self.write(write)
+                    // A few at once: one at a time would cap settlements at one per round trip.
+                    if writesInFlight.add(1, ordering: .relaxed).newValue > Self.maxWritesInFlight {
+                        await self.write(write)
+                    } else {
+                        group.addTask { await self.write(write) }
+                    }
                 }
             } onGracefulShutdown: {
                 self.writer.finish()
@@ -150,6 +164,10 @@ package final class RedisRateLimiter: RateLimiting, Service {
     }
 
     private func write(_ write: Write) async {
+        defer { writesInFlight.subtract(1, ordering: .relaxed) }
+        // While Redis is away the settlement is dropped: each would wait out the timeout, and
+        // the buckets it corrects expire on their own within two minutes.
+        guard isBackendUp else { return }
         switch write {
         case .take(let keys, let capacities, let amounts):
             var arguments = [RESPArgument(Self.bucketLifetimeSeconds)]
@@ -159,6 +177,20 @@ package final class RedisRateLimiter: RateLimiting, Service {
             } catch {
                 if !(error is RedisServerRefusal) { markDown(error) }
             }
+        }
+    }
+
+    private func warmUp() async {
+        do {
+            try await client.ping(timeout: client.configuration.connectTimeout)
+            for script in [Self.admitScript, Self.takeScript, Self.waitScript] {
+                let loaded = try RedisClient.checked(
+                    await client.send(RedisCommand("SCRIPT", ["LOAD", RESPArgument(script)]), timeout: client.configuration.connectTimeout), "SCRIPT"
+                )
+                if let sha = loaded.string { scripts.withLock { $0[script] = sha } }
+            }
+        } catch {
+            markDown(error)
         }
     }
 
@@ -175,8 +207,10 @@ package final class RedisRateLimiter: RateLimiting, Service {
     }
 
     private func queue(_ write: Write) {
-        if case .dropped = writer.yield(write) {
-            logger.warning("rate limit settlement queue full; a settlement was dropped")
+        guard case .dropped = writer.yield(write) else { return }
+        let dropped = droppedWrites.add(1, ordering: .relaxed).newValue
+        if dropped == 1 || dropped.isMultiple(of: 1000) {
+            logger.warning("rate limit settlement queue full; settlements dropped", metadata: ["dropped": "\(dropped)"])
         }
     }
 
@@ -189,7 +223,10 @@ package final class RedisRateLimiter: RateLimiting, Service {
 
     private func failed(_ error: any Error, _ scopes: [LimitScope], promptTokens: Int) -> Result<RateLimitStatus?, RateLimiter.Rejection> {
         if error is RedisServerRefusal {
-            logger.warning("the shared rate limiter's script failed", metadata: ["error": "\(error)"])
+            let refusals = refusalCount.add(1, ordering: .relaxed).newValue
+            if refusals == 1 || refusals.isMultiple(of: 1000) {
+                logger.warning("the shared rate limiter's script failed", metadata: ["error": "\(error)", "times": "\(refusals)"])
+            }
         } else {
             markDown(error)
         }
