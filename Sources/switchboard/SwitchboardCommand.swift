@@ -28,13 +28,17 @@ struct Serve: AsyncParsableCommand, AppArguments {
     @Option(name: .shortAndLong, help: "Port to listen on (overrides server.port).")
     var port: Int?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var level: String = "info"
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: LOG_LEVEL, else info).")
+    var level: String?
 
     var configPath: String? { config }
     var hostOverride: String? { host }
     var portOverride: Int? { port }
-    var logLevel: Logger.Level { Logger.Level(rawValue: level) ?? .info }
+    /// `--log-level`, else `LOG_LEVEL` as the seeds set it (`INFO`, `DEBUG`, `WARNING`…, any case).
+    var logLevel: Logger.Level {
+        let name = level ?? environment["LOG_LEVEL"] ?? "info"
+        return Logger.Level(rawValue: name.lowercased()) ?? .info
+    }
     var environment: [String: String] { ProcessEnvironment.current }
 
     func run() async throws {

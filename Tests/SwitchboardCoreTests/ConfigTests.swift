@@ -260,6 +260,38 @@ import Testing
         #expect(error.message.contains("`b`"))
     }
 
+    @Test func theSeedsVariablesWithoutAFile() throws {
+        let config = try ConfigLoader(environment: [
+            "GATEWAY_TOKEN": "shared-secret", "DATABASE_URL": "postgresql://u:p@db:5432/gw", "RATE_LIMIT_REQUESTS": "100",
+            "MAX_CONCURRENT_REQUESTS": "50", "AI_GATEWAY_PROMPT_LOGGING": "true",
+        ], registry: BuiltInProviders.registry).fromEnvironment()
+        #expect(config.server.masterKey == "shared-secret")
+        #expect(config.storage.url == "postgresql://u:p@db:5432/gw")
+        #expect(config.limits.defaultRPM == 100)
+        #expect(config.reliability.maxConcurrentUpstream == 50)
+        #expect(config.requestLog.mode == .bodies)
+        // Switchboard's own names win; a SQLite path; the logging gateway's RPM name; logging off.
+        let other = try ConfigLoader(environment: [
+            "SWITCHBOARD_MASTER_KEY": "own", "GATEWAY_TOKEN": "seed", "DB_PATH": "./data/gateway.sqlite", "AI_GATEWAY_RATE_LIMIT_RPM": "60",
+            "AI_GATEWAY_PROMPT_LOGGING": "false",
+        ], registry: BuiltInProviders.registry).fromEnvironment()
+        #expect(other.server.masterKey == "own")
+        #expect(other.storage.url == "sqlite://./data/gateway.sqlite")
+        #expect(other.limits.defaultRPM == 60)
+        #expect(other.requestLog.mode == .metadata)
+        for (name, bad, message) in [
+            ("RATE_LIMIT_REQUESTS", "lots", "RATE_LIMIT_REQUESTS must be a whole number, 1 or more, not 'lots'"),
+            ("MAX_CONCURRENT_REQUESTS", "0", "MAX_CONCURRENT_REQUESTS must be a whole number, 1 or more, not '0'"),
+            ("AI_GATEWAY_PROMPT_LOGGING", "maybe", "AI_GATEWAY_PROMPT_LOGGING must be true or false, not 'maybe'"),
+            ("DATABASE_URL", "mysql://x", "`storage.url` must be sqlite://PATH or postgres://..."),
+        ] {
+            let error = try #require(throws: ConfigError.self) {
+                try ConfigLoader(environment: [name: bad], registry: BuiltInProviders.registry).fromEnvironment()
+            }
+            #expect(error.message.contains(message), "\(name)=\(bad) gave \(error)")
+        }
+    }
+
     @Test func zeroConfigFromEnvironment() throws {
         let config = try ConfigLoader(environment: [
             "OPENAI_API_KEY": "sk-1", "GROQ_API_KEY": "gsk", "OLLAMA_BASE_URL": "http://localhost:11434",

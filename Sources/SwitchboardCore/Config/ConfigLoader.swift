@@ -56,7 +56,8 @@ package struct ConfigLoader: Sendable {
         }
         // Each provider type finds its own variables; the registry's order is the providers' order.
         let providers = registry.descriptors.flatMap { $0.discover(in: environment) }
-        var server = ServerConfig(masterKey: value("SWITCHBOARD_MASTER_KEY"))
+        // The seeds' names come second: `GATEWAY_TOKEN` (the service gateway's shared secret).
+        var server = ServerConfig(masterKey: value("SWITCHBOARD_MASTER_KEY") ?? value("GATEWAY_TOKEN"))
         if let host = value("SWITCHBOARD_HOST") { server.host = host }
         if let port = value("SWITCHBOARD_PORT") ?? value("PORT") {
             guard let number = Int(port), (0...65535).contains(number) else {
@@ -64,8 +65,14 @@ package struct ConfigLoader: Sendable {
             }
             server.port = number
         }
-        let storage = StorageConfig(url: value("SWITCHBOARD_DATABASE_URL") ?? StorageConfig().url)
+        // `DATABASE_URL` (PostgreSQL, as hosting platforms set it), or a SQLite file at
+        // `DATABASE_PATH` / `DB_PATH` (the logging gateway's names).
+        let path = value("DATABASE_PATH") ?? value("DB_PATH")
+        let storage = StorageConfig(
+            url: value("SWITCHBOARD_DATABASE_URL") ?? value("DATABASE_URL") ?? path.map { "sqlite://" + $0 } ?? StorageConfig().url
+        )
         var config = GatewayConfig(server: server, storage: storage, providers: providers, source: "environment")
+        try applySeedEnvironment(to: &config)
         // The response cache: `SWITCHBOARD_CACHE=true` turns it on; `CACHE_TTL_DEFAULT` (seconds) as the chat orchestrator names it.
         if let flag = value("SWITCHBOARD_CACHE") {
             guard let enabled = Self.flag(flag) else {
@@ -82,6 +89,36 @@ package struct ConfigLoader: Sendable {
         try applyRedisEnvironment(to: &config.cache)
         try ConfigValidator.validate(config, registry: registry)
         return config
+    }
+
+    /// Limits and logging as the seeds name them, for a gateway started without a file:
+    /// `RATE_LIMIT_REQUESTS` or `AI_GATEWAY_RATE_LIMIT_RPM` (requests per minute for each key
+    /// without its own), `MAX_CONCURRENT_REQUESTS` (upstream calls at once),
+    /// `AI_GATEWAY_PROMPT_LOGGING` (`true`: the request log keeps bodies; `false`: metadata only).
+    func applySeedEnvironment(to config: inout GatewayConfig) throws(ConfigError) {
+        func value(_ name: String) -> String? {
+            guard let value = environment[name], !value.isEmpty else { return nil }
+            return value
+        }
+        func count(_ name: String, minimum: Int) throws(ConfigError) -> Int? {
+            guard let text = value(name) else { return nil }
+            guard let number = Int(text), number >= minimum else {
+                throw ConfigError("\(name) must be a whole number, \(minimum) or more, not '\(text)'")
+            }
+            return number
+        }
+        let seedRPM = try count("RATE_LIMIT_REQUESTS", minimum: 1)
+        let gatewayRPM = try count("AI_GATEWAY_RATE_LIMIT_RPM", minimum: 1)
+        if let rpm = seedRPM ?? gatewayRPM { config.limits.defaultRPM = rpm }
+        if let concurrent = try count("MAX_CONCURRENT_REQUESTS", minimum: 1) {
+            config.reliability.maxConcurrentUpstream = concurrent
+        }
+        if let flag = value("AI_GATEWAY_PROMPT_LOGGING") {
+            guard let logging = Self.flag(flag) else {
+                throw ConfigError("AI_GATEWAY_PROMPT_LOGGING must be true or false, not '\(flag)'")
+            }
+            config.requestLog.mode = logging ? .bodies : .metadata
+        }
     }
 
     /// The chat orchestrator's Redis variables: `REDIS_URL`, or `REDIS_HOST` and `REDIS_PORT`,
