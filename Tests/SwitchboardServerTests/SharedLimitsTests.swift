@@ -93,7 +93,7 @@ import Testing
         let server = try await RedisServer.start()
         let lines = LogLines()
         try await withGateway(
-            config: Self.config(failure: failure, timeoutMilliseconds: 200), environment: ["REDIS": server.url], logLevel: .info, log: lines.append
+            config: Self.config(failure: failure, timeoutMilliseconds: 1000), environment: ["REDIS": server.url], logLevel: .info, log: lines.append
         ) { gateway in
             let key = try await gateway.createKey(#"{"name":"limited","rpm":1000}"#)
             #expect(try await gateway.post("/v1/chat/completions", Self.body, headers: bearer(key.secret)).status == 200)
