@@ -280,3 +280,28 @@ import Foundation
         await #expect(throws: GatewayError.self) { try await book.reserve([scope], amount: 1.5) }
     }
 }
+
+@Suite struct KeyCacheTests {
+    static let key = VirtualKey(id: "key_1", name: "k", prefix: "sk-sb-1", hash: "h1", userID: "alice", createdAt: 0)
+
+    @Test func aLookupThatRacedAnInvalidationIsNotCached() {
+        let cache = MemoryKeyCache(ttl: .seconds(60))
+        let before = cache.generation
+        // A lookup starts; meanwhile the key is revoked (here or, broadcast, on another replica).
+        cache.invalidate(keyHash: "h1")
+        cache.store(CachedKey(key: Self.key, userLimits: nil), hash: "h1", ifGeneration: before)
+        #expect(cache.key(hash: "h1") == nil)
+        cache.store(nil, userID: "alice", ifGeneration: before)
+        #expect(cache.userLimits("alice") == nil)
+        // A lookup with no invalidation meanwhile is cached.
+        let now = cache.generation
+        cache.store(CachedKey(key: Self.key, userLimits: nil), hash: "h1", ifGeneration: now)
+        #expect(cache.key(hash: "h1")?.key?.id == "key_1")
+        // Forgetting a user forgets that user's keys; forgetting all, all.
+        cache.invalidate(userID: "alice")
+        #expect(cache.key(hash: "h1") == nil)
+        cache.store(CachedKey(key: Self.key, userLimits: nil), hash: "h1", ifGeneration: cache.generation)
+        cache.invalidateAllKeys()
+        #expect(cache.key(hash: "h1") == nil)
+    }
+}

@@ -15,15 +15,22 @@ package struct CachedKey: Sendable {
 
 /// Looked-up keys and user overrides, trusted for a while so most requests need no store read.
 ///
-/// ``MemoryKeyCache`` keeps them per replica (an edit elsewhere applies within its TTL); the
-/// scale-out issue adds invalidation across replicas behind the same protocol.
+/// ``MemoryKeyCache`` keeps them per replica (an edit elsewhere applies within its TTL); a
+/// shared store adds invalidation across replicas behind the same protocol.
+///
+/// Every invalidation moves ``generation`` on. A lookup reads it before going to the store and
+/// stores its answer only if no invalidation came meanwhile (`ifGeneration`): a key read just
+/// before its revocation is never cached after it.
 package protocol KeyCache: Sendable {
+    /// Moves on with every invalidation.
+    var generation: UInt64 { get }
     /// The entry for a key's hash, if one is cached and fresh.
     func key(hash: String) -> CachedKey?
-    func store(_ entry: CachedKey, hash: String)
+    /// Caches a looked-up key, unless an invalidation came since `generation` was read.
+    func store(_ entry: CachedKey, hash: String, ifGeneration generation: UInt64)
     /// A user's overrides, if cached and fresh (`.some(nil)`: the user has none).
     func userLimits(_ userID: String) -> UserLimits??
-    func store(_ limits: UserLimits?, userID: String)
+    func store(_ limits: UserLimits?, userID: String, ifGeneration generation: UInt64)
     func invalidate(keyHash: String)
     /// Forgets a user's overrides and every key of that user.
     func invalidate(userID: String)
@@ -38,8 +45,13 @@ package final class MemoryKeyCache: KeyCache {
         var expires: ContinuousClock.Instant
     }
 
-    private let keys = LockedValue<[String: Entry<CachedKey>]>([:])
-    private let users = LockedValue<[String: Entry<UserLimits?>]>([:])
+    private struct State: Sendable {
+        var keys: [String: Entry<CachedKey>] = [:]
+        var users: [String: Entry<UserLimits?>] = [:]
+        var generation: UInt64 = 0
+    }
+
+    private let state = LockedValue(State())
     private let ttl: Duration
     private let capacity: Int
 
@@ -51,43 +63,56 @@ package final class MemoryKeyCache: KeyCache {
         self.capacity = capacity
     }
 
+    package var generation: UInt64 { state.withLock { $0.generation } }
+
     package func key(hash: String) -> CachedKey? {
         let now = ContinuousClock.now
-        return keys.withLock { $0[hash] }.flatMap { $0.expires > now ? $0.value : nil }
+        return state.withLock { $0.keys[hash] }.flatMap { $0.expires > now ? $0.value : nil }
     }
 
-    package func store(_ entry: CachedKey, hash: String) {
+    package func store(_ entry: CachedKey, hash: String, ifGeneration generation: UInt64) {
         let expires = ContinuousClock.now + ttl
-        keys.withLock { keys in
-            if keys.count >= capacity { keys.removeAll(keepingCapacity: true) }
-            keys[hash] = Entry(value: entry, expires: expires)
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.keys.count >= capacity { state.keys.removeAll(keepingCapacity: true) }
+            state.keys[hash] = Entry(value: entry, expires: expires)
         }
     }
 
     package func userLimits(_ userID: String) -> UserLimits?? {
         let now = ContinuousClock.now
-        guard let entry = users.withLock({ $0[userID] }), entry.expires > now else { return nil }
+        guard let entry = state.withLock({ $0.users[userID] }), entry.expires > now else { return nil }
         return .some(entry.value)
     }
 
-    package func store(_ limits: UserLimits?, userID: String) {
+    package func store(_ limits: UserLimits?, userID: String, ifGeneration generation: UInt64) {
         let expires = ContinuousClock.now + ttl
-        users.withLock { users in
-            if users.count >= capacity { users.removeAll(keepingCapacity: true) }
-            users[userID] = Entry(value: limits, expires: expires)
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.users.count >= capacity { state.users.removeAll(keepingCapacity: true) }
+            state.users[userID] = Entry(value: limits, expires: expires)
         }
     }
 
     package func invalidate(keyHash: String) {
-        keys.withLock { $0[keyHash] = nil }
+        state.withLock { state in
+            state.generation &+= 1
+            state.keys[keyHash] = nil
+        }
     }
 
     package func invalidate(userID: String) {
-        users.withLock { $0[userID] = nil }
-        keys.withLock { keys in keys = keys.filter { $0.value.value.key?.userID != userID } }
+        state.withLock { state in
+            state.generation &+= 1
+            state.users[userID] = nil
+            state.keys = state.keys.filter { $0.value.value.key?.userID != userID }
+        }
     }
 
     package func invalidateAllKeys() {
-        keys.withLock { $0.removeAll(keepingCapacity: true) }
+        state.withLock { state in
+            state.generation &+= 1
+            state.keys.removeAll(keepingCapacity: true)
+        }
     }
 }

@@ -69,6 +69,8 @@ final class Authenticator: Sendable {
         let hash = KeySecret.hash(secret)
         var entry = cache.key(hash: hash)
         if entry == nil {
+            // Read before the store: an invalidation while we look makes the answer uncacheable.
+            let generation = cache.generation
             do {
                 let key = try await store.key(hash: hash)
                 let overrides: UserLimits? = try await key?.userID.asyncMap { try await store.userLimits($0) } ?? nil
@@ -84,7 +86,7 @@ final class Authenticator: Sendable {
                     next = maker.makerKeyID
                 }
                 let fresh = CachedKey(key: key, makers: makers, userLimits: overrides)
-                cache.store(fresh, hash: hash)
+                cache.store(fresh, hash: hash, ifGeneration: generation)
                 entry = fresh
             } catch {
                 logger.error("key lookup failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
@@ -100,9 +102,10 @@ final class Authenticator: Sendable {
 
     private func userLimits(_ userID: String) async throws(GatewayError) -> UserLimits? {
         if let cached = cache.userLimits(userID) { return cached }
+        let generation = cache.generation
         do {
             let limits = try await store.userLimits(userID)
-            cache.store(limits, userID: userID)
+            cache.store(limits, userID: userID, ifGeneration: generation)
             return limits
         } catch {
             logger.error("user lookup failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])

@@ -35,10 +35,15 @@ package final class BroadcastKeyCache: KeyCache, Service {
     /// How many times the subscription has been established (for tests and logs).
     package var subscriptions: Int { subscribed.load(ordering: .relaxed) }
 
+    package var generation: UInt64 { local.generation }
     package func key(hash: String) -> CachedKey? { local.key(hash: hash) }
-    package func store(_ entry: CachedKey, hash: String) { local.store(entry, hash: hash) }
+    package func store(_ entry: CachedKey, hash: String, ifGeneration generation: UInt64) {
+        local.store(entry, hash: hash, ifGeneration: generation)
+    }
     package func userLimits(_ userID: String) -> UserLimits?? { local.userLimits(userID) }
-    package func store(_ limits: UserLimits?, userID: String) { local.store(limits, userID: userID) }
+    package func store(_ limits: UserLimits?, userID: String, ifGeneration generation: UInt64) {
+        local.store(limits, userID: userID, ifGeneration: generation)
+    }
 
     package func invalidate(keyHash: String) {
         local.invalidate(keyHash: keyHash)
