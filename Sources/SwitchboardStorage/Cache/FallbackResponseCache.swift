@@ -31,7 +31,7 @@ package final class FallbackResponseCache: ResponseCache, Service {
     private let vectorSyncInterval: Duration
     private let vectorPruneInterval: Duration
 
-    private let healthy = Mutex(true)
+    private let health = BackendHealth()
     private let inFlight = Atomic<Int>(0)
     private let writes: AsyncStream<CachedAnswer>
     private let writer: AsyncStream<CachedAnswer>.Continuation
@@ -59,7 +59,7 @@ package final class FallbackResponseCache: ResponseCache, Service {
     }
 
     /// Whether lookups go to the shared store now.
-    package var isBackendUp: Bool { healthy.withLock { $0 } }
+    package var isBackendUp: Bool { health.isUp }
 
     package func entry(_ key: String, now: Double) async -> CachedAnswer? {
         if isBackendUp {
@@ -242,11 +242,7 @@ package final class FallbackResponseCache: ResponseCache, Service {
     }
 
     private func markDown(_ error: any Error) {
-        let wasUp = healthy.withLock { up in
-            defer { up = false }
-            return up
-        }
-        guard wasUp else { return }
+        guard health.markDown() else { return }
         metrics.backend(up: false)
         logger.warning("cache backend unreachable; serving from memory until it answers", metadata: [
             "backend": "\(backend)", "error": "\(error)",
@@ -254,11 +250,7 @@ package final class FallbackResponseCache: ResponseCache, Service {
     }
 
     private func markUp() {
-        let wasUp = healthy.withLock { up in
-            defer { up = true }
-            return up
-        }
-        guard !wasUp else { return }
+        guard health.markUp() else { return }
         metrics.backend(up: true)
         logger.info("cache backend answers again", metadata: ["backend": "\(backend)"])
     }

@@ -28,7 +28,7 @@ package final class RedisRateLimiter: RateLimiting, Service {
     private let logger: Logger
     private let probeInterval: Duration
     private let backendUp: Meter
-    private let healthy = Mutex(true)
+    private let health = BackendHealth()
     private let droppedWrites = Atomic<Int>(0)
     private let refusalCount = Atomic<Int>(0)
     private let writesInFlight = Atomic<Int>(0)
@@ -57,7 +57,7 @@ package final class RedisRateLimiter: RateLimiting, Service {
     }
 
     /// Whether admissions go to Redis now.
-    package var isBackendUp: Bool { healthy.withLock { $0 } }
+    package var isBackendUp: Bool { health.isUp }
 
     // MARK: RateLimiting
 
@@ -246,11 +246,7 @@ package final class RedisRateLimiter: RateLimiting, Service {
     }
 
     private func markDown(_ error: any Error) {
-        let wasUp = healthy.withLock { up in
-            defer { up = false }
-            return up
-        }
-        guard wasUp else { return }
+        guard health.markDown() else { return }
         backendUp.set(0)
         logger.warning("shared rate limiter unreachable", metadata: [
             "backend": "redis", "error": "\(error)",
@@ -259,11 +255,7 @@ package final class RedisRateLimiter: RateLimiting, Service {
     }
 
     private func markUp() {
-        let wasUp = healthy.withLock { up in
-            defer { up = true }
-            return up
-        }
-        guard !wasUp else { return }
+        guard health.markUp() else { return }
         backendUp.set(1)
         logger.info("shared rate limiter answers again", metadata: ["backend": "redis"])
     }
