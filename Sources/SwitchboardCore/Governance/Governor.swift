@@ -52,9 +52,7 @@ package struct Governor: Sendable {
         case .success(let status):
             rate = status
         case .failure(let rejection) where rejection.unavailable:
-            throw GatewayError(
-                .internalError, "The shared rate limiter cannot be reached; retry shortly.", retryAfterSeconds: 1, status: 503
-            )
+            throw RateLimiter.Rejection.unavailableError
         case .failure(let rejection):
             let wait = rejection.retryAfterWholeSeconds
             var error = GatewayError(

@@ -76,6 +76,11 @@ package final class RateLimiter: Sendable {
         /// The limiter could not tell (a shared store away, `fail_closed`): not over the limit.
         package var unavailable = false
 
+        /// What a caller gets for an `unavailable` rejection: a 503 to retry shortly.
+        package static var unavailableError: GatewayError {
+            GatewayError(.internalError, "The shared rate limiter cannot be reached; retry shortly.", retryAfterSeconds: 1, status: 503)
+        }
+
         /// Whole seconds for `Retry-After`, at least 1. A limit of 0 never refills (the wait is
         /// infinite): a minute, the period limits are counted over.
         package var retryAfterWholeSeconds: Int {

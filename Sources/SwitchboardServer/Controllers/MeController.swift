@@ -88,11 +88,7 @@ struct MeController: Sendable {
         if let perMinute = minting.perMinute {
             let scope = LimitScope(id: "mint:\(principal.id)", label: "key creation by \(principal.id)", rpm: perMinute)
             if case .failure(let rejection) = await governor.limiter.admit([scope], promptTokens: 0) {
-                if rejection.unavailable {
-                    throw GatewayError(
-                        .internalError, "The shared rate limiter cannot be reached; retry shortly.", retryAfterSeconds: 1, status: 503
-                    )
-                }
+                if rejection.unavailable { throw RateLimiter.Rejection.unavailableError }
                 let wait = rejection.retryAfterWholeSeconds
                 throw GatewayError(
                     .rateLimitExceeded, "At most \(perMinute) keys can be created a minute; retry in \(wait) s.", retryAfterSeconds: wait
