@@ -113,7 +113,7 @@ package struct FakeOpenAIUpstream: Sendable {
                 // The head and half the answer, then nothing: only a deadline covering the body ends it.
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
                     try await writer.write(ByteBuffer(string: String(Self.verbatimBody.prefix(60))))
-                    // Long past the test's 0.4 s timeout; the truncated body would then be a 502, not a 504.
+                    // Long past the test's 1 s timeout; the truncated body would then be a 502, not a 504.
                     try await Task.sleep(for: .seconds(2))
                     try await writer.finish(nil)
                 })

@@ -11,10 +11,10 @@ import Testing
             price: { input_per_mtok: 1000, output_per_mtok: 2000 }
           - name: stalled
             targets: [{ provider: fake, model: stall-body }]
-            timeout_s: 0.4
+            timeout_s: 1.0
           - name: stalled-then-fine
             targets: [{ provider: fake, model: stall-body }, { provider: fake, model: fake-model }]
-            timeout_s: 0.4
+            timeout_s: 1.0
         """)
 
     static func body(_ model: String, stream: Bool = false, usage: Bool = false) -> String {
