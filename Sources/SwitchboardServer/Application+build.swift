@@ -54,6 +54,7 @@ package func buildGateway(
     let storage = try await openStorage(config.storage.url, logger: logger)
     let store = storage.store
     let governance = storage.governance
+    let conversationStore = storage.conversations
     let closeStore = storage.close
 
     let scrubber = SecretScrubber.configured(config, registry: BuiltInProviders.registry)
@@ -114,8 +115,16 @@ package func buildGateway(
             captureLimit: config.requestLog.mode == .bodies ? config.requestLog.previewChars : nil,
             backlogged: { writer.isBacklogged }
         ),
-        AdmissionStage(governor: governor, countCacheHits: config.cache.hitsCountInRateLimits),
     ]
+    // Conversation context before admission: the budget reserves for, and the cache keys on,
+    // the context the model will see.
+    let conversationMetrics = ConversationMetrics(factory: metricsFactory)
+    let conversationWriter = ConversationWriter(store: conversationStore, metricsFactory: metricsFactory, logger: logger)
+    let conversationStage = ConversationStage(
+        store: conversationStore, journal: conversationWriter, settings: config.conversations, metrics: conversationMetrics
+    )
+    stages.append(conversationStage)
+    stages.append(AdmissionStage(governor: governor, countCacheHits: config.cache.hitsCountInRateLimits))
     let modelCache = Dictionary(config.models.compactMap { model in model.cache.map { (model.name, $0) } }, uniquingKeysWith: { first, _ in first })
     let semanticCache = ResponseCacheAssembly.semantic(config.cache, models: modelCache, gateway: gateway, logger: logger)
     let cacheAssembly = ResponseCacheAssembly.make(
@@ -176,6 +185,12 @@ package func buildGateway(
     let recommend = RecommendController(gateway: gateway, bodyReader: bodyReader, window: healthWindow)
     let me = MeController(store: governance, governor: governor, bodyReader: bodyReader, minting: config.auth.minting)
     let usage = UsageController(store: governance)
+    let openAIDoor = OpenAIChatDoor(catalog: catalog)
+    let conversations = ConversationsController(
+        store: conversationStore, journal: conversationWriter, stage: conversationStage, pipeline: pipeline, bodyReader: bodyReader,
+        metrics: conversationMetrics, door: openAIDoor
+    )
+    let loggingChat = ChatEndpoint(door: LoggingChatDoor(catalog: catalog, settings: config.conversations), pipeline: pipeline, bodyReader: bodyReader)
     for prefix in ["v1", "api/v1", "openai/v1"] {
         let calls = routes(prefix, .openAI, .callModels)
         calls.post("chat/completions", use: openAI.handle)
@@ -190,11 +205,15 @@ package func buildGateway(
         if prefix == "v1" {
             me.addRoutes(to: own)
         }
+        conversations.addRoutes(to: calls)
         if prefix == "api/v1" {
             usage.addUsageRoutes(to: routes(prefix, .openAI, .readUsage))
         }
     }
     usage.addSeedRoutes(to: routes("api", .openAI, .readUsage))
+    // The logging gateway's (seed 003) `/chat`, and its monitoring views behind `read_usage`.
+    routes("chat", .simple, .callModels).post(use: loggingChat.handle)
+    ConversationLogController(store: conversationStore, journal: conversationWriter).addRoutes(to: routes("conversations", .openAI, .readUsage))
     let admin = routes("admin", .openAI, .administer)
     AdminController(store: governance, authenticator: authenticator, governor: governor, bodyReader: bodyReader).addRoutes(to: admin)
     CacheAdminController(cache: responseCache, metrics: cacheMetrics, semanticIndex: semanticCache?.index).addRoutes(to: admin)
@@ -214,6 +233,7 @@ package func buildGateway(
             ShutdownHook(action: closeStore),
             HTTPClientService(client: client),
             writer,
+            conversationWriter,
         ] + cacheAssembly.services + sharedLimits.services + keyCache.services + [
             RetentionSweeper(
                 store: governance, retentionDays: config.requestLog.retentionDays,

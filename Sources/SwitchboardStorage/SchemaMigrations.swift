@@ -9,9 +9,15 @@ import Foundation
 /// The schema, as an append-only list of versioned migrations: a released migration is never
 /// edited, only followed by a new one. Shared by SQLite and PostgreSQL (one dialect difference).
 enum SchemaMigrations {
-    /// Applies the migrations not yet recorded, each in its own transaction with its record.
+    /// Applies the migrations not yet recorded, in one transaction with their records. On
+    /// PostgreSQL the transaction first takes an advisory lock, so replicas (or test processes)
+    /// starting together migrate one after the other instead of racing on the same tables.
     static func apply(to provider: any SQLDatabaseProvider) async throws {
-        let applied = try await provider.withDatabase { database in
+        try await provider.withTransaction { database in
+            let postgres = database.dialect.name == "postgresql"
+            if postgres {
+                try await database.raw("SELECT pg_advisory_xact_lock(\(bind: advisoryLock))").run()
+            }
             try await database.raw(
                 """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -21,13 +27,10 @@ enum SchemaMigrations {
                 """
             ).run()
             let rows = try await database.raw("SELECT version FROM schema_migrations").all()
-            return Set(try rows.map { try $0.decode(column: "version", as: Int.self) })
-        }
-        for migration in migrations where !applied.contains(migration.version) {
-            try await provider.withTransaction { database in
-                let postgres = database.dialect.name == "postgresql"
-                for statement in migration.statements {
-                    // The one dialect difference so far: how an auto-numbered key is spelled.
+            let applied = Set(try rows.map { try $0.decode(column: "version", as: Int.self) })
+            for migration in migrations where !applied.contains(migration.version) {
+                for statement in migration.statements + (postgres ? migration.postgres : migration.sqlite) {
+                    // The one dialect difference in shared statements: how an auto-numbered key is spelled.
                     let statement = postgres
                         ? statement.replacingOccurrences(of: "INTEGER PRIMARY KEY AUTOINCREMENT", with: "BIGSERIAL PRIMARY KEY")
                         : statement
@@ -40,9 +43,15 @@ enum SchemaMigrations {
         }
     }
 
+    /// The key of the advisory lock migrations hold on PostgreSQL ("sbmigr" in ASCII).
+    static let advisoryLock: Int64 = 0x7362_6D69_6772
+
     struct Migration {
         var version: Int
         var statements: [String]
+        /// Run after `statements`, on that database only (full-text search differs).
+        var sqlite: [String] = []
+        var postgres: [String] = []
     }
 
     static let migrations: [Migration] = [
@@ -141,6 +150,93 @@ enum SchemaMigrations {
             // A key's own response-cache settings (JSON: enabled, ttl_s, scope).
             "ALTER TABLE api_keys ADD COLUMN cache_settings TEXT",
         ]),
+        Migration(
+            version: 7,
+            statements: [
+                // Conversations as message trees. Names seed 003's users query by hand stay:
+                // conversations(id, provider, created_at), messages(id, conversation_id, role,
+                // content, timestamp), tool_calls(id, message_id, tool_name, arguments, result, timestamp).
+                """
+                CREATE TABLE IF NOT EXISTS conversations (
+                    id TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    provider TEXT,
+                    title TEXT,
+                    system_prompt TEXT,
+                    model TEXT,
+                    settings TEXT,
+                    archived INTEGER NOT NULL DEFAULT 0,
+                    active_branch_id TEXT NOT NULL,
+                    message_count INTEGER NOT NULL DEFAULT 0,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    updated_at DOUBLE PRECISION NOT NULL,
+                    PRIMARY KEY (owner, id)
+                )
+                """,
+                "CREATE INDEX IF NOT EXISTS conversations_updated ON conversations (owner, updated_at)",
+                """
+                CREATE TABLE IF NOT EXISTS messages (
+                    id TEXT PRIMARY KEY,
+                    owner TEXT NOT NULL,
+                    conversation_id TEXT NOT NULL,
+                    parent_id TEXT,
+                    branch_id TEXT NOT NULL,
+                    depth INTEGER NOT NULL,
+                    role TEXT NOT NULL,
+                    content TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    tool_call_id TEXT,
+                    model TEXT,
+                    provider TEXT,
+                    prompt_tokens INTEGER,
+                    completion_tokens INTEGER,
+                    cost_usd DOUBLE PRECISION,
+                    latency_ms DOUBLE PRECISION,
+                    request_id TEXT,
+                    incomplete INTEGER NOT NULL DEFAULT 0,
+                    merged_from TEXT,
+                    timestamp DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX IF NOT EXISTS messages_conversation ON messages (owner, conversation_id, timestamp)",
+                """
+                CREATE TABLE IF NOT EXISTS branches (
+                    id TEXT PRIMARY KEY,
+                    owner TEXT NOT NULL,
+                    conversation_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    head_id TEXT,
+                    fork_id TEXT,
+                    parent_branch_id TEXT,
+                    created_at DOUBLE PRECISION NOT NULL,
+                    updated_at DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX IF NOT EXISTS branches_conversation ON branches (owner, conversation_id)",
+                """
+                CREATE TABLE IF NOT EXISTS tool_calls (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    call_id TEXT NOT NULL,
+                    message_id TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    conversation_id TEXT NOT NULL,
+                    tool_name TEXT NOT NULL,
+                    arguments TEXT NOT NULL,
+                    result TEXT,
+                    timestamp DOUBLE PRECISION NOT NULL
+                )
+                """,
+                "CREATE INDEX IF NOT EXISTS tool_calls_conversation ON tool_calls (owner, conversation_id, call_id)",
+            ],
+            sqlite: [
+                // FTS5 is compiled into sqlite-nio's SQLite; rows are written with their messages.
+                "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, message_id UNINDEXED, owner UNINDEXED, conversation_id UNINDEXED)",
+            ],
+            postgres: [
+                "ALTER TABLE messages ADD COLUMN IF NOT EXISTS search tsvector GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED",
+                "CREATE INDEX IF NOT EXISTS messages_search ON messages USING GIN (search)",
+            ]
+        ),
     ]
 
 }

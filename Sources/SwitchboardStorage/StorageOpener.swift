@@ -6,6 +6,7 @@ package import SwitchboardCore
 package struct OpenedStorage: Sendable {
     package let store: any RequestLogStore
     package let governance: any GovernanceStore
+    package let conversations: any ConversationStore
     /// Services the store needs running (PostgreSQL's connection pool).
     package let services: [any Service]
     package let close: @Sendable () async throws -> Void
@@ -26,7 +27,8 @@ package func openStorage(_ url: String, logger: Logger) async throws -> OpenedSt
             throw ConfigError("the SQLite database at \(url) could not be prepared: \(error)")
         }
         return OpenedStorage(
-            store: store, governance: SQLGovernanceStore(provider: sqlite), services: [], close: { try await sqlite.close() }
+            store: store, governance: SQLGovernanceStore(provider: sqlite), conversations: SQLConversationStore(provider: sqlite), services: [],
+            close: { try await sqlite.close() }
         )
     }
     let migrator: PostgresStorage
@@ -56,7 +58,8 @@ package func openStorage(_ url: String, logger: Logger) async throws -> OpenedSt
         _ = try await group.next()
     }
     return OpenedStorage(
-        store: SQLRequestLogStore(provider: postgres), governance: SQLGovernanceStore(provider: postgres), services: [postgres], close: {}
+        store: SQLRequestLogStore(provider: postgres), governance: SQLGovernanceStore(provider: postgres),
+        conversations: SQLConversationStore(provider: postgres), services: [postgres], close: {}
     )
 }
 

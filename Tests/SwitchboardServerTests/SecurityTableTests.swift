@@ -85,16 +85,46 @@ import Foundation
     static func body(for row: Row) -> String? {
         guard row.method == "POST" || row.method == "PATCH" || row.method == "PUT" else { return nil }
         let path = row.path
+        if path.hasSuffix("/conversations/batch") { return #"{"action":"archive","ids":["none"]}"# }
+        if path.hasSuffix("/merge") { return #"{"into":"{main}"}"# }
+        if path.hasSuffix("/messages/search") { return #"{"q":"hi"}"# }
+        if path.contains("/conversations/"), path.hasSuffix("/messages") || path.contains("/messages/") && row.method == "PATCH" {
+            return #"{"content":"hi"}"#
+        }
         if path.hasSuffix("/chat/completions") { return chatBody }
         if path.hasSuffix("/embeddings") { return #"{"model":"gpt-test","input":"hi"}"# }
         if path.hasSuffix("/messages") || path.hasSuffix("/count_tokens") {
             return #"{"model":"gpt-test","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#
         }
         if path.hasSuffix("/chat") { return #"{"model":"gpt-test","messages":[{"role":"user","content":"hi"}]}"# }
+
         if path.hasSuffix("/recommend") { return #"{"task":"chat"}"# }
         if path.hasSuffix("api-keys") || path == "/admin/keys" { return #"{"name":"from-the-table-test"}"# }
         if path.hasPrefix("/admin/users") { return #"{"rpm":5}"# }
         return #"{"team":"t"}"#
+    }
+
+    func role(of caller: Caller) -> Role? {
+        switch caller {
+        case .admin: .admin
+        case .user: .user
+        case .viewer: .viewer
+        case .none: nil
+        }
+    }
+
+    /// `{id}`, `{branch}` (a second branch), `{main}` and `{message}` (the answer) of a fresh
+    /// conversation of `credential`'s; placeholders that stay unknown without one.
+    static func conversation(_ gateway: GatewayTestContext, credential: String?) async throws -> [(String, String)] {
+        guard let credential else { return [("{id}", "none"), ("{branch}", "none"), ("{message}", "none"), ("{main}", "none")] }
+        let chat = try await gateway.post("/v1/chat/completions", #"{"model":"gpt-test","message":"hi"}"#, headers: bearer(credential)).json()
+        let id = chat["conversation_id"]?.stringValue ?? "none"
+        let main = try await gateway.get("/v1/conversations/\(id)", headers: bearer(credential)).json()["active_branch_id"]?.stringValue ?? "none"
+        let branch = try await gateway.post("/v1/conversations/\(id)/branches", #"{"activate":false}"#, headers: bearer(credential)).json()
+        return [
+            ("{id}", id), ("{branch}", branch["id"]?.stringValue ?? "none"), ("{main}", main),
+            ("{message}", chat["message_id"]?.stringValue ?? "none"),
+        ]
     }
 
     @Test(arguments: Caller.allCases)
@@ -109,9 +139,22 @@ import Foundation
             case .viewer: credential = try await gateway.createKey(#"{"name":"a-viewer","role":"viewer","user_id":"vic"}"#).secret
             case .none: credential = nil
             }
+            // Conversation rows run on a conversation of the caller's own (made by a chat turn
+            // when the caller may chat), or the master key's for the monitoring views.
+            let masterConversation = try await Self.conversation(gateway, credential: "sk-test-master")
             for row in rows {
                 let target = try await gateway.createKey(#"{"name":"target"}"#)
-                let path = row.path
+                var path = row.path
+                var body = Self.body(for: row)
+                if path.contains("/conversations/") {
+                    let own = path.hasPrefix("/conversations/") ? masterConversation
+                        : try await Self.conversation(gateway, credential: role(of: caller)?.may(.callModels) == true ? credential : nil)
+                    for (placeholder, value) in own {
+                        path = path.replacingOccurrences(of: placeholder, with: value)
+                        body = body?.replacingOccurrences(of: placeholder, with: value)
+                    }
+                }
+                path = path
                     .replacingOccurrences(of: "{id}", with: row.path.hasPrefix("/admin/users") ? "bob" : target.id)
                     .replacingOccurrences(of: "{key}", with: row.path.hasPrefix("/admin/cache") ? String(repeating: "ab", count: 32) : target.id)
                     .replacingOccurrences(of: "**", with: "gpt-test")
@@ -124,13 +167,8 @@ import Foundation
                 case "PUT": .PUT
                 default: .GET
                 }
-                let response = try await gateway.request(method, path, body: Self.body(for: row), headers: headers)
-                let role: Role? = switch caller {
-                case .admin: .admin
-                case .user: .user
-                case .viewer: .viewer
-                case .none: nil
-                }
+                let response = try await gateway.request(method, path, body: body, headers: headers)
+                let role = role(of: caller)
                 guard let permission = row.permission else {
                     #expect(response.status == 200, "\(caller) \(row): \(response.status) \(response.body)")
                     continue

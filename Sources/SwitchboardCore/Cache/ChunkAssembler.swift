@@ -71,7 +71,13 @@ package struct ChunkAssembler: Sendable {
 
     /// The assembled answer; `nil` when the text passed the limit or no choice finished.
     package func response() -> ChatResponse? {
-        guard !overflowed, !choices.isEmpty, choices.values.allSatisfy({ $0.finishReason != nil }) else { return nil }
+        guard choices.values.allSatisfy({ $0.finishReason != nil }) else { return nil }
+        return received()
+    }
+
+    /// What arrived so far, finished or not (a stream that broke off); `nil` past the limit or with no choice.
+    package func received() -> ChatResponse? {
+        guard !overflowed, !choices.isEmpty else { return nil }
         let assembled = choices.keys.sorted().compactMap { index -> ChatResponse.Choice? in
             guard let choice = choices[index] else { return nil }
             let calls = choice.toolCalls.keys.sorted().compactMap { position -> ToolCall? in

@@ -119,6 +119,22 @@ package struct ConfigLoader: Sendable {
             }
             config.requestLog.mode = logging ? .bodies : .metadata
         }
+        // The chat orchestrator's conversation limits and switches, and seed 003's defaults.
+        if let value = try count("MAX_CONTEXT_MESSAGES", minimum: 1) { config.conversations.maxContextMessages = value }
+        if let value = try count("MAX_BRANCHES_PER_CONVERSATION", minimum: 1) { config.conversations.maxBranches = value }
+        if let value = try count("MAX_CONVERSATIONS_PER_USER", minimum: 1) { config.conversations.maxConversationsPerOwner = value }
+        if let value = try count("MAX_MESSAGES_PER_CONVERSATION", minimum: 2) { config.conversations.maxMessages = value }
+        let switches: [(String, WritableKeyPath<ConversationsConfig, Bool>)] = [
+            ("ENABLE_BRANCH_MERGING", \.merging), ("ENABLE_MESSAGE_EDITING", \.editing), ("ENABLE_CONVERSATION_EXPORT", \.export),
+            ("ENABLE_BATCH_OPERATIONS", \.batch),
+        ]
+        for (name, path) in switches {
+            guard let text = value(name) else { continue }
+            guard let flag = Self.flag(text) else { throw ConfigError("\(name) must be true or false, not '\(text)'") }
+            config.conversations[keyPath: path] = flag
+        }
+        if let model = value("DEFAULT_MODEL") { config.conversations.defaultModel = model }
+        if let provider = value("DEFAULT_PROVIDER") { config.conversations.defaultProvider = provider }
     }
 
     /// The chat orchestrator's Redis variables: `REDIS_URL`, or `REDIS_HOST` and `REDIS_PORT`,

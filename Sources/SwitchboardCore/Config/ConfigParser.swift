@@ -27,6 +27,7 @@ struct ConfigParser {
     func parse(_ root: Node) throws(ConfigError) -> GatewayConfig {
         let top = try self.section(root, path: "the top level", allowed: [
             "server", "storage", "providers", "models", "limits", "auth", "request_log", "routing", "reliability", "cache",
+            "conversations",
         ])
         var config = GatewayConfig()
         if let node = top["server"] { config.server = try parseServer(node) }
@@ -161,6 +162,25 @@ struct ConfigParser {
                 if let value = try semantic.int("graph_threshold", minimum: 16) { config.cache.semantic.graphThreshold = value }
                 if let value = try semantic.int("search_breadth", minimum: 1) { config.cache.semantic.searchBreadth = value }
             }
+        }
+        if let node = top["conversations"] {
+            let section = try self.section(node, path: "conversations", allowed: [
+                "enabled", "max_context_messages", "max_context_tokens", "max_branches", "max_conversations_per_user", "max_messages",
+                "merging", "editing", "export", "batch", "summary_model", "default_model", "default_provider",
+            ])
+            if let value = try section.bool("enabled") { config.conversations.enabled = value }
+            if let value = try section.int("max_context_messages", minimum: 1) { config.conversations.maxContextMessages = value }
+            if let value = try section.int("max_context_tokens", minimum: 1) { config.conversations.maxContextTokens = value }
+            if let value = try section.int("max_branches", minimum: 1) { config.conversations.maxBranches = value }
+            if let value = try section.int("max_conversations_per_user", minimum: 1) { config.conversations.maxConversationsPerOwner = value }
+            if let value = try section.int("max_messages", minimum: 2) { config.conversations.maxMessages = value }
+            if let value = try section.bool("merging") { config.conversations.merging = value }
+            if let value = try section.bool("editing") { config.conversations.editing = value }
+            if let value = try section.bool("export") { config.conversations.export = value }
+            if let value = try section.bool("batch") { config.conversations.batch = value }
+            if let value = try section.string("summary_model"), !value.isEmpty { config.conversations.summaryModel = value }
+            if let value = try section.string("default_model"), !value.isEmpty { config.conversations.defaultModel = value }
+            if let value = try section.string("default_provider"), !value.isEmpty { config.conversations.defaultProvider = value }
         }
         if let node = top["routing"] {
             let section = try self.section(node, path: "routing", allowed: ["categories"])

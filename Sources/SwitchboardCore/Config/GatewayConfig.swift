@@ -397,6 +397,34 @@ package struct ModelCacheConfig: Sendable, Hashable {
     }
 }
 
+/// `conversations`: stored message trees (docs/CONVERSATIONS.md). Seed names in brackets.
+package struct ConversationsConfig: Sendable, Hashable {
+    package var enabled = true
+    /// Messages of the path sent upstream at most, newest kept [MAX_CONTEXT_MESSAGES].
+    package var maxContextMessages = 100
+    /// The estimated prompt tokens a context may reach before its oldest turns are dropped.
+    package var maxContextTokens = 100_000
+    /// [MAX_BRANCHES_PER_CONVERSATION]
+    package var maxBranches = 10
+    /// [MAX_CONVERSATIONS_PER_USER]
+    package var maxConversationsPerOwner = 1000
+    /// [MAX_MESSAGES_PER_CONVERSATION]
+    package var maxMessages = 500
+    /// [ENABLE_BRANCH_MERGING], [ENABLE_MESSAGE_EDITING], [ENABLE_CONVERSATION_EXPORT], [ENABLE_BATCH_OPERATIONS]
+    package var merging = true
+    package var editing = true
+    package var export = true
+    package var batch = true
+    /// The model a `summarize` merge asks (default: the conversation's model).
+    package var summaryModel: String?
+    /// The model seed 003's `/chat` uses when the request names none [DEFAULT_MODEL].
+    package var defaultModel: String?
+    /// The provider seed 003's `/chat` uses when the request names none [DEFAULT_PROVIDER].
+    package var defaultProvider: String?
+
+    package init() {}
+}
+
 /// The whole gateway configuration: DESIGN §4.
 package struct GatewayConfig: Sendable, Hashable {
     package var server: ServerConfig
@@ -409,6 +437,7 @@ package struct GatewayConfig: Sendable, Hashable {
     package var auth: AuthConfig = AuthConfig()
     package var requestLog: RequestLogConfig
     package var cache = CacheConfig()
+    package var conversations = ConversationsConfig()
     /// Category → model name, used when a client names no model.
     package var categories: [String: String]
     /// Where the config came from, for the start-up log (`switchboard.yaml`, `environment`).

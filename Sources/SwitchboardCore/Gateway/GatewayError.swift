@@ -7,6 +7,10 @@ package struct GatewayError: Error, Sendable, Hashable {
         case rateLimitExceeded = "RATE_LIMIT_EXCEEDED"
         case budgetExceeded = "BUDGET_EXCEEDED"
         case modelNotFound = "MODEL_NOT_FOUND"
+        /// A stored thing (conversation, message, branch) the caller has none of.
+        case notFound = "NOT_FOUND"
+        /// The request is fine but the state it meets refuses it (a limit reached).
+        case conflict = "CONFLICT"
         case upstreamError = "UPSTREAM_ERROR"
         case upstreamTimeout = "UPSTREAM_TIMEOUT"
         case internalError = "INTERNAL_ERROR"
@@ -17,7 +21,8 @@ package struct GatewayError: Error, Sendable, Hashable {
             case .validationError: return 400
             case .authenticationError: return 401
             case .permissionDenied: return 403
-            case .modelNotFound: return 404
+            case .modelNotFound, .notFound: return 404
+            case .conflict: return 409
             case .rateLimitExceeded, .budgetExceeded: return 429
             case .upstreamError: return 502
             case .upstreamTimeout: return 504
@@ -28,8 +33,9 @@ package struct GatewayError: Error, Sendable, Hashable {
         /// OpenAI's `error.type` for this code.
         package var openAIType: String {
             switch self {
-            case .validationError, .modelNotFound:
+            case .validationError, .modelNotFound, .conflict:
                 return "invalid_request_error"
+            case .notFound: return "not_found_error"
             case .authenticationError: return "authentication_error"
             case .permissionDenied: return "permission_error"
             case .rateLimitExceeded, .budgetExceeded: return "rate_limit_error"

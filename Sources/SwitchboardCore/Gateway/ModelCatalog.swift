@@ -111,6 +111,11 @@ package struct ModelCatalog: Sendable {
 
     package var modelNames: [String] { models.map(\.name) }
 
+    /// The first configured model whose first target is on `provider` (a request that names only a provider).
+    package func firstModel(onProvider provider: String) -> String? {
+        models.first { $0.targets.first?.provider == provider }?.name
+    }
+
     /// What a model (a configured name or `provider/model`) can do: the config's `capabilities`,
     /// else what its targets' model ids suggest (every target must have a capability for the
     /// route to have it, since any of them may serve the call).

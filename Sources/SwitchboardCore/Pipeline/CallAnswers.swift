@@ -4,16 +4,20 @@ package struct CallNotes: Sendable, Hashable {
     package var rateLimit: RateLimitStatus?
     /// What the response cache did: `X-Switchboard-Cache`, `-Key`, `Age`.
     package var cache: CacheNote?
+    /// Where the answer went in its stored conversation: `X-Switchboard-Conversation-Id` and friends.
+    package var conversation: ConversationNote?
 
-    package init(rateLimit: RateLimitStatus? = nil, cache: CacheNote? = nil) {
+    package init(rateLimit: RateLimitStatus? = nil, cache: CacheNote? = nil, conversation: ConversationNote? = nil) {
         self.rateLimit = rateLimit
         self.cache = cache
+        self.conversation = conversation
     }
 
     /// Takes what `other` knows, keeping what this one already has.
     mutating func merge(_ other: CallNotes) {
         if rateLimit == nil { rateLimit = other.rateLimit }
         if cache == nil { cache = other.cache }
+        if conversation == nil { conversation = other.conversation }
     }
 }
 

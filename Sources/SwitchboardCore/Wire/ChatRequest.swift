@@ -136,6 +136,11 @@ package struct GatewayExtensions: Sendable, Hashable {
     package var anthropicTopK: Int?
     /// `cache`: the response-cache controls of this request.
     package var cache: CacheControls?
+    /// `message`: one new user message (a string, or a message object) instead of `messages`,
+    /// for a stored conversation to answer.
+    package var message: ChatMessage?
+    /// What the call asks of its stored conversation; set by the front door.
+    package var conversation: ConversationTurn?
 
     package init(
         conversationID: String? = nil, parentMessageID: String? = nil, metadata: JSONValue? = nil,
@@ -225,8 +230,22 @@ package struct ChatRequest: Sendable, Hashable {
     }
 }
 
+/// `message`: a string (the user's text) or a whole message object.
+private struct NewMessage: Decodable {
+    var message: ChatMessage
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let text = try? container.decode(String.self) {
+            message = ChatMessage(role: .user, content: .text(text))
+        } else {
+            message = try container.decode(ChatMessage.self)
+        }
+    }
+}
+
 extension ChatRequest: Codable {
-    static let gatewayKeys: Set<String> = ["conversation_id", "parent_message_id", "metadata", "cache"]
+    static let gatewayKeys: Set<String> = ["conversation_id", "parent_message_id", "metadata", "cache", "message"]
     private static let known: Set<String> = [
         "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens",
         "max_completion_tokens", "n", "stop", "seed", "tools", "tool_choice", "response_format", "user",
@@ -240,7 +259,13 @@ extension ChatRequest: Codable {
         // A missing model is allowed here: routing categories may choose one. The front door
         // rejects an empty model that no category resolved.
         self.model = try container.decodeIfPresent(String.self, forKey: key("model")) ?? ""
-        self.messages = try container.decode([ChatMessage].self, forKey: key("messages"))
+        // `message` alone (a stored conversation's next turn) stands in for `messages`.
+        let message = try container.decodeIfPresent(NewMessage.self, forKey: key("message"))?.message
+        if message == nil || container.contains(key("messages")) {
+            self.messages = try container.decode([ChatMessage].self, forKey: key("messages"))
+        } else {
+            self.messages = []
+        }
         self.stream = try container.decodeIfPresent(Bool.self, forKey: key("stream")) ?? false
         self.streamOptions = try container.decodeIfPresent(StreamOptions.self, forKey: key("stream_options"))
         self.temperature = try container.decodeIfPresent(Double.self, forKey: key("temperature"))
@@ -260,6 +285,7 @@ extension ChatRequest: Codable {
             metadata: try container.decodeIfPresent(JSONValue.self, forKey: key("metadata"))
         )
         self.gatewayExtensions.cache = try container.decodeIfPresent(CacheControls.self, forKey: key("cache"))
+        self.gatewayExtensions.message = message
         self.extra = try container.decodeExtras(excluding: Self.notExtra)
     }
 

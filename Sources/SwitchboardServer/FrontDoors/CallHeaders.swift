@@ -21,6 +21,16 @@ enum CallHeaders {
         if let cost { headers[.costUSD] = formatCost(cost) }
         rateLimit(&headers, notes.rateLimit)
         cache(&headers, notes.cache)
+        conversation(&headers, notes.conversation)
+    }
+
+    /// `X-Switchboard-Conversation-Id`, `X-Switchboard-Message-Id` (the answer's) and, when old
+    /// turns were left out of the context, `X-Switchboard-Context-Dropped`.
+    static func conversation(_ headers: inout HTTPFields, _ note: ConversationNote?) {
+        guard let note else { return }
+        headers[.switchboardConversationID] = note.conversationID
+        headers[.switchboardMessageID] = note.messageID
+        if note.droppedMessages > 0 { headers[.switchboardContextDropped] = String(note.droppedMessages) }
     }
 
     /// `X-Switchboard-Cache`, `X-Switchboard-Cache-Key`, on a hit `Age`, and on a semantic hit

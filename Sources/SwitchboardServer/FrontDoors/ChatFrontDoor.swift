@@ -79,6 +79,7 @@ struct ChatEndpoint<Door: ChatFrontDoor>: Sendable {
                 CallHeaders.routing(&headers, servedBy: stream.servedBy, elapsed: .now - context.start)
                 CallHeaders.rateLimit(&headers, stream.notes.rateLimit)
                 CallHeaders.cache(&headers, stream.notes.cache)
+                CallHeaders.conversation(&headers, stream.notes.conversation)
                 let relay = StreamRelay(
                     stream: stream, encoder: door.chunkEncoder(for: stream, call: call), pipeline: pipeline,
                     requestID: context.requestID, logger: context.logger

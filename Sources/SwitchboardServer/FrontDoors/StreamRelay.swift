@@ -51,6 +51,9 @@ struct StreamRelay<Encoder: ChunkEncoder>: Sendable {
                 end = .brokeOff(failure)
                 encoder.failure(failure, requestID: requestID, into: &pending)
                 try await write(&pending, to: &writer)
+                // Settled before the body ends: a client that reads the stream to its end and
+                // then asks (its conversation, its usage) finds the call on record.
+                iterator.finish(end)
                 try await writer.finish(nil)
                 return
             }
@@ -64,6 +67,7 @@ struct StreamRelay<Encoder: ChunkEncoder>: Sendable {
         try encoder.finish(into: &pending)
         try await write(&pending, to: &writer)
         end = .completed
+        iterator.finish(end)
         try await writer.finish(nil)
     }
 

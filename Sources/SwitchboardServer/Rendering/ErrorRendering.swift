@@ -122,6 +122,9 @@ extension HTTPField.Name {
     static let switchboardCache = HTTPField.Name("X-Switchboard-Cache")!
     static let switchboardCacheKey = HTTPField.Name("X-Switchboard-Cache-Key")!
     static let switchboardCacheSimilarity = HTTPField.Name("X-Switchboard-Cache-Similarity")!
+    static let switchboardConversationID = HTTPField.Name("X-Switchboard-Conversation-Id")!
+    static let switchboardMessageID = HTTPField.Name("X-Switchboard-Message-Id")!
+    static let switchboardContextDropped = HTTPField.Name("X-Switchboard-Context-Dropped")!
     static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
     static let apiKey = HTTPField.Name("x-api-key")!
     static let costUSD = HTTPField.Name("X-Cost-USD")!

@@ -118,10 +118,10 @@ struct CountTokensEndpoint: Sendable {
 enum AnthropicErrorRendering {
     static func type(of code: GatewayError.Code) -> String {
         switch code {
-        case .validationError: return "invalid_request_error"
+        case .validationError, .conflict: return "invalid_request_error"
         case .authenticationError: return "authentication_error"
         case .permissionDenied: return "permission_error"
-        case .modelNotFound: return "not_found_error"
+        case .modelNotFound, .notFound: return "not_found_error"
         case .rateLimitExceeded, .budgetExceeded: return "rate_limit_error"
         case .upstreamError, .upstreamTimeout, .internalError: return "api_error"
         }

@@ -6,6 +6,12 @@ enum ChatValidation {
         guard !request.messages.isEmpty else {
             throw GatewayError.validation("`messages` must contain at least one message.", param: "messages")
         }
+        try validateParameters(request)
+        try validateMessages(request)
+    }
+
+    /// The sampling and length parameters alone (a call whose messages the gateway supplies).
+    static func validateParameters(_ request: ChatRequest) throws(GatewayError) {
         if let temperature = request.temperature, !(0...2).contains(temperature) {
             throw GatewayError.validation("`temperature` must be between 0 and 2, not \(temperature).", param: "temperature")
         }
@@ -23,6 +29,9 @@ enum ChatValidation {
                 "`max_completion_tokens` must be at least 1, not \(maxTokens).", param: "max_completion_tokens"
             )
         }
+    }
+
+    static func validateMessages(_ request: ChatRequest) throws(GatewayError) {
         for (index, message) in request.messages.enumerated() {
             switch message.role {
             case .tool:

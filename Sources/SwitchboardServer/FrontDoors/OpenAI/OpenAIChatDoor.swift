@@ -15,8 +15,25 @@ struct OpenAIChatDoor: ChatFrontDoor {
 
     func chatRequest(from wire: ChatRequest, request: Request) throws(GatewayError) -> ChatRequest {
         var chat = wire
+        let extensions = chat.gatewayExtensions
+        let stored = extensions.conversationID != nil || extensions.message != nil
+        if stored {
+            // A stored conversation's turn: `message` (or `messages`) is what the turn adds.
+            if let message = extensions.message {
+                guard chat.messages.isEmpty else {
+                    throw GatewayError.validation("Send `message` or `messages`, not both.", param: "message")
+                }
+                chat.messages = [message]
+            }
+            chat.gatewayExtensions.conversation = ConversationTurn(
+                conversationID: extensions.conversationID, parentMessageID: extensions.parentMessageID, newMessages: chat.messages
+            )
+        } else if extensions.parentMessageID != nil {
+            throw GatewayError.validation("`parent_message_id` needs the `conversation_id` it belongs to.", param: "parent_message_id")
+        }
         try ChatValidation.validate(chat)
-        if chat.model.isEmpty {
+        // A conversation's own model stands in for a missing one (the conversation stage sets it).
+        if chat.model.isEmpty, !(stored && extensions.conversationID != nil && request.headers[.switchboardCategory] == nil && extensions.category == nil) {
             chat.model = try modelForCategory(of: chat, request: request)
         }
         return chat
@@ -27,12 +44,13 @@ struct OpenAIChatDoor: ChatFrontDoor {
     /// An OpenAI-format provider's answer goes out as the bytes it came as; others are encoded.
     func encode(_ answer: ChatAnswer, call: ModelCall) throws(GatewayError) -> ByteBuffer {
         let verbatim = answer.response.upstreamBody
-        if !verbatim.isEmpty { return ByteBuffer(bytes: verbatim.bytes) }
-        return try JSONBody.encode(answer.response)
+        var body = verbatim.isEmpty ? try JSONBody.encode(answer.response) : ByteBuffer(bytes: verbatim.bytes)
+        if let note = answer.notes.conversation { body = ConversationFields.splice(note, into: body) }
+        return body
     }
 
     func chunkEncoder(for stream: CallStream, call: ModelCall) -> OpenAIChunkEncoder {
-        OpenAIChunkEncoder(includeUsage: stream.clientWantsUsage)
+        OpenAIChunkEncoder(includeUsage: stream.clientWantsUsage, conversation: stream.notes.conversation)
     }
 
     /// The model `routing.categories` names for the request's category, when the client named no model.
@@ -60,14 +78,17 @@ struct OpenAIChatDoor: ChatFrontDoor {
 /// out as its bytes unless something was stripped.
 struct OpenAIChunkEncoder: ChunkEncoder {
     let includeUsage: Bool
+    /// Added to the first chunk: where the answer goes in its stored conversation.
+    private var conversation: ConversationNote?
     private let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         return encoder
     }()
 
-    init(includeUsage: Bool) {
+    init(includeUsage: Bool, conversation: ConversationNote? = nil) {
         self.includeUsage = includeUsage
+        self.conversation = conversation
     }
 
     mutating func append(_ chunk: ChatChunk, to buffer: inout ByteBuffer) throws {
@@ -80,7 +101,12 @@ struct OpenAIChunkEncoder: ChunkEncoder {
             }
         }
         buffer.writeString("data: ")
-        if chunk.upstreamBody.isEmpty {
+        if let note = conversation {
+            conversation = nil
+            let bytes = chunk.upstreamBody.isEmpty ? ByteBuffer(bytes: try encoder.encode(chunk)) : ByteBuffer(bytes: chunk.upstreamBody.bytes)
+            var spliced = ConversationFields.splice(note, into: bytes)
+            buffer.writeBuffer(&spliced)
+        } else if chunk.upstreamBody.isEmpty {
             buffer.writeBytes(try encoder.encode(chunk))
         } else {
             buffer.writeBytes(chunk.upstreamBody.bytes)
@@ -113,5 +139,41 @@ enum JSONBody {
 
     static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws(GatewayError) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: try encode(value)))
+    }
+}
+
+/// `conversation_id`, `message_id`, `parent_message_id` (and `context_dropped_messages` when
+/// old turns were left out) written at the start of an answer's JSON object, its other bytes
+/// untouched.
+enum ConversationFields {
+    static func splice(_ note: ConversationNote, into body: ByteBuffer) -> ByteBuffer {
+        let bytes = body.readableBytesView
+        guard let open = bytes.firstIndex(of: UInt8(ascii: "{")) else { return body }
+        var fields = "\"conversation_id\":\(quoted(note.conversationID)),\"message_id\":\(quoted(note.messageID)),"
+        fields += "\"parent_message_id\":\(note.parentMessageID.map(quoted) ?? "null")"
+        if note.droppedMessages > 0 { fields += ",\"context_dropped_messages\":\(note.droppedMessages)" }
+        let rest = bytes[bytes.index(after: open)...]
+        let empty = rest.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "}")
+        var out = ByteBuffer()
+        out.reserveCapacity(bytes.count + fields.utf8.count + 2)
+        out.writeBytes(bytes[..<bytes.index(after: open)])
+        out.writeString(fields)
+        if !empty { out.writeString(",") }
+        out.writeBytes(rest)
+        return out
+    }
+
+    /// A JSON string literal.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 }

@@ -1,0 +1,315 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Stored conversations: a before-stage that builds a call's context from its conversation's
+/// path and places the turn in the tree, and an observer that stores the turn — the new
+/// messages and the answer, in one write — once the answer is in.
+///
+/// Runs before admission, so the context it builds is what the budget reserves for and what
+/// the cache keys on. The read is on the call's path (one conversation, its branches, the
+/// path); the write is not: it goes to the ``ConversationJournal``, which lands one
+/// conversation's writes in order, and every read of that conversation waits for them.
+/// A call that fails stores nothing; a stream that broke off or whose client left stores what
+/// was received, marked incomplete.
+package struct ConversationStage: CallStage {
+    let store: any ConversationStore
+    let journal: any ConversationJournal
+    package let settings: ConversationsConfig
+    let metrics: ConversationMetrics
+    let now: @Sendable () -> Double
+
+    package init(
+        store: any ConversationStore, journal: any ConversationJournal, settings: ConversationsConfig,
+        metrics: ConversationMetrics = ConversationMetrics(factory: nil), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
+        self.store = store
+        self.journal = journal
+        self.settings = settings
+        self.metrics = metrics
+        self.now = now
+    }
+
+    /// What a client-chosen conversation id may be: 1–128 letters, digits, `-`, `_`, `.`, `:`.
+    package static func isValidID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 128
+            && id.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                    || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x3A
+            }
+    }
+
+    package func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan {
+        guard case .chat(var request) = call.request, let turn = request.gatewayExtensions.conversation else { return .proceed }
+        guard settings.enabled else {
+            throw GatewayError.validation("Stored conversations are turned off here (`conversations.enabled: false`).", param: "conversation_id")
+        }
+        let owner = ConversationOwner.of(call.principal)
+        let timestamp = now()
+        let placed = try await place(turn, owner: owner, request: request, timestamp: timestamp)
+        var (write, parentID, depth) = Self.chain(turn, placed: placed, timestamp: timestamp)
+        // The context the model sees.
+        var dropped = 0
+        if turn.context == .stored {
+            var context: [ChatMessage] = []
+            if let parent = placed.parent {
+                let pathLimit = max(0, settings.maxContextMessages - turn.newMessages.count)
+                let path = try await StoreAccess.run { try await store.path(owner: owner, to: parent.id, limit: pathLimit) }
+                dropped = parent.depth + 1 - path.count
+                context = path.map(\.message)
+            }
+            context += turn.newMessages
+            dropped += Self.fit(&context, system: placed.conversation.systemPrompt, maxTokens: settings.maxContextTokens)
+            request.messages = (placed.conversation.systemPrompt.map { [ChatMessage(role: .system, content: .text($0))] } ?? []) + context
+        } else if let system = placed.conversation.systemPrompt, !request.messages.contains(where: { $0.role == .system }) {
+            request.messages.insert(ChatMessage(role: .system, content: .text(system)), at: 0)
+        }
+        if request.model.isEmpty {
+            guard let model = placed.conversation.model, !model.isEmpty else {
+                throw GatewayError.validation("Missing required field `model`: the conversation has no model of its own.", param: "model")
+            }
+            request.model = model
+        }
+        if write.create != nil { write.create?.model = request.model }
+        guard !request.messages.isEmpty else {
+            throw GatewayError.validation("The call has nothing to answer: send `message` or `messages`.", param: "message")
+        }
+        call.request = .chat(request)
+        metrics.count(placed.write.create != nil ? .create : .chat)
+        let answerID = ConversationIDs.make()
+        let note = ConversationNote(
+            conversationID: placed.conversation.id, messageID: answerID, parentMessageID: parentID, branchID: placed.branch.id,
+            droppedMessages: dropped
+        )
+        let append = Append(
+            journal: journal, write: write, answerID: answerID, parentID: parentID, depth: depth, branchID: placed.branch.id,
+            requestID: call.context.requestID, now: now, assembler: call.stream ? ChunkAssembler(limit: 8 << 20) : nil
+        )
+        return StagePlan(observer: append, notes: CallNotes(conversation: note))
+    }
+
+    /// Where the turn goes: its conversation (found or new), the parent it follows and the
+    /// branch it extends (the parent's, or a new one forked at the parent).
+    package func place(
+        _ turn: ConversationTurn, owner: String, request: ChatRequest, timestamp: Double
+    ) async throws(GatewayError) -> (conversation: Conversation, parent: StoredMessage?, branch: Branch, write: ConversationWrite) {
+        var conversation: Conversation?
+        if let id = turn.conversationID {
+            await journal.settled(owner: owner, conversationID: id)
+            conversation = try await StoreAccess.run { try await store.conversation(owner: owner, id: id) }
+            if conversation == nil {
+                guard turn.createIfMissing else { throw Self.unknownConversation(id) }
+                guard Self.isValidID(id) else {
+                    throw GatewayError.validation(
+                        "`conversation_id` must be 1–128 letters, digits, `-`, `_`, `.` or `:`.", param: "conversation_id"
+                    )
+                }
+            }
+        }
+        guard let conversation else {
+            // A new conversation, with its first branch.
+            guard turn.parentMessageID == nil else {
+                throw GatewayError.validation("`parent_message_id` needs the `conversation_id` it belongs to.", param: "parent_message_id")
+            }
+            let count = try await StoreAccess.run { try await store.conversationCount(owner: owner) }
+            guard count < settings.maxConversationsPerOwner else {
+                throw GatewayError(
+                    .conflict,
+                    "You have reached the limit of \(settings.maxConversationsPerOwner) conversations (`conversations.max_conversations_per_user`); delete some first."
+                )
+            }
+            let id = turn.conversationID ?? ConversationIDs.make()
+            let branch = Branch(id: ConversationIDs.make(), conversationID: id, name: "main", headID: nil, createdAt: timestamp, updatedAt: timestamp)
+            let firstText = turn.newMessages.first(where: { $0.role == .user })?.content?.text ?? ""
+            let made = Conversation(
+                id: id, owner: owner, title: turn.title ?? Self.title(from: firstText), systemPrompt: turn.systemPrompt,
+                model: request.model.isEmpty ? nil : request.model, activeBranchID: branch.id, createdAt: timestamp, updatedAt: timestamp
+            )
+            var write = ConversationWrite(owner: owner, conversationID: id, timestamp: timestamp)
+            write.create = made
+            write.branches = [branch]
+            try checkRoom(made, adding: turn.newMessages.count + 1)
+            return (made, nil, branch, write)
+        }
+        try checkRoom(conversation, adding: turn.newMessages.count + 1)
+        var write = ConversationWrite(owner: owner, conversationID: conversation.id, timestamp: timestamp)
+        let branches = try await StoreAccess.run { try await store.branches(owner: owner, conversationID: conversation.id) }
+        guard let active = branches.first(where: { $0.id == conversation.activeBranchID }) ?? branches.first else {
+            throw GatewayError(.internalError, "Conversation `\(conversation.id)` has no branch.")
+        }
+        var parent: StoredMessage?
+        if turn.startsOver {
+            parent = nil
+        } else if let parentID = turn.parentMessageID {
+            guard let found = try await StoreAccess.run({ try await store.message(owner: owner, id: parentID) }),
+                found.conversationID == conversation.id
+            else {
+                throw GatewayError.validation(
+                    "`parent_message_id` `\(parentID)` is not a message of conversation `\(conversation.id)`.", param: "parent_message_id"
+                )
+            }
+            parent = found
+        } else if let head = active.headID {
+            parent = try await StoreAccess.run { try await store.message(owner: owner, id: head) }
+        }
+        if !turn.forceBranch, !turn.startsOver, parent?.id == active.headID {
+            if turn.parentMessageID == nil { write.followsHeadOf = active.id }
+            return (conversation, parent, active, write)
+        }
+        if !turn.forceBranch, let parent, let owning = branches.first(where: { $0.headID == parent.id }) {
+            write.activeBranchID = owning.id
+            return (conversation, parent, owning, write)
+        }
+        // A fork: the parent is inside a branch, or the turn starts over from the top.
+        guard branches.count < settings.maxBranches else {
+            throw GatewayError(
+                .conflict,
+                "Conversation `\(conversation.id)` has reached its limit of \(settings.maxBranches) branches (`conversations.max_branches`)."
+            )
+        }
+        let branch = Branch(
+            id: ConversationIDs.make(), conversationID: conversation.id, name: turn.branchName ?? "branch-\(branches.count + 1)",
+            headID: parent?.id, forkID: parent?.id, parentBranchID: parent?.branchID ?? active.id, createdAt: timestamp, updatedAt: timestamp
+        )
+        write.branches = [branch]
+        write.activeBranchID = branch.id
+        return (conversation, parent, branch, write)
+    }
+
+    /// The turn's new messages as a chain below the parent; the answer's parent and depth.
+    static func chain(
+        _ turn: ConversationTurn, placed: (conversation: Conversation, parent: StoredMessage?, branch: Branch, write: ConversationWrite),
+        timestamp: Double
+    ) -> (write: ConversationWrite, parentID: String?, depth: Int) {
+        var write = placed.write
+        var parentID = placed.parent?.id
+        var depth = (placed.parent?.depth ?? -1) + 1
+        for message in turn.newMessages {
+            let id = ConversationIDs.make()
+            write.messages.append(StoredMessage(
+                id: id, conversationID: placed.conversation.id, parentID: parentID, branchID: placed.branch.id, depth: depth,
+                message: message, createdAt: timestamp
+            ))
+            if message.role == .tool, let callID = message.toolCallID { write.toolResults[callID] = message.content?.text ?? "" }
+            parentID = id
+            depth += 1
+        }
+        for (callID, result) in turn.toolResults { write.toolResults[callID] = result }
+        return (write, parentID, depth)
+    }
+
+    /// Stores a turn's messages with no answer (`POST …/messages`, an edit not answered): the
+    /// last becomes its branch's head. Written at once, after the conversation's queued writes.
+    package func store(_ turn: ConversationTurn, principal: Principal) async throws(GatewayError) -> (messages: [StoredMessage], branch: Branch) {
+        let owner = ConversationOwner.of(principal)
+        let timestamp = now()
+        let placed = try await place(turn, owner: owner, request: ChatRequest(model: "", messages: []), timestamp: timestamp)
+        var (write, _, _) = Self.chain(turn, placed: placed, timestamp: timestamp)
+        if let last = write.messages.last { write.heads[placed.branch.id] = last.id }
+        if write.create == nil { write.activeBranchID = placed.branch.id }
+        let stored = try await StoreAccess.run { [write] in try await store.apply(write) }
+        return (stored, placed.branch)
+    }
+
+    private func checkRoom(_ conversation: Conversation, adding count: Int) throws(GatewayError) {
+        guard conversation.messageCount + count <= settings.maxMessages else {
+            throw GatewayError(
+                .conflict,
+                "Conversation `\(conversation.id)` has reached its limit of \(settings.maxMessages) messages (`conversations.max_messages`); start a new one."
+            )
+        }
+    }
+
+    package static func unknownConversation(_ id: String) -> GatewayError {
+        GatewayError(.notFound, "No conversation `\(id)`.", param: "conversation_id")
+    }
+
+    /// A title from the first words of the first message.
+    static func title(from text: String) -> String? {
+        let line = text.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+        guard !line.isEmpty else { return nil }
+        return line.count <= 60 ? line : String(line.prefix(57)) + "…"
+    }
+
+    /// Drops the oldest messages until the estimated prompt fits `maxTokens` (one message always
+    /// stays, and a context never starts with a tool answer whose call was dropped); returns how many went.
+    static func fit(_ context: inout [ChatMessage], system: String?, maxTokens: Int) -> Int {
+        let systemTokens = system.map(TokenEstimator.estimate) ?? 0
+        var tokens = systemTokens + TokenEstimator.estimatePrompt(context)
+        var dropped = 0
+        while context.count > 1, tokens > maxTokens || context[0].role == .tool {
+            let first = context.removeFirst()
+            tokens -= TokenEstimator.estimatePrompt([first])
+            dropped += 1
+        }
+        return dropped
+    }
+
+    /// Stores the turn once its answer is in.
+    struct Append: CallObserver {
+        let journal: any ConversationJournal
+        let write: ConversationWrite
+        let answerID: String
+        let parentID: String?
+        let depth: Int
+        let branchID: String
+        let requestID: String
+        let now: @Sendable () -> Double
+        var assembler: ChunkAssembler?
+
+        mutating func observe(_ chunk: ChatChunk) {
+            assembler?.add(chunk)
+        }
+
+        func finish(_ settlement: CallSettlement) {
+            let response: ChatResponse?
+            let incomplete: Bool
+            switch settlement.outcome {
+            case .served:
+                response = settlement.response ?? assembler?.response() ?? assembler?.received()
+                incomplete = false
+            case .brokeOff, .clientGone:
+                guard settlement.servedBy != nil else { return }
+                response = assembler?.received()
+                incomplete = true
+            case .failed:
+                return
+            }
+            var message = response?.choices.first?.message ?? ChatMessage(role: .assistant, content: .text(""))
+            message.role = .assistant
+            let timestamp = now()
+            var write = write
+            write.messages.append(StoredMessage(
+                id: answerID, conversationID: write.conversationID, parentID: parentID, branchID: branchID, depth: depth, message: message,
+                model: settlement.servedBy?.model, provider: settlement.servedBy?.provider, promptTokens: settlement.usage.promptTokens,
+                completionTokens: settlement.usage.completionTokens, costUSD: settlement.cost, latencyMilliseconds: settlement.elapsed.milliseconds,
+                requestID: requestID, incomplete: incomplete, createdAt: timestamp
+            ))
+            for call in message.toolCalls ?? [] {
+                write.toolCalls.append(StoredToolCall(
+                    callID: call.id, messageID: answerID, toolName: call.function.name, arguments: call.function.arguments, timestamp: timestamp
+                ))
+            }
+            write.heads[branchID] = answerID
+            if write.activeBranchID == nil, write.create == nil { write.activeBranchID = branchID }
+            write.provider = settlement.servedBy?.provider
+            write.timestamp = timestamp
+            journal.enqueue(write)
+        }
+    }
+}
+
+/// Store failures as the gateway reports them: logged by the caller, never shown raw.
+package enum StoreAccess {
+    package static func run<Result: Sendable>(_ body: () async throws -> Result) async throws(GatewayError) -> Result {
+        do {
+            return try await body()
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            throw GatewayError(.internalError, "The conversation store could not be reached; try again shortly.")
+        }
+    }
+}
