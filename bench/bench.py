@@ -175,7 +175,7 @@ http {{
     return path
 
 
-def switchboard_config(workdir, name, port, upstream_port, governance, cache=False, limits_extra=()):
+def switchboard_config(workdir, name, port, upstream_port, governance, cache=False, limits_extra=(), extra=()):
     db = os.path.join(workdir, f"{name}.db")
     lines = [
         "server:",
@@ -219,6 +219,7 @@ def switchboard_config(workdir, name, port, upstream_port, governance, cache=Fal
         lines += ["request_log:", "  mode: off"]
     if cache:
         lines += ["cache:", "  enabled: true"]
+    lines += list(extra)
     path = os.path.join(workdir, f"{name}.yaml")
     with open(path, "w") as handle:
         handle.write("\n".join(lines) + "\n")
@@ -498,9 +499,9 @@ def measure_target(args, procs, client, workdir, target, plan):
     return result
 
 
-def start_switchboard(args, procs, workdir, name, upstream_port, governance, cache=False, limits_extra=()):
+def start_switchboard(args, procs, workdir, name, upstream_port, governance, cache=False, limits_extra=(), extra=()):
     port = free_port()
-    config, db = switchboard_config(workdir, name, port, upstream_port, governance, cache, limits_extra)
+    config, db = switchboard_config(workdir, name, port, upstream_port, governance, cache, limits_extra, extra)
     argv = [args.binary, "serve", "--config", config, "--log-level", "error"]
     started = time.perf_counter()
     proc = procs.start(name, argv, os.path.join(workdir, f"{name}.log"))

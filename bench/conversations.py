@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""What a conversation turn costs over a plain chat call (issue #13).
+
+Starts the nginx fake upstream of bench/bench.py and one release gateway with the governance-on
+set-up (virtual key with limits and a budget, metadata log). For each history size (10, 100 and
+500 stored messages) it builds conversations of that size through the API (`POST
+/v1/conversations/{id}/messages`, alternating user and assistant text of ~120 characters), then
+times, over one keep-alive connection each and interleaved request by request:
+
+  - a plain chat call (`messages`: one user message), and
+  - a conversation turn (`conversation_id` + `message`, the same text): the gateway reads the
+    conversation, its branches and the path (at most `max_context_messages`, 100), builds the
+    context, calls the upstream, and queues the two writes.
+
+Turns rotate over the conversations, so each grows by two messages per turn it gets; the
+history sizes below are at the start (the table names how far they grew). The added p50 is
+turn p50 − plain p50 over the same run. Writes the table between `<!-- conversations:start -->`
+and `<!-- conversations:end -->` of bench/RESULTS.md (unless --no-write).
+
+    bench/conversations.py --binary .build/release/switchboard
+"""
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import bench  # noqa: E402
+
+TEXT = "Tell me more about the harbour, the old town and where the ferries leave from in the morning, please."
+
+
+class Client:
+    def __init__(self, port, key):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
+
+    def call(self, method, path, body=None):
+        started = time.perf_counter()
+        self.conn.request(method, path, body=None if body is None else json.dumps(body), headers=self.headers)
+        response = self.conn.getresponse()
+        payload = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status >= 300:
+            raise RuntimeError(f"{method} {path}: HTTP {response.status} {payload[:300]!r}")
+        return elapsed, payload
+
+
+def build(client, history, count):
+    ids = []
+    for _ in range(count):
+        _, payload = client.call("POST", "/v1/conversations", {"model": "bench", "title": "bench"})
+        conversation = json.loads(payload)["id"]
+        for index in range(history):
+            role = "user" if index % 2 == 0 else "assistant"
+            client.call("POST", f"/v1/conversations/{conversation}/messages", {"role": role, "content": f"{index}: {TEXT}"})
+        ids.append(conversation)
+    return ids
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def measure(client, ids, turns):
+    plain, turn = [], []
+    for index in range(turns):
+        elapsed, payload = client.call("POST", "/v1/chat/completions", {"model": "bench", "messages": [{"role": "user", "content": TEXT}]})
+        plain.append(elapsed)
+        conversation = ids[index % len(ids)]
+        elapsed, payload = client.call("POST", "/v1/chat/completions", {"model": "bench", "conversation_id": conversation, "message": TEXT})
+        if b'"conversation_id"' not in payload:
+            raise RuntimeError("a conversation turn answered without its conversation_id")
+        turn.append(elapsed)
+    return {
+        "plain_p50": statistics.median(plain), "turn_p50": statistics.median(turn),
+        "plain_p99": percentile(plain, 0.99), "turn_p99": percentile(turn, 0.99),
+    }
+
+
+def render(result):
+    lines = [
+        "<!-- conversations:start -->",
+        "## Conversation turns (issue #13)",
+        "",
+        f"`bench/conversations.py`, {result['started']}, release build of {result['commit']}, governance on, SQLite. One"
+        " keep-alive connection, a plain chat call and a conversation turn (`conversation_id` + `message`) alternated"
+        f" {result['turns']} times per history size; turns rotate over {result['conversations']} conversations built"
+        " through the API. The context holds at most 100 path messages (`max_context_messages`).",
+        "",
+        "| history at start (grew to) | plain p50 ms | turn p50 ms | added p50 ms | plain p99 ms | turn p99 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in result["rows"]:
+        lines.append(
+            f"| {row['history']} ({row['grew_to']}) | {row['plain_p50']:.3f} | {row['turn_p50']:.3f} | **{row['turn_p50'] - row['plain_p50']:+.3f}** |"
+            f" {row['plain_p99']:.3f} | {row['turn_p99']:.3f} |"
+        )
+    hundred = next(row for row in result["rows"] if row["history"] == 100)
+    added = hundred["turn_p50"] - hundred["plain_p50"]
+    verdict = "**met**" if added <= 0.3 else "**missed**"
+    lines += [
+        "",
+        f"At 100 messages a turn adds **{added:+.3f} ms** at p50 (target ≤ 0.3 ms: {verdict}). On the turn's path: three"
+        " reads (the conversation, its branches, the path by a recursive query) and the context encoded upstream; the"
+        " writes (both messages, the branch head, one transaction) are queued and land after the answer is sent.",
+        "<!-- conversations:end -->",
+    ]
+    return "\n".join(lines)
+
+
+def write_results(text):
+    path = os.path.join(HERE, "RESULTS.md")
+    with open(path) as handle:
+        current = handle.read()
+    if "<!-- conversations:start -->" in current:
+        start = current.index("<!-- conversations:start -->")
+        end = current.index("<!-- conversations:end -->") + len("<!-- conversations:end -->")
+        current = current[:start] + text + current[end:]
+    else:
+        current = current.rstrip("\n") + "\n\n" + text + "\n"
+    with open(path, "w") as handle:
+        handle.write(current)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--turns", type=int, default=1500, help="turns (and plain calls) per history size")
+    parser.add_argument("--conversations", type=int, default=50, help="conversations per history size")
+    parser.add_argument("--histories", default="10,100,500")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="switchboard-conversations-")
+    procs = bench.Processes()
+    commit = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    result = {
+        "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), "commit": commit,
+        "turns": args.turns, "conversations": args.conversations, "rows": [],
+    }
+    try:
+        upstream_port = bench.free_port()
+        procs.start("nginx-upstream", ["nginx", "-c", bench.write_upstream_config(workdir, upstream_port)], os.path.join(workdir, "nginx.log"))
+        target = bench.start_switchboard(args, procs, workdir, "conversations", upstream_port, True, extra=(
+            "conversations:", "  max_messages: 100000", "  max_conversations_per_user: 100000",
+        ))
+        key = target["headers"][0].split("Bearer ", 1)[1]
+        client = Client(target["port"], key)
+        # Warm up both paths.
+        warm = build(client, 4, 2)
+        measure(client, warm, 200)
+        for history in (int(value) for value in args.histories.split(",")):
+            bench.log(f"building {args.conversations} conversations of {history} messages")
+            ids = build(client, history, args.conversations)
+            bench.log(f"timing {args.turns} turns at {history} messages")
+            row = measure(client, ids, args.turns)
+            row["history"] = history
+            row["grew_to"] = history + 2 * -(-args.turns // args.conversations)
+            result["rows"].append(row)
+            bench.log(json.dumps(row))
+        text = render(result)
+        print(json.dumps(result, indent=1))
+        print(text)
+        if not args.no_write:
+            write_results(text)
+    finally:
+        procs.stop_all()
+
+
+if __name__ == "__main__":
+    main()
