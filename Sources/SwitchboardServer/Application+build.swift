@@ -54,7 +54,13 @@ package func buildGateway(
     let storage = try await openStorage(config.storage.url, logger: logger)
     let store = storage.store
     let governance = storage.governance
-    let conversationStore = storage.conversations
+    // Turns on recently used conversations read nothing from the database (docs/CONVERSATIONS.md).
+    let conversationStore: any ConversationStore = config.conversations.cacheEntries > 0 && config.conversations.cacheTTLSeconds > 0
+        ? CachedConversationStore(
+            base: storage.conversations, capacity: config.conversations.cacheEntries,
+            ttl: .milliseconds(Int64(config.conversations.cacheTTLSeconds * 1000)), tailLength: config.conversations.maxContextMessages
+        )
+        : storage.conversations
     let closeStore = storage.close
 
     let scrubber = SecretScrubber.configured(config, registry: BuiltInProviders.registry)

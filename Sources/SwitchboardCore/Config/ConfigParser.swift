@@ -166,8 +166,11 @@ struct ConfigParser {
         if let node = top["conversations"] {
             let section = try self.section(node, path: "conversations", allowed: [
                 "enabled", "max_context_messages", "max_context_tokens", "max_branches", "max_conversations_per_user", "max_messages",
-                "merging", "editing", "export", "batch", "summary_model", "default_model", "default_provider",
+                "merging", "editing", "export", "batch", "summary_model", "default_model", "default_provider", "cache_entries",
+                "cache_ttl_s",
             ])
+            if let value = try section.int("cache_entries", minimum: 0) { config.conversations.cacheEntries = value }
+            if let value = try section.double("cache_ttl_s", minimum: 0) { config.conversations.cacheTTLSeconds = value }
             if let value = try section.bool("enabled") { config.conversations.enabled = value }
             if let value = try section.int("max_context_messages", minimum: 1) { config.conversations.maxContextMessages = value }
             if let value = try section.int("max_context_tokens", minimum: 1) { config.conversations.maxContextTokens = value }

@@ -417,6 +417,9 @@ package struct ConversationsConfig: Sendable, Hashable {
     package var batch = true
     /// The model a `summarize` merge asks (default: the conversation's model).
     package var summaryModel: String?
+    /// Recently used conversations kept in memory for turns (0: none), and for how long.
+    package var cacheEntries = 1000
+    package var cacheTTLSeconds: Double = 30
     /// The model seed 003's `/chat` uses when the request names none [DEFAULT_MODEL].
     package var defaultModel: String?
     /// The provider seed 003's `/chat` uses when the request names none [DEFAULT_PROVIDER].
