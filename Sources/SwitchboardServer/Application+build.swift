@@ -193,8 +193,11 @@ package func buildGateway(
     let usage = UsageController(store: governance)
     let openAIDoor = OpenAIChatDoor(catalog: catalog)
     let conversations = ConversationsController(
-        store: conversationStore, journal: conversationWriter, stage: conversationStage, pipeline: pipeline, bodyReader: bodyReader,
+        store: conversationStore, profiles: storage.profiles, journal: conversationWriter, stage: conversationStage, pipeline: pipeline, bodyReader: bodyReader,
         metrics: conversationMetrics, door: openAIDoor
+    )
+    let users = UsersController(
+        profiles: storage.profiles, conversations: conversationStore, journal: conversationWriter, governance: governance, bodyReader: bodyReader
     )
     let loggingChat = ChatEndpoint(door: LoggingChatDoor(catalog: catalog, settings: config.conversations), pipeline: pipeline, bodyReader: bodyReader)
     for prefix in ["v1", "api/v1", "openai/v1"] {
@@ -210,6 +213,7 @@ package func buildGateway(
         recommend.addRoutes(to: own)
         if prefix == "v1" {
             me.addRoutes(to: own)
+            users.addRoutes(to: own)
         }
         conversations.addRoutes(to: calls)
         if prefix == "api/v1" {

@@ -61,6 +61,14 @@ package final class ConversationWriter: ConversationJournal, Service {
         }
     }
 
+    package func settled(owner: String) async {
+        let prefix = owner + "\u{0}"
+        let pending = state.withLock { state in state.pending.keys.filter { $0.hasPrefix(prefix) } }
+        for key in pending {
+            await settled(owner: owner, conversationID: String(key.dropFirst(prefix.count)))
+        }
+    }
+
     package var written: Int { state.withLock { $0.written } }
     package var failed: Int { state.withLock { $0.failed } }
 

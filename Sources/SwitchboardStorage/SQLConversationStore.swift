@@ -74,6 +74,14 @@ package struct SQLConversationStore: ConversationStore {
             let postgres = database.dialect.name == "postgresql"
             let owner = write.owner
             let conversationID = write.conversationID
+            if write.create == nil {
+                // Deleted meanwhile (a turn still streaming when its conversation was deleted or
+                // its owner's data erased): nothing is written, so nothing is left orphaned.
+                let exists = try await database.raw(
+                    "SELECT id FROM conversations WHERE owner = \(bind: owner) AND id = \(bind: conversationID)"
+                ).first()
+                guard exists != nil else { return [] }
+            }
             if let made = write.create {
                 try await database.raw(
                     """
@@ -368,6 +376,45 @@ package struct SQLConversationStore: ConversationStore {
 
     static func json(_ value: some Encodable) throws -> String {
         String(decoding: try JSONCoding.encode(value), as: UTF8.self)
+    }
+}
+
+extension SQLConversationStore: UserProfileStore {
+    package func profile(owner: String) async throws -> UserProfile? {
+        let row = try await provider.withDatabase { database in
+            try await database.raw("SELECT * FROM user_profiles WHERE owner = \(bind: owner)").first()
+        }
+        guard let row else { return nil }
+        let preferences = try row.decode(column: "preferences", as: String?.self)
+        return UserProfile(
+            owner: owner,
+            displayName: try row.decode(column: "display_name", as: String?.self),
+            defaultModel: try row.decode(column: "default_model", as: String?.self),
+            preferences: try preferences.map { try JSONCoding.parse(Array($0.utf8)) },
+            updatedAt: try row.decode(column: "updated_at", as: Double.self)
+        )
+    }
+
+    package func setProfile(_ profile: UserProfile) async throws {
+        let preferences = try profile.preferences.map(Self.json)
+        try await provider.withTransaction { database in
+            try await database.raw(
+                """
+                INSERT INTO user_profiles (owner, display_name, default_model, preferences, updated_at)
+                VALUES (\(bind: profile.owner), \(bind: profile.displayName), \(bind: profile.defaultModel), \(bind: preferences), \(bind: profile.updatedAt))
+                ON CONFLICT (owner) DO UPDATE SET display_name = excluded.display_name, default_model = excluded.default_model,
+                    preferences = excluded.preferences, updated_at = excluded.updated_at
+                """
+            ).run()
+        }
+    }
+
+    package func deleteProfile(owner: String) async throws -> Bool {
+        try await provider.withTransaction { database in
+            let row = try await database.raw("SELECT owner FROM user_profiles WHERE owner = \(bind: owner)").first()
+            try await database.raw("DELETE FROM user_profiles WHERE owner = \(bind: owner)").run()
+            return row != nil
+        }
     }
 }
 

@@ -243,6 +243,19 @@ package struct SQLGovernanceStore: GovernanceStore {
         }
     }
 
+    package func deleteRecords(userID: String?, keyID: String?) async throws -> Int {
+        guard userID != nil || keyID != nil else { return 0 }
+        return try await provider.withTransaction { database in
+            let filter: SQLQueryString = userID.map { "user_id = \(bind: $0)" } ?? "key_id = \(bind: keyID ?? "") AND user_id IS NULL"
+            let row = try await database.raw("SELECT COUNT(*) AS n FROM request_log WHERE " + filter).first()
+            let count = try row?.decode(column: "n", as: Int.self) ?? 0
+            if count > 0 {
+                try await database.raw("DELETE FROM request_log WHERE " + filter).run()
+            }
+            return count
+        }
+    }
+
     static func groupExpression(_ grouping: UsageQuery.Grouping, postgres: Bool) -> String {
         switch grouping {
         // PostgreSQL's CAST rounds; SQLite's truncates (timestamps are positive, so it floors).

@@ -237,6 +237,18 @@ enum SchemaMigrations {
                 "CREATE INDEX IF NOT EXISTS messages_search ON messages USING GIN (search)",
             ]
         ),
+        Migration(version: 8, statements: [
+            // What callers keep about themselves (PATCH /v1/users/me).
+            """
+            CREATE TABLE IF NOT EXISTS user_profiles (
+                owner TEXT PRIMARY KEY,
+                display_name TEXT,
+                default_model TEXT,
+                preferences TEXT,
+                updated_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+        ]),
     ]
 
 }

@@ -7,6 +7,7 @@ package struct OpenedStorage: Sendable {
     package let store: any RequestLogStore
     package let governance: any GovernanceStore
     package let conversations: any ConversationStore
+    package let profiles: any UserProfileStore
     /// Services the store needs running (PostgreSQL's connection pool).
     package let services: [any Service]
     package let close: @Sendable () async throws -> Void
@@ -27,7 +28,8 @@ package func openStorage(_ url: String, logger: Logger) async throws -> OpenedSt
             throw ConfigError("the SQLite database at \(url) could not be prepared: \(error)")
         }
         return OpenedStorage(
-            store: store, governance: SQLGovernanceStore(provider: sqlite), conversations: SQLConversationStore(provider: sqlite), services: [],
+            store: store, governance: SQLGovernanceStore(provider: sqlite), conversations: SQLConversationStore(provider: sqlite),
+            profiles: SQLConversationStore(provider: sqlite), services: [],
             close: { try await sqlite.close() }
         )
     }
@@ -59,7 +61,8 @@ package func openStorage(_ url: String, logger: Logger) async throws -> OpenedSt
     }
     return OpenedStorage(
         store: SQLRequestLogStore(provider: postgres), governance: SQLGovernanceStore(provider: postgres),
-        conversations: SQLConversationStore(provider: postgres), services: [postgres], close: {}
+        conversations: SQLConversationStore(provider: postgres), profiles: SQLConversationStore(provider: postgres), services: [postgres],
+        close: {}
     )
 }
 

@@ -20,6 +20,8 @@ import Foundation
         standardConfig(extraModels: """
               - name: dying
                 targets: [{ provider: fake, model: die-mid-stream }]
+              - name: slowstream
+                targets: [{ provider: fake, model: slow-stream }]
             """) + "\nconversations:\n  max_branches: 4\n" + conversations
     }
 
@@ -451,6 +453,75 @@ import Foundation
             #expect(try deleted.json()["deleted"] == true)
             #expect(try await gateway.get("/v1/conversations/\(ids[3])", headers: headers).status == 404)
             #expect(try await gateway.get("/v1/conversations", headers: headers).json()["data"]?.arrayCount == 2)
+        }
+    }
+
+    @Test(arguments: backends) func profileAnalyticsExportAndErasureAreTheCallersOwn(backend: String) async throws {
+        try await withConversations(backend) { gateway, headers in
+            let profile = try await gateway.request(
+                .PATCH, "/v1/users/me", body: #"{"display_name":"Ada","default_model":"gpt-test","preferences":{"theme":"dark"}}"#, headers: headers
+            )
+            #expect(profile.status == 200)
+            #expect(try profile.json()["display_name"] == "Ada")
+            #expect(try profile.json()["preferences"]?["theme"] == "dark")
+            let bad = try await gateway.request(.PATCH, "/v1/users/me", body: #"{"preferences":[1]}"#, headers: headers)
+            #expect(bad.status == 400)
+            #expect(try bad.json()["error"]?["message"] == "`preferences` must be an object, or null.")
+
+            // A conversation made without a model gets the caller's default.
+            let made = try await gateway.post("/v1/conversations", #"{"title":"defaults"}"#, headers: headers).json()
+            #expect(made["model"] == "gpt-test")
+            _ = try await gateway.request(.DELETE, "/v1/conversations/\(made["id"]?.stringValue ?? "")", headers: headers)
+            let id = try #require(try await gateway.post("/v1/chat/completions", Self.chat("remember me"), headers: headers).json()["conversation_id"]?.stringValue)
+            _ = try await gateway.post("/v1/chat/completions", Self.chat("and this", conversation: id), headers: headers)
+            await gateway.flushRecords()
+
+            let dashboard = try await gateway.get("/v1/users/me/analytics/dashboard", headers: headers).json()
+            #expect(dashboard["total"]?["requests"] == 2)
+            #expect(dashboard["conversations"]?["total"] == 1)
+            #expect(dashboard["conversations"]?["messages"] == 4)
+            #expect(dashboard["models"]?[0]?["share"] == 1)
+            #expect(dashboard["by_day"]?.arrayCount == 1)
+
+            let export = try await gateway.get("/v1/users/me/export", headers: headers)
+            #expect(export.status == 200)
+            let everything = try export.json()
+            #expect(everything["profile"]?["display_name"] == "Ada")
+            #expect(everything["conversations"]?[0]?["messages"]?.arrayCount == 4)
+            #expect(everything["requests"]?.arrayCount == 2)
+            #expect(everything["keys"]?.arrayCount == 1)
+            #expect(everything["keys"]?[0]?["key"] == nil, "a key's secret is never exported")
+            let secret = try #require(headers.first { $0.0 == "authorization" }?.1.dropFirst("Bearer ".count))
+            #expect(!export.body.contains(secret), "no secret in the export")
+
+            let erased = try await gateway.request(.DELETE, "/v1/users/me/data", headers: headers)
+            #expect(erased.status == 200)
+            let report = try erased.json()
+            #expect(report["conversations"] == 1)
+            #expect(report["messages"] == 4)
+            #expect(report["request_log_rows"] == 2)
+            #expect(report["profile"] == true)
+            #expect(report["kept"]?.arrayCount == 2)
+            #expect(try await gateway.get("/v1/conversations/\(id)", headers: headers).status == 404)
+            let after = try await gateway.get("/v1/users/me/export", headers: headers).json()
+            #expect(after["conversations"] == [])
+            #expect(after["requests"] == [])
+            #expect(after["profile"]?["display_name"] == .null)
+        }
+    }
+
+    @Test(arguments: backends) func aConversationDeletedMidStreamLeavesNothingBehind(backend: String) async throws {
+        try await withConversations(backend, transport: .live) { gateway, headers in
+            #expect(try await gateway.post("/v1/conversations", #"{"id":"doomed","model":"slowstream"}"#, headers: headers).status == 201)
+            async let streamed = gateway.post("/v1/chat/completions", #"{"conversation_id":"doomed","message":"long answer","stream":true}"#, headers: headers)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await gateway.request(.DELETE, "/v1/conversations/doomed", headers: headers).status == 200)
+            #expect(try await streamed.status == 200)
+            // The same id again: a fresh conversation, with no message of the deleted one's turn.
+            #expect(try await gateway.post("/v1/conversations", #"{"id":"doomed"}"#, headers: headers).status == 201)
+            let full = try await gateway.get("/v1/conversations/doomed/full", headers: headers).json()
+            #expect(full["messages"] == [])
+            #expect(full["conversation"]?["message_count"] == 0)
         }
     }
 }

@@ -32,7 +32,7 @@ import Foundation
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await storage.client.run() }
                 try await storage.withDatabase { database in
-                    for table in ["request_log", "schema_migrations", "api_keys", "user_limits", "spend", "conversations", "messages", "branches", "tool_calls"] {
+                    for table in ["request_log", "schema_migrations", "api_keys", "user_limits", "spend", "conversations", "messages", "branches", "tool_calls", "user_profiles"] {
                         try await database.raw(SQLQueryString("DROP TABLE IF EXISTS \(table)")).run()
                     }
                 }

@@ -161,6 +161,11 @@ package final class CachedConversationStore: ConversationStore {
             forget(key)
             throw error
         }
+        if stored.isEmpty, !write.messages.isEmpty {
+            // The store wrote nothing (the conversation is gone): neither does the cache.
+            forget(key)
+            return stored
+        }
         if let made = write.create {
             insert(made)
             update(key) { entry in

@@ -127,4 +127,31 @@ package protocol ConversationJournal: Sendable {
     func enqueue(_ write: ConversationWrite)
     /// Returns once every write sent so far for the conversation has landed (or failed).
     func settled(owner: String, conversationID: String) async
+    /// Returns once every write sent so far for any of the owner's conversations has landed.
+    func settled(owner: String) async
+}
+
+/// What a caller keeps about themselves (`PATCH /v1/users/me`).
+package struct UserProfile: Sendable, Hashable {
+    package var owner: String
+    package var displayName: String?
+    /// The model a new conversation gets when it names none.
+    package var defaultModel: String?
+    package var preferences: JSONValue?
+    package var updatedAt: Double
+
+    package init(owner: String, displayName: String? = nil, defaultModel: String? = nil, preferences: JSONValue? = nil, updatedAt: Double) {
+        self.owner = owner
+        self.displayName = displayName
+        self.defaultModel = defaultModel
+        self.preferences = preferences
+        self.updatedAt = updatedAt
+    }
+}
+
+package protocol UserProfileStore: Sendable {
+    func profile(owner: String) async throws -> UserProfile?
+    func setProfile(_ profile: UserProfile) async throws
+    /// Returns whether there was one.
+    func deleteProfile(owner: String) async throws -> Bool
 }

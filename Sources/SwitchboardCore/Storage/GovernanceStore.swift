@@ -32,6 +32,9 @@ package protocol UsageReports: Sendable {
     func records(_ query: UsageQuery, limit: Int) async throws -> [RequestRecord]
     /// Deletes request-log rows older than `cutoff`; returns how many went. Spend totals stay.
     func deleteRecords(before cutoff: Double) async throws -> Int
+    /// Deletes one caller's request-log rows (those of the user, or of the key when there is no
+    /// user); returns how many went. Spend totals stay.
+    func deleteRecords(userID: String?, keyID: String?) async throws -> Int
 }
 
 /// Everything behind the admin, usage and `me` endpoints: implemented once on SQL (SQLite and

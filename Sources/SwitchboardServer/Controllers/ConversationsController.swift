@@ -19,6 +19,7 @@ struct ConversationsController: Sendable {
     typealias Context = AuthenticatedContext
 
     let store: any ConversationStore
+    let profiles: any UserProfileStore
     let journal: any ConversationJournal
     let stage: ConversationStage
     let pipeline: CallPipeline
@@ -137,6 +138,7 @@ struct ConversationsController: Sendable {
             }
             query.after = cursor
         }
+        await journal.settled(owner: owner)
         let found = try await StoreAccess.run { [query] in try await store.conversations(query) }
         let page = Array(found.prefix(limit))
         let next = found.count > limit ? page.last.map { ConversationCursor(updatedAt: $0.updatedAt, id: $0.id).token } : nil
@@ -179,8 +181,11 @@ struct ConversationsController: Sendable {
         let now = Date().timeIntervalSince1970
         let id = body.id ?? ConversationIDs.make()
         let branch = Branch(id: ConversationIDs.make(), conversationID: id, name: "main", headID: nil, createdAt: now, updatedAt: now)
+        // No model named: the caller's own default (`PATCH /v1/users/me`).
+        var model = body.model
+        if model == nil { model = try await StoreAccess.run { try await profiles.profile(owner: owner) }?.defaultModel }
         let made = Conversation(
-            id: id, owner: owner, title: body.title, systemPrompt: body.systemPrompt, model: body.model, settings: body.settings,
+            id: id, owner: owner, title: body.title, systemPrompt: body.systemPrompt, model: model, settings: body.settings,
             activeBranchID: branch.id, createdAt: now, updatedAt: now
         )
         var write = ConversationWrite(owner: owner, conversationID: id, timestamp: now)
