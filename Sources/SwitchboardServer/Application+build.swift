@@ -182,8 +182,13 @@ package func buildGateway(
     operations.addRoutes(to: guardedOps)
     HealthController(gateway: gateway, window: healthWindow).addRoutes(to: guardedOps)
 
-    let openAI = ChatEndpoint(door: OpenAIChatDoor(catalog: catalog), pipeline: pipeline, bodyReader: bodyReader)
-    let messages = ChatEndpoint(door: AnthropicMessagesDoor(defaultMaxTokens: config.limits.defaultMaxTokens), pipeline: pipeline, bodyReader: bodyReader)
+    // Streams still open this long after the stop signal are cut (and settled) before the grace runs out.
+    let shutdownCut = Duration.milliseconds(Int64(max(0, config.server.shutdownGraceSeconds - 2) * 1000))
+    let openAI = ChatEndpoint(door: OpenAIChatDoor(catalog: catalog), pipeline: pipeline, bodyReader: bodyReader, shutdownCut: shutdownCut)
+    let messages = ChatEndpoint(
+        door: AnthropicMessagesDoor(defaultMaxTokens: config.limits.defaultMaxTokens), pipeline: pipeline, bodyReader: bodyReader,
+        shutdownCut: shutdownCut
+    )
     let simple = ChatEndpoint(door: SimpleChatDoor(catalog: catalog), pipeline: pipeline, bodyReader: bodyReader)
     let embeddings = EmbeddingsEndpoint(pipeline: pipeline, bodyReader: bodyReader)
     let countTokens = CountTokensEndpoint(pipeline: pipeline, bodyReader: bodyReader)

@@ -136,6 +136,97 @@ import Glibc
         }
     }
 
+    /// A stored conversation's answer streaming when SIGTERM comes: the stream is cut before the
+    /// grace runs out, the client gets an error event, and the partial answer is stored, marked.
+    @Test func sigtermMidStreamStoresThePartialAnswerMarkedIncomplete() async throws {
+        let binary = try #require(Self.binary, "the switchboard executable must be built before the tests (swift build)")
+        let upstream = FakeOpenAIUpstream()
+        try await withLiveServer({ onRunning in upstream.makeApplication(onRunning: onRunning) }) { upstreamPort, _ in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-sigterm-conv-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let database = "sqlite://" + directory.appendingPathComponent("conversations.db").path
+            let config = """
+                server:
+                  host: 127.0.0.1
+                  port: 0
+                  master_key: sk-test-master
+                  shutdown_grace_s: 3
+                storage:
+                  url: \(database)
+                providers:
+                  - name: fake
+                    type: openai-compatible
+                    base_url: http://127.0.0.1:\(upstreamPort)/v1
+                    api_key: \(FakeOpenAIUpstream.apiKey)
+                models:
+                  - name: endless
+                    targets: [{ provider: fake, model: endless-stream }]
+                """
+            let configPath = directory.appendingPathComponent("switchboard.yaml").path
+            try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["serve", "--config", configPath, "--log-level", "info"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            let output = Output()
+            pipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData) }
+            try process.run()
+            defer { if process.isRunning { process.terminate() } }
+            var port: Int?
+            for _ in 0..<300 where port == nil {
+                try await Task.sleep(for: .milliseconds(50))
+                let text = output.text.withLock { $0 }
+                if let range = text.range(of: "listening on http://127.0.0.1:") {
+                    port = Int(text[range.upperBound...].prefix { $0.isNumber })
+                }
+            }
+            let base = "http://127.0.0.1:\(try #require(port, "gateway did not start: \(output.text.withLock { $0 })"))"
+
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            var body = ""
+            do {
+                var request = HTTPClientRequest(url: base + "/v1/chat/completions")
+                request.method = .POST
+                request.headers.add(name: "authorization", value: "Bearer sk-test-master")
+                request.headers.add(name: "content-type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: #"{"model":"endless","message":"talk forever","stream":true}"#))
+                let response = try await client.execute(request, timeout: .seconds(30))
+                #expect(response.status == .ok)
+                var signalled = false
+                for try await part in response.body {
+                    body += String(buffer: part)
+                    if !signalled, body.components(separatedBy: "data: {").count > 5 {
+                        signalled = true
+                        kill(process.processIdentifier, SIGTERM)
+                    }
+                }
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
+            for _ in 0..<200 where process.isRunning {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(!process.isRunning, "the gateway did not exit after SIGTERM")
+            pipe.fileHandleForReading.readabilityHandler = nil
+            #expect(body.contains("The gateway is shutting down: the answer was cut short."))
+            #expect(!body.contains("[DONE]"))
+
+            let storage = try await openStorage(database, logger: Logger(label: "sigterm-conversation-test"))
+            let conversations = try await storage.conversations.conversations(ConversationQuery(owner: "master"))
+            #expect(conversations.count == 1)
+            let messages = try await storage.conversations.messages(owner: "master", conversationID: conversations.first?.id ?? "")
+            #expect(messages.map(\.role) == [.user, .assistant])
+            #expect(messages.last?.incomplete == true)
+            #expect((messages.last?.text.count ?? 0) > 0, "the partial answer is stored")
+            try await storage.close()
+        }
+    }
+
     /// Creates a key, fires 300 requests (streams, plain calls, failing calls) and sends SIGTERM
     /// a third of the way in. Returns which requests got an answer, and with what status.
     static func runLoad(client: HTTPClient, base: String, pid: Int32) async throws -> (keyID: String, secret: String, responses: [String: Int]) {

@@ -55,6 +55,8 @@ struct ChatEndpoint<Door: ChatFrontDoor>: Sendable {
     let door: Door
     let pipeline: CallPipeline
     let bodyReader: RequestBodyReader
+    /// How long after the stop signal an open stream may still run (``StreamRelay``).
+    var shutdownCut: Duration = .seconds(28)
 
     @Sendable func handle(request: Request, context: AuthenticatedContext) async throws -> Response {
         var wire: Door.Wire?
@@ -82,7 +84,7 @@ struct ChatEndpoint<Door: ChatFrontDoor>: Sendable {
                 CallHeaders.conversation(&headers, stream.notes.conversation)
                 let relay = StreamRelay(
                     stream: stream, encoder: door.chunkEncoder(for: stream, call: call), pipeline: pipeline,
-                    requestID: context.requestID, logger: context.logger
+                    requestID: context.requestID, logger: context.logger, shutdownCut: shutdownCut
                 )
                 return Response(status: .ok, headers: headers, body: ResponseBody { writer in try await relay.run(&writer) })
             }

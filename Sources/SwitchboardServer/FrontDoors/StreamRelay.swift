@@ -1,7 +1,9 @@
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import SwitchboardCore
+import Synchronization
 
 /// Forwards a pipeline stream to the client in one front door's wire format, for every door.
 ///
@@ -11,6 +13,9 @@ import SwitchboardCore
 ///   ends cleanly (no terminator).
 /// - A client that goes away makes the next write fail; leaving the loop drops the upstream
 ///   iterator, which cancels the upstream request. The call is settled either way.
+/// - A stream still open `shutdownCut` after the gateway was told to stop is broken off with
+///   an error event at its next chunk, and settled as what was sent (a stored conversation's
+///   answer marked incomplete) while the record writers still run.
 struct StreamRelay<Encoder: ChunkEncoder>: Sendable {
     let stream: CallStream
     /// Copied into the writing task; the relay runs once.
@@ -18,10 +23,20 @@ struct StreamRelay<Encoder: ChunkEncoder>: Sendable {
     let pipeline: CallPipeline
     let requestID: String
     let logger: Logger
+    var shutdownCut: Duration = .seconds(28)
 
     private var gateway: Gateway { pipeline.gateway }
 
     func run(_ writer: inout any ResponseBodyWriter) async throws {
+        let stopping = ShutdownMark()
+        try await withGracefulShutdownHandler {
+            try await relay(&writer, stopping: stopping)
+        } onGracefulShutdown: {
+            stopping.mark()
+        }
+    }
+
+    private func relay(_ writer: inout any ResponseBodyWriter, stopping: ShutdownMark) async throws {
         var encoder = self.encoder
         var iterator = stream.makeIterator()
         var end = CallStream.End.clientGone
@@ -58,6 +73,16 @@ struct StreamRelay<Encoder: ChunkEncoder>: Sendable {
                 return
             }
             guard let chunk = next else { break }
+            if stopping.passed(shutdownCut) {
+                let failure = GatewayError(.upstreamError, "The gateway is shutting down: the answer was cut short.")
+                end = .brokeOff(failure)
+                logger.warning("stream cut at shutdown")
+                encoder.failure(failure, requestID: requestID, into: &pending)
+                try await write(&pending, to: &writer)
+                iterator.finish(end)
+                try await writer.finish(nil)
+                return
+            }
             try encoder.append(chunk, to: &pending)
             if (!sentFirst && pending.readableBytes > 0) || pending.readableBytes >= 64 * 1024 {
                 sentFirst = true
@@ -98,5 +123,19 @@ struct StreamRelay<Encoder: ChunkEncoder>: Sendable {
         case is CancellationError: return GatewayError(.upstreamError, "The stream was cancelled.")
         default: return GatewayError(.upstreamError, "The stream failed.")
         }
+    }
+}
+
+/// When the gateway was told to stop, if it was.
+final class ShutdownMark: Sendable {
+    private let since = Mutex<ContinuousClock.Instant?>(nil)
+
+    func mark() {
+        since.withLock { if $0 == nil { $0 = .now } }
+    }
+
+    /// Whether the stop was asked for longer than `cut` ago.
+    func passed(_ cut: Duration) -> Bool {
+        since.withLock { $0.map { ContinuousClock.now - $0 >= cut } ?? false }
     }
 }
