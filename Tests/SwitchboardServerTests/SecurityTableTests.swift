@@ -158,6 +158,8 @@ import Foundation
                     .replacingOccurrences(of: "{id}", with: row.path.hasPrefix("/admin/users") ? "bob" : target.id)
                     .replacingOccurrences(of: "{key}", with: row.path.hasPrefix("/admin/cache") ? String(repeating: "ab", count: 32) : target.id)
                     .replacingOccurrences(of: "**", with: "gpt-test")
+                    .replacingOccurrences(of: "/models/search", with: "/models/search?q=gpt")
+                    .replacingOccurrences(of: "/models/compare", with: "/models/compare?model_ids=gpt-test")
                 var headers: [(String, String)] = [("content-type", "application/json")]
                 if let credential { headers.append(("authorization", "Bearer \(credential)")) }
                 let method: HTTPMethod = switch row.method {
