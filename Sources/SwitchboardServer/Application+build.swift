@@ -192,7 +192,7 @@ package func buildGateway(
     let simple = ChatEndpoint(door: SimpleChatDoor(catalog: catalog), pipeline: pipeline, bodyReader: bodyReader)
     let embeddings = EmbeddingsEndpoint(pipeline: pipeline, bodyReader: bodyReader)
     let countTokens = CountTokensEndpoint(pipeline: pipeline, bodyReader: bodyReader)
-    let models = ModelsController(gateway: gateway, startedAt: startedAtUnix, window: healthWindow)
+    let models = ModelsController(gateway: gateway, startedAt: startedAtUnix, window: healthWindow, discovery: ModelDiscovery())
     let recommend = RecommendController(gateway: gateway, bodyReader: bodyReader, window: healthWindow)
     let me = MeController(store: governance, governor: governor, bodyReader: bodyReader, minting: config.auth.minting)
     let usage = UsageController(store: governance)

@@ -27,6 +27,15 @@ package struct FakeAnthropicUpstream: Sendable {
     package func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
         let recorder = self.recorder
+        router.get("v1/models") { request, _ -> Response in
+            guard request.headers[HTTPField.Name("x-api-key")!] == Self.apiKey, request.headers[HTTPField.Name("anthropic-version")!] != nil else {
+                return Response(status: .unauthorized)
+            }
+            return FakeOpenAIUpstream.json([
+                "data": [["type": "model", "id": "claude-sonnet-4-5", "display_name": "Claude Sonnet 4.5", "created_at": "2025-09-29T00:00:00Z"]],
+                "has_more": false, "first_id": "claude-sonnet-4-5", "last_id": "claude-sonnet-4-5",
+            ])
+        }
         router.post("v1/messages") { request, _ -> Response in
             let body = try await FakeOpenAIUpstream.readBody(request)
             await recorder.append(.init(path: "/v1/messages", authorization: request.headers[HTTPField.Name("x-api-key")!], requestID: nil, body: body))

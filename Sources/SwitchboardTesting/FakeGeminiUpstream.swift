@@ -25,6 +25,18 @@ package struct FakeGeminiUpstream: Sendable {
     package func makeApplication(onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
         let recorder = self.recorder
+        router.get("v1beta/models") { request, _ -> Response in
+            guard request.headers[HTTPField.Name("x-goog-api-key")!] == Self.apiKey else { return Response(status: .forbidden) }
+            return FakeOpenAIUpstream.json([
+                "models": [
+                    [
+                        "name": "models/gemini-2.5-flash", "displayName": "Gemini 2.5 Flash", "inputTokenLimit": 1_048_576, "outputTokenLimit": 65_536,
+                        "supportedGenerationMethods": ["generateContent", "countTokens"],
+                    ],
+                    ["name": "models/aqa", "inputTokenLimit": 7168, "outputTokenLimit": 1024, "supportedGenerationMethods": ["generateAnswer"]],
+                ],
+            ])
+        }
         router.post("v1beta/models/{call}") { request, context -> Response in
             let body = try await FakeOpenAIUpstream.readBody(request)
             let call = context.parameters.get("call") ?? ""

@@ -158,6 +158,28 @@ package struct FakeOpenAIUpstream: Sendable {
         }
         // Azure OpenAI: deployment in the path, `api-version` in the query, key in `api-key`;
         // answers carry content-filter results.
+        // The model list, OpenRouter-style: one entry priced (per token) with a context length.
+        router.get("v1/models") { request, _ -> Response in
+            guard request.headers[.authorization] == "Bearer \(Self.apiKey)" else {
+                return Self.error(status: 401, type: "invalid_request_error", code: "invalid_api_key")
+            }
+            return Self.json([
+                "object": "list",
+                "data": [
+                    ["id": "fake-model", "object": "model", "created": 1_700_000_000, "owned_by": "fake"],
+                    [
+                        "id": "fake-large", "object": "model", "created": 1_700_000_000, "owned_by": "fake", "context_length": 128_000,
+                        "pricing": ["prompt": "0.0000025", "completion": "0.00001"], "top_provider": ["max_completion_tokens": 16_384],
+                    ],
+                ],
+            ])
+        }
+        router.get("openai/deployments") { request, _ -> Response in
+            guard request.headers[HTTPField.Name("api-key")!] == Self.apiKey else {
+                return Self.error(status: 401, type: "invalid_request_error", code: "invalid_api_key")
+            }
+            return Self.json(["object": "list", "data": [["id": "prod-gpt", "model": "gpt-4o", "object": "deployment"]]])
+        }
         router.post("openai/deployments/{deployment}/chat/completions") { request, context -> Response in
             let body = try await Self.readBody(request)
             let deployment = context.parameters.get("deployment") ?? ""
@@ -183,9 +205,6 @@ package struct FakeOpenAIUpstream: Sendable {
                 object["choices"] = .array(choices)
             }
             return Self.json(.object(object))
-        }
-        router.get("v1/models") { _, _ -> Response in
-            Self.json(["object": "list", "data": [["id": "fake-model", "object": "model", "created": 1_700_000_000, "owned_by": "fake"]]])
         }
         var logger = Logger(label: "fake-openai")
         logger.logLevel = .critical

@@ -86,4 +86,57 @@ import Testing
             #expect(list.first { $0["name"] == "fake" }?["models"] == ["priced"])
         }
     }
+
+    @Test func refreshReadsEachProvidersOwnModelList() async throws {
+        let config = standardConfig(extraProviders: """
+              - name: claude
+                type: anthropic
+                base_url: ${ANTHROPIC_BASE}
+                api_key: \(FakeAnthropicUpstream.apiKey)
+              - name: gem
+                type: gemini
+                base_url: ${GEMINI_BASE}
+                api_key: \(FakeGeminiUpstream.apiKey)
+              - name: az
+                type: azure
+                base_url: ${UPSTREAM_ROOT}
+                api_key: \(FakeOpenAIUpstream.apiKey)
+              - name: locked
+                type: openai-compatible
+                base_url: ${UPSTREAM}
+                api_key: not-the-right-key
+            """)
+        try await withGateway(config: config, transport: .router) { gateway in
+            #expect(!Self.ids(try await gateway.get("/v1/models", headers: authHeaders).json()["data"]).contains("fake/fake-large"))
+            let refreshed = try await gateway.post("/v1/models/refresh", "{}", headers: authHeaders)
+            #expect(refreshed.status == 200)
+            let results = try refreshed.json()
+            #expect(results["refreshed"] == true)
+            guard case .array(let rows)? = results["data"] else { Issue.record("no results"); return }
+            func row(_ name: String) -> JSONValue? { rows.first { $0["provider"]?.stringValue == name } }
+            #expect(row("fake")?["models"] == 2)
+            #expect(row("claude")?["models"] == 1)
+            #expect(row("gem")?["models"] == 1, "only models that answer generateContent or embed")
+            #expect(row("az")?["models"] == 1)
+            #expect(row("locked")?["error"] == "the provider answered HTTP 401")
+            #expect(row("mock") == nil)
+            // No upstream body or key in the answer.
+            #expect(!refreshed.body.contains("invalid_api_key") && !refreshed.body.contains(FakeOpenAIUpstream.apiKey))
+
+            let listed = Self.ids(try await gateway.get("/v1/models", headers: authHeaders).json()["data"])
+            for id in ["fake/fake-large", "claude/claude-sonnet-4-5", "gem/gemini-2.5-flash", "az/prod-gpt"] {
+                #expect(listed.contains(id), "\(id)")
+            }
+            #expect(!listed.contains("gem/aqa"))
+            let large = try await gateway.get("/v1/models/fake%2Ffake-large?details=true", headers: authHeaders).json()
+            #expect(large["context_window"] == 128_000)
+            #expect(large["max_output_tokens"] == 16_384)
+            #expect(large["pricing"]?["input_per_mtok"] == 2.5)
+            #expect(large["pricing"]?["output_per_mtok"] == 10)
+            #expect(try await gateway.get("/v1/models/gem%2Fgemini-2.5-flash?details=true", headers: authHeaders).json()["context_window"] == 1_048_576)
+
+            // A second refresh right after answers what is held.
+            #expect(try await gateway.post("/v1/models/refresh", "{}", headers: authHeaders).json()["refreshed"] == false)
+        }
+    }
 }

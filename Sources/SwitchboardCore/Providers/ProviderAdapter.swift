@@ -46,3 +46,30 @@ package protocol TokenCounting: ProviderAdapter {
     /// - Parameter request: with the provider's own model id.
     func countTokens(_ request: ChatRequest, call: UpstreamCall) async throws -> Int
 }
+
+/// A model a provider's own model list names, with what the list says about it.
+package struct DiscoveredModel: Sendable, Hashable {
+    package var id: String
+    package var contextWindow: Int?
+    package var maxOutputTokens: Int?
+    /// USD per million tokens, when the list prices its models (OpenRouter).
+    package var inputPerMillionTokens: Double?
+    package var outputPerMillionTokens: Double?
+
+    package init(
+        id: String, contextWindow: Int? = nil, maxOutputTokens: Int? = nil, inputPerMillionTokens: Double? = nil, outputPerMillionTokens: Double? = nil
+    ) {
+        self.id = id
+        self.contextWindow = contextWindow
+        self.maxOutputTokens = maxOutputTokens
+        self.inputPerMillionTokens = inputPerMillionTokens
+        self.outputPerMillionTokens = outputPerMillionTokens
+    }
+}
+
+/// A provider that can list its models (`POST /v1/models/refresh`): OpenAI and compatible
+/// servers (OpenRouter with prices and context lengths, Ollama, vLLM), Azure deployments,
+/// Anthropic, Gemini.
+package protocol ModelListing: ProviderAdapter {
+    func listModels(call: UpstreamCall) async throws -> [DiscoveredModel]
+}

@@ -10,7 +10,7 @@ import Foundation
 #endif
 
 /// Anthropic's Messages API (`type: anthropic`): `POST {base_url}/v1/messages`, key in `x-api-key`.
-package struct AnthropicAdapter: ProviderAdapter, TokenCounting {
+package struct AnthropicAdapter: ProviderAdapter, TokenCounting, ModelListing {
     package let name: String
     package let type = ProviderType.anthropic
     package let knownModels: [String]
@@ -34,6 +34,21 @@ package struct AnthropicAdapter: ProviderAdapter, TokenCounting {
 
     package func unsupportedParameters(in request: ChatRequest) -> [String] {
         AnthropicTranslation.unsupportedParameters(in: request)
+    }
+
+    /// `GET {base}/v1/models` (one page of up to 1000).
+    package func listModels(call: UpstreamCall) async throws -> [DiscoveredModel] {
+        let (_, buffer) = try await http.sendAndCollect(
+            url: baseURL + "/v1/models?limit=1000", method: .GET, headers: headers, body: nil, call: call, errorDecoder: .anthropic
+        )
+        struct Listing: Decodable {
+            struct Entry: Decodable { var id: String }
+            var data: [Entry]
+        }
+        guard let listing = try? JSONDecoder().decode(Listing.self, from: Data(buffer.readableBytesView)) else {
+            throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not a model list")
+        }
+        return listing.data.map { DiscoveredModel(id: $0.id) }
     }
 
     package func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {

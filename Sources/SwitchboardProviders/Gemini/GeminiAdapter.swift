@@ -11,7 +11,7 @@ import Foundation
 
 /// Google Gemini through the AI Studio API (`type: gemini`): `generateContent`,
 /// `streamGenerateContent?alt=sse`, `embedContent` / `batchEmbedContents`; key in `x-goog-api-key`.
-package struct GeminiAdapter: ProviderAdapter {
+package struct GeminiAdapter: ProviderAdapter, ModelListing {
     package let name: String
     package let type = ProviderType.gemini
     package let knownModels: [String]
@@ -31,6 +31,35 @@ package struct GeminiAdapter: ProviderAdapter {
 
     package func unsupportedParameters(in request: ChatRequest) -> [String] {
         GeminiTranslation.unsupportedParameters(in: request)
+    }
+
+    /// `GET {base}/v1beta/models`: the models that answer `generateContent` (or embed), with their token limits.
+    package func listModels(call: UpstreamCall) async throws -> [DiscoveredModel] {
+        let (_, buffer) = try await http.sendAndCollect(
+            url: baseURL + "/v1beta/models?pageSize=1000", method: .GET, headers: headers, body: nil, call: call, errorDecoder: .google
+        )
+        struct Listing: Decodable {
+            struct Entry: Decodable {
+                var name: String
+                var inputTokenLimit: Int?
+                var outputTokenLimit: Int?
+                var supportedGenerationMethods: [String]?
+            }
+
+            var models: [Entry]?
+        }
+        guard let listing = try? JSONDecoder().decode(Listing.self, from: Data(buffer.readableBytesView)) else {
+            throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not a model list")
+        }
+        return (listing.models ?? []).filter { entry in
+            let methods = entry.supportedGenerationMethods ?? ["generateContent"]
+            return methods.contains("generateContent") || methods.contains("embedContent")
+        }.map { entry in
+            DiscoveredModel(
+                id: entry.name.hasPrefix("models/") ? String(entry.name.dropFirst("models/".count)) : entry.name,
+                contextWindow: entry.inputTokenLimit, maxOutputTokens: entry.outputTokenLimit
+            )
+        }
     }
 
     private func url(_ model: String, _ method: String) -> String {

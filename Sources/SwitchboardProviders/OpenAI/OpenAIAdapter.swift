@@ -14,7 +14,7 @@ import Foundation
 ///
 /// The core vocabulary is OpenAI-shaped, so this adapter mostly passes requests through:
 /// unknown fields ride along in `extra` both ways.
-package struct OpenAIAdapter: ProviderAdapter {
+package struct OpenAIAdapter: ProviderAdapter, ModelListing {
     package let name: String
     package let type: ProviderType
     package let knownModels: [String]
@@ -85,6 +85,50 @@ package struct OpenAIAdapter: ProviderAdapter {
             return try JSONDecoder().decode(EmbeddingsResponse.self, from: Data(buffer.readableBytesView))
         } catch {
             throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not an embeddings list")
+        }
+    }
+
+    /// `GET {base}/models`, or for Azure the resource's deployments (the ids requests address).
+    package func listModels(call: UpstreamCall) async throws -> [DiscoveredModel] {
+        let url = azureAPIVersion == nil ? baseURL + "/models" : "\(baseURL)/openai/deployments?api-version=2022-12-01"
+        let (_, buffer) = try await http.sendAndCollect(url: url, method: .GET, headers: headers(requestID: call.requestID), body: nil, call: call)
+        struct Listing: Decodable {
+            struct Entry: Decodable {
+                struct Pricing: Decodable {
+                    var prompt: String?
+                    var completion: String?
+                }
+
+                struct TopProvider: Decodable {
+                    var maxCompletionTokens: Int?
+
+                    enum CodingKeys: String, CodingKey { case maxCompletionTokens = "max_completion_tokens" }
+                }
+
+                var id: String
+                var contextLength: Int?
+                var pricing: Pricing?
+                var topProvider: TopProvider?
+
+                enum CodingKeys: String, CodingKey {
+                    case id, pricing
+                    case contextLength = "context_length"
+                    case topProvider = "top_provider"
+                }
+            }
+
+            var data: [Entry]
+        }
+        guard let listing = try? JSONDecoder().decode(Listing.self, from: Data(buffer.readableBytesView)) else {
+            throw UpstreamError(.invalidResponse, provider: name, detail: "the body is not a model list")
+        }
+        // OpenRouter prices per token, as decimal strings.
+        func perMillion(_ text: String?) -> Double? { text.flatMap(Double.init).map { ($0 * 1_000_000 * 1_000_000).rounded() / 1_000_000 } }
+        return listing.data.map { entry in
+            DiscoveredModel(
+                id: entry.id, contextWindow: entry.contextLength, maxOutputTokens: entry.topProvider?.maxCompletionTokens,
+                inputPerMillionTokens: perMillion(entry.pricing?.prompt), outputPerMillionTokens: perMillion(entry.pricing?.completion)
+            )
         }
     }
 

@@ -10,6 +10,8 @@ struct ModelsController: Sendable {
     let startedAt: Int
     /// The health window observed figures cover.
     let window: Duration
+    /// What the providers' own model lists name (`POST /v1/models/refresh`).
+    let discovery: ModelDiscovery
 
     var catalog: ModelCatalog { gateway.catalog }
 
@@ -18,7 +20,56 @@ struct ModelsController: Sendable {
         group.get("models/providers", use: providers)
         group.get("models/search", use: search)
         group.get("models/compare", use: compare)
+        group.post("models/refresh", use: refresh)
         group.get("models/**", use: get)
+    }
+
+    /// Configured models and each provider's known ones, then what the providers' lists added.
+    func listed() -> [ModelInfo] {
+        var models = catalog.listModels(created: startedAt)
+        var seen = Set(models.map(\.id))
+        for (provider, found) in discovery.current().sorted(by: { $0.key < $1.key }) {
+            for model in found where seen.insert("\(provider)/\(model.id)").inserted {
+                models.append(ModelInfo(id: "\(provider)/\(model.id)", created: startedAt, ownedBy: provider))
+            }
+        }
+        return models
+    }
+
+    /// What a provider's list said of `provider/model` (or of an alias's first target).
+    func discovered(_ id: String, targets: [TargetID]) -> DiscoveredModel? {
+        let lists = discovery.current()
+        for target in targets {
+            if let found = lists[target.provider]?.first(where: { $0.id == target.model }) { return found }
+        }
+        return nil
+    }
+
+    struct RefreshView: Encodable {
+        struct ProviderResult: Encodable {
+            var provider: String
+            var models: Int
+            var fetchedAt: Int
+            var error: String?
+
+            enum CodingKeys: String, CodingKey {
+                case provider, models, error
+                case fetchedAt = "fetched_at"
+            }
+        }
+
+        var object = "list"
+        /// False when a refresh less than 30 s before already read the lists.
+        var refreshed: Bool
+        var data: [ProviderResult]
+    }
+
+    /// Reads each provider's own model list now (at most every 30 s; the lists are kept an hour).
+    @Sendable func refresh(request: Request, context: AuthenticatedContext) async throws -> Response {
+        let (refreshed, listings) = await discovery.refresh(catalog.providers, requestID: context.requestID, logger: context.logger)
+        return try JSONBody.response(RefreshView(refreshed: refreshed, data: listings.map {
+            RefreshView.ProviderResult(provider: $0.provider, models: $0.models.count, fetchedAt: $0.fetchedAtUnix, error: $0.error)
+        }))
     }
 
     /// `provider`, `capability` and `q` (part of the id) narrow the list.
@@ -36,7 +87,7 @@ struct ModelsController: Sendable {
         let provider = parameters["provider"].map(String.init)
         let text = parameters["q"].map { String($0).lowercased() }
         // A key limited to some models sees only those.
-        return catalog.listModels(created: startedAt).filter { model in
+        return listed().filter { model in
             guard principal.mayUse(model.id) else { return false }
             if let capability, !catalog.capabilities(of: model.id).contains(capability) { return false }
             if let provider, !targets(of: model.id).contains(where: { $0.provider == provider }) { return false }
@@ -79,7 +130,7 @@ struct ModelsController: Sendable {
     @Sendable func providers(request: Request, context: AuthenticatedContext) async throws -> Response {
         let principal = context.principal
         let now = ContinuousClock.now
-        let listed = catalog.listModels(created: startedAt).filter { principal.mayUse($0.id) }
+        let listed = listed().filter { principal.mayUse($0.id) }
         var views: [ProviderView] = []
         for provider in catalog.providers {
             let models = listed.filter { model in targets(of: model.id).contains { $0.provider == provider.name } }.map(\.id)
@@ -116,13 +167,14 @@ struct ModelsController: Sendable {
     }
 
     func info(_ id: String) -> ModelInfo {
-        catalog.modelInfo(id: id, created: startedAt)
+        listed().first { $0.id == id }
             ?? ModelInfo(id: id, created: startedAt, ownedBy: id.split(separator: "/").first.map(String.init) ?? "switchboard")
     }
 
     func details(of model: ModelInfo, for principal: Principal) -> ModelDetails {
         let targets = targets(of: model.id)
         let price = catalog.prices.price(for: model.id) ?? targets.lazy.compactMap { catalog.prices.price(for: $0.model) }.first
+        let listedByProvider = discovered(model.id, targets: targets)
         let capabilities = catalog.capabilities(of: model.id)
         return ModelDetails(
             id: model.id, ownedBy: model.ownedBy, created: model.created, targets: targets.map(\.description),
@@ -133,8 +185,11 @@ struct ModelsController: Sendable {
                     inputPerMTok: $0.inputPerMillionTokens, outputPerMTok: $0.outputPerMillionTokens,
                     cachedInputPerMTok: $0.cachedInputPerMillionTokens, reasoningPerMTok: $0.reasoningPerMillionTokens
                 )
+            } ?? listedByProvider.flatMap { found in
+                found.inputPerMillionTokens.map { ModelDetails.Pricing(inputPerMTok: $0, outputPerMTok: found.outputPerMillionTokens ?? $0) }
             },
-            maxOutputTokens: price?.maxOutputTokens,
+            maxOutputTokens: price?.maxOutputTokens ?? listedByProvider?.maxOutputTokens,
+            contextWindow: listedByProvider?.contextWindow,
             observed: principal.may(.readOperations) ? observed(targets, now: .now) : nil
         )
     }
@@ -201,6 +256,8 @@ struct ModelDetails: Encodable {
     var capabilities: [String]
     var pricing: Pricing?
     var maxOutputTokens: Int?
+    /// From the provider's own model list, once refreshed.
+    var contextWindow: Int?
     /// Observed on this replica (callers with `read_operations` only).
     var observed: Observed?
 
@@ -208,6 +265,7 @@ struct ModelDetails: Encodable {
         case id, object, created, targets, providers, capabilities, pricing, observed
         case ownedBy = "owned_by"
         case maxOutputTokens = "max_output_tokens"
+        case contextWindow = "context_window"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -221,6 +279,7 @@ struct ModelDetails: Encodable {
         try container.encode(capabilities, forKey: .capabilities)
         try container.encode(pricing, forKey: .pricing)
         try container.encode(maxOutputTokens, forKey: .maxOutputTokens)
+        try container.encode(contextWindow, forKey: .contextWindow)
         try container.encodeIfPresent(observed, forKey: .observed)
     }
 }
