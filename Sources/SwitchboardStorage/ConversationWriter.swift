@@ -29,8 +29,9 @@ package final class ConversationWriter: ConversationJournal, Service {
 
     package init(
         store: any ConversationStore, metricsFactory: (any MetricsFactory)? = nil, logger: Logger,
-        retryDelays: [Duration] = [.milliseconds(50), .milliseconds(250), .seconds(1)]
+        retryDelays: [Duration] = [.milliseconds(50), .milliseconds(250), .seconds(1)], capacity: Int = 10_000
     ) {
+        self.capacity = capacity
         self.store = store
         self.logger = logger
         self.retryDelays = retryDelays
@@ -68,6 +69,11 @@ package final class ConversationWriter: ConversationJournal, Service {
             await settled(owner: owner, conversationID: String(key.dropFirst(prefix.count)))
         }
     }
+
+    /// Writes queued past this refuse new turns (each holds a turn's messages in memory).
+    private let capacity: Int
+
+    package var isBacklogged: Bool { state.withLock { $0.queue.count >= capacity } }
 
     package var written: Int { state.withLock { $0.written } }
     package var failed: Int { state.withLock { $0.failed } }

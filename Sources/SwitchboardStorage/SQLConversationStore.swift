@@ -71,14 +71,18 @@ package struct SQLConversationStore: ConversationStore {
     package func apply(_ write: ConversationWrite) async throws -> [StoredMessage] {
         let rows = try write.messages.map { message in (message, try Self.json(message.message)) }
         return try await provider.withTransaction { database in
+            var write = write
             let postgres = database.dialect.name == "postgresql"
+            // PostgreSQL: the conversation's row is locked for the transaction, so a delete (which
+            // locks it first too) and this write take turns instead of interleaving.
+            let lock = postgres ? " FOR UPDATE" : ""
             let owner = write.owner
             let conversationID = write.conversationID
             if write.create == nil {
                 // Deleted meanwhile (a turn still streaming when its conversation was deleted or
                 // its owner's data erased): nothing is written, so nothing is left orphaned.
                 let exists = try await database.raw(
-                    "SELECT id FROM conversations WHERE owner = \(bind: owner) AND id = \(bind: conversationID)"
+                    "SELECT id FROM conversations WHERE owner = \(bind: owner) AND id = \(bind: conversationID)\(unsafeRaw: lock)"
                 ).first()
                 guard exists != nil else { return [] }
             }
@@ -93,6 +97,20 @@ package struct SQLConversationStore: ConversationStore {
                     ON CONFLICT (owner, id) DO NOTHING
                     """
                 ).run()
+                let row = try await database.raw(
+                    "SELECT active_branch_id FROM conversations WHERE owner = \(bind: owner) AND id = \(bind: conversationID)\(unsafeRaw: lock)"
+                ).first()
+                if let active = try row?.decode(column: "active_branch_id", as: String.self), active != made.activeBranchID {
+                    // Another turn made this conversation first (a client's retry of a new id):
+                    // this one joins it, after the head of its active branch.
+                    write.branches.removeAll { $0.id == made.activeBranchID }
+                    for index in write.messages.indices where write.messages[index].branchID == made.activeBranchID {
+                        write.messages[index].branchID = active
+                    }
+                    if let head = write.heads.removeValue(forKey: made.activeBranchID) { write.heads[active] = head }
+                    if write.activeBranchID == made.activeBranchID { write.activeBranchID = active }
+                    write.followsHeadOf = active
+                }
             }
             for branch in write.branches {
                 try await database.raw(
@@ -167,7 +185,7 @@ package struct SQLConversationStore: ConversationStore {
                 try await database.raw(
                     """
                     UPDATE branches SET head_id = \(bind: head), updated_at = \(bind: write.timestamp)
-                    WHERE id = \(bind: branchID) AND owner = \(bind: owner)
+                    WHERE id = \(bind: branchID) AND owner = \(bind: owner) AND conversation_id = \(bind: conversationID)
                     """
                 ).run()
             }
@@ -197,8 +215,11 @@ package struct SQLConversationStore: ConversationStore {
         guard !ids.isEmpty else { return [] }
         return try await provider.withTransaction { database in
             var deleted: [String] = []
+            let lock = database.dialect.name == "postgresql" ? " FOR UPDATE" : ""
             for id in ids {
-                let found = try await database.raw("SELECT id FROM conversations WHERE owner = \(bind: owner) AND id = \(bind: id)").first()
+                let found = try await database.raw(
+                    "SELECT id FROM conversations WHERE owner = \(bind: owner) AND id = \(bind: id)\(unsafeRaw: lock)"
+                ).first()
                 guard found != nil else { continue }
                 try await Self.deleteContents(of: id, owner: owner, in: database)
                 deleted.append(id)
@@ -219,6 +240,10 @@ package struct SQLConversationStore: ConversationStore {
 
     package func eraseConversations(owner: String) async throws -> ConversationErasure {
         try await provider.withTransaction { database in
+            if database.dialect.name == "postgresql" {
+                // Locks the owner's conversations: a turn being written finishes first, or waits and finds them gone.
+                try await database.raw("SELECT id FROM conversations WHERE owner = \(bind: owner) FOR UPDATE").run()
+            }
             let conversations = try await database.raw("SELECT COUNT(*) AS n FROM conversations WHERE owner = \(bind: owner)").first()
             let messages = try await database.raw("SELECT COUNT(*) AS n FROM messages WHERE owner = \(bind: owner)").first()
             if database.dialect.name != "postgresql" {
@@ -262,7 +287,8 @@ package struct SQLConversationStore: ConversationStore {
                 WITH RECURSIVE path (id, parent_id, n) AS (
                     SELECT id, parent_id, 1 FROM messages WHERE id = \(bind: messageID) AND owner = \(bind: owner)
                     UNION ALL
-                    SELECT m.id, m.parent_id, path.n + 1 FROM messages m JOIN path ON m.id = path.parent_id WHERE path.n < \(bind: limit)
+                    SELECT m.id, m.parent_id, path.n + 1 FROM messages m JOIN path ON m.id = path.parent_id
+                    WHERE path.n < \(bind: limit) AND m.owner = \(bind: owner)
                 )
                 SELECT m.* FROM messages m JOIN path ON m.id = path.id ORDER BY m.depth
                 """

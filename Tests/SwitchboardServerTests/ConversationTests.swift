@@ -229,6 +229,10 @@ import Foundation
             let peek = try await gateway.get("/v1/conversations?owner=someone", headers: theirs)
             #expect(peek.status == 403)
             #expect(try peek.json()["error"]?["code"] == "PERMISSION_DENIED")
+            // Naming an owner on a write is refused, even for an admin.
+            let admin = try await gateway.request(.DELETE, "/v1/conversations/\(id)?owner=someone", headers: authHeaders)
+            #expect(admin.status == 403)
+            #expect(try admin.json()["error"]?["message"] == "Only an admin may name another owner (`owner`), and only to read their conversations.")
             // Still the owner's, untouched.
             #expect(try await gateway.get("/v1/conversations/\(id)/messages", headers: headers).json()["data"]?.arrayCount == 2)
         }
@@ -356,6 +360,27 @@ import Foundation
             #expect(messages.allSatisfy { ($0["children"]?.arrayCount ?? 0) <= 1 })
             let path = try await gateway.get("/v1/conversations/\(id)/messages", headers: headers).json()["data"]
             #expect(path?.arrayCount == 6)
+
+            // The same with the head named as `parent_message_id` (seed 001's client always sends it).
+            let head = try #require(path?[5]?["id"]?.stringValue)
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for text in ["named one", "named two"] {
+                    group.addTask { try await gateway.post("/v1/chat/completions", Self.chat(text, conversation: id, parent: head), headers: headers).status }
+                }
+                for try await status in group { #expect(status == 200) }
+            }
+            #expect(try await gateway.get("/v1/conversations/\(id)/messages", headers: headers).json()["data"]?.arrayCount == 10)
+            #expect(try await gateway.get("/v1/conversations/\(id)/branches", headers: headers).json()["data"]?.arrayCount == 1)
+
+            // Two first turns on one new client-chosen id (a retry): one conversation, one branch, both turns.
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for text in ["first try", "second try"] {
+                    group.addTask { try await gateway.post("/chat", #"{"conversation_id":"retried","message":"\#(text)","model":"gpt-test"}"#, headers: headers).status }
+                }
+                for try await status in group { #expect(status == 200) }
+            }
+            #expect(try await gateway.get("/v1/conversations/retried/messages", headers: headers).json()["data"]?.arrayCount == 4)
+            #expect(try await gateway.get("/v1/conversations/retried/branches", headers: headers).json()["data"]?.arrayCount == 1)
         }
     }
 
@@ -522,6 +547,30 @@ import Foundation
             let full = try await gateway.get("/v1/conversations/doomed/full", headers: headers).json()
             #expect(full["messages"] == [])
             #expect(full["conversation"]?["message_count"] == 0)
+        }
+    }
+
+    @Test func switchedOffConversationsAndTheResponseCache() async throws {
+        try await withConversations("sqlite", config: Self.config("  enabled: false\n")) { gateway, headers in
+            for response in [
+                try await gateway.get("/v1/conversations", headers: headers),
+                try await gateway.post("/v1/conversations/x/messages", #"{"content":"hi"}"#, headers: headers),
+                try await gateway.post("/v1/chat/completions", Self.chat("hi"), headers: headers),
+            ] {
+                #expect(response.status == 400)
+                #expect(try response.json()["error"]?["message"] == "Stored conversations are turned off here (`conversations.enabled: false`).")
+            }
+        }
+        // With the response cache on, a regenerated answer is asked for anew.
+        try await withConversations("sqlite", config: Self.config() + "cache:\n  enabled: true\n") { gateway, headers in
+            let first = try await gateway.post("/v1/chat/completions", Self.chat("cache me"), headers: headers).json()
+            let id = try #require(first["conversation_id"]?.stringValue)
+            let answer = try #require(first["message_id"]?.stringValue)
+            let calls = await gateway.upstream.recorder.calls(model: "fake-model")
+            let again = try await gateway.post("/v1/conversations/\(id)/messages/\(answer)/regenerate", "{}", headers: headers)
+            #expect(again.status == 200)
+            #expect(again.header("x-switchboard-cache") == "bypass")
+            #expect(await gateway.upstream.recorder.calls(model: "fake-model") == calls + 1)
         }
     }
 }

@@ -4,11 +4,13 @@ import Synchronization
 /// tail of each branch's path — in memory in front of the store, so a turn on a recent
 /// conversation reads nothing from the database.
 ///
-/// Entries change only with what the store did: a write updates the entry from the messages
-/// `apply` returns (as stored, a followed head already applied), so the cache never holds what
-/// the database does not. Deletes drop the entry. Entries expire `ttl` seconds after they were
-/// loaded (another replica's writes show after at most that long) and the least recently used
-/// go past `capacity`. Everything else passes through.
+/// Entries change only with what the store did: a write that extends a branch at the head the
+/// entry holds updates it from the messages `apply` returns (as stored); any other write (one
+/// that landed out of order, a create, a conflict) drops the entry, so the next read loads it
+/// again. A read that started before a write ended installs nothing (each entry has a
+/// generation, moved by every write). Deletes drop the entry. Entries expire `ttl` seconds
+/// after they were loaded (another replica's writes show after at most that long) and the least
+/// recently used go past `capacity`. Everything else passes through.
 package final class CachedConversationStore: ConversationStore {
     private struct Key: Hashable {
         var owner: String
@@ -29,6 +31,9 @@ package final class CachedConversationStore: ConversationStore {
         /// Message id → the entry whose tails hold it.
         var messages: [String: Key] = [:]
         var tick: UInt64 = 0
+        /// Moved by every write and drop of a key: a read that saw another value installs nothing.
+        var generations: [Key: UInt64] = [:]
+        var nextGeneration: UInt64 = 0
     }
 
     private let base: any ConversationStore
@@ -60,15 +65,31 @@ package final class CachedConversationStore: ConversationStore {
         }
     }
 
+    private func generation(_ key: Key) -> UInt64? {
+        state.withLock { $0.generations[key] }
+    }
+
+    private static func bump(_ key: Key, in state: inout State) {
+        state.nextGeneration += 1
+        state.generations[key] = state.nextGeneration
+        // Generations of keys with no entry are only needed while a read may be in flight.
+        if state.generations.count > 4 * max(1, state.entries.count) + 1024 {
+            state.generations = state.generations.filter { state.entries[$0.key] != nil || $0.key == key }
+        }
+    }
+
     private static func remove(_ key: Key, from state: inout State) {
+        bump(key, in: &state)
         guard let entry = state.entries.removeValue(forKey: key) else { return }
         for tail in entry.tails.values {
             for message in tail { state.messages[message.id] = nil }
         }
     }
 
-    private func update(_ key: Key, _ change: (inout Entry) -> Void) {
+    /// Changes the entry, unless a write moved its generation since `seen` (when given).
+    private func update(_ key: Key, ifGeneration seen: UInt64?? = .none, _ change: (inout Entry) -> Void) {
         state.withLock { state in
+            if case .some(let expected) = seen, state.generations[key] != expected { return }
             guard var entry = state.entries[key] else { return }
             let before = Set(entry.tails.values.joined().map(\.id))
             change(&entry)
@@ -79,9 +100,10 @@ package final class CachedConversationStore: ConversationStore {
         }
     }
 
-    private func insert(_ conversation: Conversation) {
+    private func insert(_ conversation: Conversation, ifGeneration seen: UInt64?) {
         state.withLock { state in
             let key = Key(owner: conversation.owner, id: conversation.id)
+            guard state.generations[key] == seen, state.entries[key] == nil else { return }
             state.tick += 1
             if state.entries[key] == nil, state.entries.count >= capacity {
                 // The least recently used goes (a scan: eviction is rare next to hits).
@@ -89,7 +111,6 @@ package final class CachedConversationStore: ConversationStore {
                     Self.remove(oldest, from: &state)
                 }
             }
-            Self.remove(key, from: &state)
             state.entries[key] = Entry(conversation: conversation, loadedAt: .now, lastUsed: state.tick)
         }
     }
@@ -101,17 +122,20 @@ package final class CachedConversationStore: ConversationStore {
     // MARK: Reads a turn makes
 
     package func conversation(owner: String, id: String) async throws -> Conversation? {
-        if let entry = entry(Key(owner: owner, id: id)) { return entry.conversation }
+        let key = Key(owner: owner, id: id)
+        if let entry = entry(key) { return entry.conversation }
+        let seen = generation(key)
         guard let found = try await base.conversation(owner: owner, id: id) else { return nil }
-        insert(found)
+        insert(found, ifGeneration: seen)
         return found
     }
 
     package func branches(owner: String, conversationID: String) async throws -> [Branch] {
         let key = Key(owner: owner, id: conversationID)
         if let branches = entry(key)?.branches { return branches }
+        let seen = generation(key)
         let found = try await base.branches(owner: owner, conversationID: conversationID)
-        update(key) { $0.branches = found }
+        update(key, ifGeneration: .some(seen)) { $0.branches = found }
         return found
     }
 
@@ -137,11 +161,15 @@ package final class CachedConversationStore: ConversationStore {
             return nil
         }
         if let cached { return cached }
+        // The conversation is known once the path is read; its generation is taken from the
+        // message index when the message is cached, else the read installs nothing new unless
+        // the entry is unchanged since the branches were read (below).
+        let before = state.withLock { state in state.generations }
         let path = try await base.path(owner: owner, to: messageID, limit: limit)
         // Any answer is a correct tail (the path's last `limit` messages, or all of it).
         if let last = path.last {
             let key = Key(owner: owner, id: last.conversationID)
-            update(key) { entry in
+            update(key, ifGeneration: .some(before[key])) { entry in
                 for branch in entry.branches ?? [] where branch.headID == messageID {
                     entry.tails[branch.id] = Array(path.suffix(self.tailLength))
                 }
@@ -154,6 +182,8 @@ package final class CachedConversationStore: ConversationStore {
 
     package func apply(_ write: ConversationWrite) async throws -> [StoredMessage] {
         let key = Key(owner: write.owner, id: write.conversationID)
+        // Reads in flight while this write runs install nothing.
+        state.withLock { state in Self.bump(key, in: &state) }
         let stored: [StoredMessage]
         do {
             stored = try await base.apply(write)
@@ -161,61 +191,58 @@ package final class CachedConversationStore: ConversationStore {
             forget(key)
             throw error
         }
-        if stored.isEmpty, !write.messages.isEmpty {
-            // The store wrote nothing (the conversation is gone): neither does the cache.
-            forget(key)
-            return stored
-        }
-        if let made = write.create {
-            insert(made)
-            update(key) { entry in
-                entry.branches = write.branches
-                entry.conversation.provider = write.provider
+        let patched: Bool = state.withLock { state in
+            defer { Self.bump(key, in: &state) }
+            guard write.create == nil, !(stored.isEmpty && !write.messages.isEmpty), var entry = state.entries[key] else { return false }
+            var heads = write.heads
+            if let followed = write.followsHeadOf, heads[followed] != nil, let last = stored.last { heads[followed] = last.id }
+            var branches = entry.branches
+            if branches != nil { branches?.append(contentsOf: write.branches) }
+            var tails = entry.tails
+            for (branchID, head) in heads {
+                // Only a chain that starts at the head the entry holds is patched in: anything
+                // else (a write that landed out of order) drops the entry.
+                guard let chainEnd = stored.lastIndex(where: { $0.id == head }) else { return false }
+                var chain = [stored[chainEnd]]
+                while let parent = chain.first?.parentID, let previous = stored.last(where: { $0.id == parent }) { chain.insert(previous, at: 0) }
+                let start = chain.first?.parentID
+                if let index = branches?.firstIndex(where: { $0.id == branchID }) {
+                    guard branches?[index].headID == start else { return false }
+                    branches?[index].headID = head
+                    branches?[index].updatedAt = write.timestamp
+                } else if branches != nil {
+                    return false
+                }
+                if start == nil {
+                    tails[branchID] = Array(chain.suffix(tailLength))
+                } else if let tail = tails[branchID], tail.last?.id == start {
+                    tails[branchID] = Array((tail + chain).suffix(tailLength))
+                } else if let fork = tails.values.first(where: { $0.last?.id == start }) {
+                    tails[branchID] = Array((fork + chain).suffix(tailLength))
+                } else {
+                    tails[branchID] = nil
+                }
             }
-        }
-        update(key) { entry in
+            // A new branch whose head is an existing message shares the tail ending there.
+            for branch in write.branches where heads[branch.id] == nil {
+                if let head = branch.headID, let tail = tails.values.first(where: { $0.last?.id == head }) { tails[branch.id] = tail }
+            }
             var conversation = write.update ?? entry.conversation
             conversation.messageCount = entry.conversation.messageCount + stored.count
             conversation.updatedAt = write.timestamp
             conversation.activeBranchID = write.activeBranchID ?? entry.conversation.activeBranchID
             conversation.provider = entry.conversation.provider ?? write.provider
+            let before = Set(entry.tails.values.joined().map(\.id))
             entry.conversation = conversation
-            if write.create == nil { entry.branches = entry.branches.map { $0 + write.branches } }
-            // Heads as the store moved them: a followed head ends at the last stored message.
-            var heads = write.heads
-            if let followed = write.followsHeadOf, heads[followed] != nil, let last = stored.last { heads[followed] = last.id }
-            for index in (entry.branches ?? []).indices {
-                guard let head = heads[entry.branches?[index].id ?? ""] else { continue }
-                entry.branches?[index].headID = head
-                entry.branches?[index].updatedAt = write.timestamp
-            }
-            for (branchID, head) in heads {
-                // A tail grows by the stored chain that ends at the new head, when it follows on.
-                guard let chainEnd = stored.lastIndex(where: { $0.id == head }) else {
-                    entry.tails[branchID] = nil
-                    continue
-                }
-                var chain = [stored[chainEnd]]
-                while let parent = chain.first?.parentID, let previous = stored.last(where: { $0.id == parent }) { chain.insert(previous, at: 0) }
-                let tail = entry.tails[branchID] ?? []
-                if chain.first?.parentID == nil {
-                    entry.tails[branchID] = Array(chain.suffix(tailLength))
-                } else if let start = chain.first?.parentID, tail.last?.id == start {
-                    entry.tails[branchID] = Array((tail + chain).suffix(tailLength))
-                } else if let start = chain.first?.parentID, let fork = entry.tails.values.first(where: { $0.last?.id == start }) {
-                    // A new branch forked at another branch's head.
-                    entry.tails[branchID] = Array((fork + chain).suffix(tailLength))
-                } else {
-                    entry.tails[branchID] = nil
-                }
-            }
-            // A new branch whose head is an existing message shares the tail ending there.
-            for branch in write.branches where heads[branch.id] == nil {
-                if let head = branch.headID, let tail = entry.tails.values.first(where: { $0.last?.id == head }) {
-                    entry.tails[branch.id] = tail
-                }
-            }
+            entry.branches = branches
+            entry.tails = tails
+            let after = Set(tails.values.joined().map(\.id))
+            for id in before.subtracting(after) { state.messages[id] = nil }
+            for id in after.subtracting(before) { state.messages[id] = key }
+            state.entries[key] = entry
+            return true
         }
+        if !patched { forget(key) }
         return stored
     }
 

@@ -129,6 +129,8 @@ package protocol ConversationJournal: Sendable {
     func settled(owner: String, conversationID: String) async
     /// Returns once every write sent so far for any of the owner's conversations has landed.
     func settled(owner: String) async
+    /// So many writes wait that new turns are refused (503) until they land.
+    var isBacklogged: Bool { get }
 }
 
 /// What a caller keeps about themselves (`PATCH /v1/users/me`).

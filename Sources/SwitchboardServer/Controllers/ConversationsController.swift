@@ -66,12 +66,20 @@ struct ConversationsController: Sendable {
             return ConversationOwner.of(context.principal)
         }
         guard readOnly, context.principal.may(.administer) else {
-            throw GatewayError(.permissionDenied, "Only an admin may read another owner's conversations (`owner`), and only read them.")
+            throw GatewayError(.permissionDenied, "Only an admin may name another owner (`owner`), and only to read their conversations.")
         }
         return named.contains(":") ? named : "user:\(named)"
     }
 
+    /// `conversations.enabled: false` turns every conversation route off, not only new turns.
+    func requireEnabled() throws(GatewayError) {
+        guard settings.enabled else {
+            throw GatewayError.validation("Stored conversations are turned off here (`conversations.enabled: false`).")
+        }
+    }
+
     func conversation(_ owner: String, _ context: Context) async throws(GatewayError) -> Conversation {
+        try requireEnabled()
         let id = try Self.parameter("id", context)
         await journal.settled(owner: owner, conversationID: id)
         guard let found = try await StoreAccess.run({ try await store.conversation(owner: owner, id: id) }) else {
@@ -112,6 +120,7 @@ struct ConversationsController: Sendable {
     // MARK: Conversations
 
     @Sendable func list(request: Request, context: Context) async throws -> Response {
+        try requireEnabled()
         let owner = try Self.owner(request, context, readOnly: true)
         let parameters = request.uri.queryParameters
         var query = ConversationQuery(owner: owner)
@@ -160,9 +169,9 @@ struct ConversationsController: Sendable {
     }
 
     @Sendable func create(request: Request, context: Context) async throws -> Response {
-        guard settings.enabled else { throw GatewayError.validation("Stored conversations are turned off here (`conversations.enabled: false`).") }
+        try requireEnabled()
         let body = try await bodyReader.decode(CreateBody.self, from: request)
-        let owner = ConversationOwner.of(context.principal)
+        let owner = try Self.owner(request, context, readOnly: false)
         if let id = body.id {
             guard ConversationStage.isValidID(id) else {
                 throw GatewayError.validation("`id` must be 1–128 letters, digits, `-`, `_`, `.` or `:`.", param: "id")
@@ -217,7 +226,7 @@ struct ConversationsController: Sendable {
     }
 
     @Sendable func update(request: Request, context: Context) async throws -> Response {
-        let owner = ConversationOwner.of(context.principal)
+        let owner = try Self.owner(request, context, readOnly: false)
         let body = try await bodyReader.decode(UpdateBody.self, from: request)
         var found = try await conversation(owner, context)
         /// A string field: a string sets it, `null` clears it, absent leaves it.
@@ -244,7 +253,7 @@ struct ConversationsController: Sendable {
     }
 
     @Sendable func delete(request: Request, context: Context) async throws -> Response {
-        let owner = ConversationOwner.of(context.principal)
+        let owner = try Self.owner(request, context, readOnly: false)
         let found = try await conversation(owner, context)
         let deleted = try await StoreAccess.run { try await store.deleteConversations(owner: owner, ids: [found.id]) }
         guard !deleted.isEmpty else { throw ConversationStage.unknownConversation(found.id) }
@@ -279,6 +288,7 @@ struct ConversationsController: Sendable {
     }
 
     @Sendable func batch(request: Request, context: Context) async throws -> Response {
+        try requireEnabled()
         try Self.feature(settings.batch, "Batch operations", "batch")
         let body = try await bodyReader.decode(BatchBody.self, from: request)
         let actions = ["delete", "archive", "unarchive", "export"]
@@ -289,7 +299,7 @@ struct ConversationsController: Sendable {
             throw GatewayError.validation("`ids` must hold 1 to 100 conversation ids.", param: "ids")
         }
         if body.action == "export" { try Self.feature(settings.export, "Export", "export") }
-        let owner = ConversationOwner.of(context.principal)
+        let owner = try Self.owner(request, context, readOnly: false)
         var results: [BatchResultView] = []
         for id in body.ids {
             await journal.settled(owner: owner, conversationID: id)
@@ -370,7 +380,7 @@ struct ConversationsController: Sendable {
     }
 
     @Sendable func createBranch(request: Request, context: Context) async throws -> Response {
-        let owner = ConversationOwner.of(context.principal)
+        let owner = try Self.owner(request, context, readOnly: false)
         let body = try await bodyReader.decode(BranchBody.self, from: request)
         let found = try await conversation(owner, context)
         let branches = try await StoreAccess.run { try await store.branches(owner: owner, conversationID: found.id) }
@@ -407,7 +417,7 @@ struct ConversationsController: Sendable {
     }
 
     @Sendable func activate(request: Request, context: Context) async throws -> Response {
-        let owner = ConversationOwner.of(context.principal)
+        let owner = try Self.owner(request, context, readOnly: false)
         var found = try await conversation(owner, context)
         let (branch, _) = try await branch(found, owner, id: try Self.parameter("branch", context))
         let now = Date().timeIntervalSince1970
@@ -446,7 +456,7 @@ struct ConversationsController: Sendable {
     /// the target's head; `summarize` appends a model's summary of them as one message.
     @Sendable func merge(request: Request, context: Context) async throws -> Response {
         try Self.feature(settings.merging, "Branch merging", "merging")
-        let owner = ConversationOwner.of(context.principal)
+        let owner = try Self.owner(request, context, readOnly: false)
         let body = try await bodyReader.decode(MergeBody.self, from: request)
         let strategy = body.strategy ?? "append"
         guard strategy == "append" || strategy == "summarize" else {
@@ -497,8 +507,11 @@ struct ConversationsController: Sendable {
             write.messages = copies
             if let last = copies.last { write.heads[target.id] = last.id }
             write.activeBranchID = target.id
+            // A turn that landed on the target meanwhile (a summary takes a while) stays: the
+            // copies go after the target's head as it is when they are written.
+            write.followsHeadOf = target.id
             await journal.settled(owner: owner, conversationID: found.id)
-            try await apply(write)
+            copies = try await StoreAccess.run { [write] in try await store.apply(write) }
         }
         metrics.count(.merge)
         var merged = target
@@ -609,6 +622,7 @@ struct ConversationsController: Sendable {
 
     /// Adds a message without asking a model (a note, a tool's answer, an imported turn).
     @Sendable func addMessage(request: Request, context: Context) async throws -> Response {
+        _ = try Self.owner(request, context, readOnly: false)
         let body = try await bodyReader.decode(AddBody.self, from: request)
         let id = try Self.parameter("id", context)
         let role = body.role ?? .user
@@ -664,7 +678,7 @@ struct ConversationsController: Sendable {
     /// with `"regenerate": true` the edited message is answered too.
     @Sendable func editMessage(request: Request, context: Context) async throws -> Response {
         try Self.feature(settings.editing, "Message editing", "editing")
-        let owner = ConversationOwner.of(context.principal)
+        let owner = try Self.owner(request, context, readOnly: false)
         let body = try await bodyReader.decode(EditBody.self, from: request)
         let found = try await conversation(owner, context)
         let original = try await message(found, owner, id: try Self.parameter("message", context))
@@ -717,7 +731,7 @@ struct ConversationsController: Sendable {
     /// A new answer: for an assistant message, a sibling answer to the same prompt on a new,
     /// active branch; for a user message, another answer to it.
     @Sendable func regenerate(request: Request, context: Context) async throws -> Response {
-        let owner = ConversationOwner.of(context.principal)
+        let owner = try Self.owner(request, context, readOnly: false)
         // The body is optional: no body is `{}`.
         let hasBody = (request.headers[.contentLength].flatMap(Int.init) ?? 0) > 0 || request.headers[.transferEncoding] != nil
         let body = hasBody ? try await bodyReader.decode(RegenerateBody.self, from: request) : RegenerateBody()

@@ -78,6 +78,11 @@ package struct CacheStage: CallStage {
         guard case .chat(let request) = call.request else { return .proceed }
         let policy = policy(for: request.model, key: call.principal.cache)
         guard policy.enabled else { return .proceed }
+        // A regenerated answer (or an edit's, on a forced branch) is asked for anew: never served from the cache.
+        if let turn = request.gatewayExtensions.conversation, turn.newMessages.isEmpty || turn.forceBranch {
+            metrics.count(.lookup, .bypass)
+            return StagePlan(notes: CallNotes(cache: CacheNote(status: .bypass)))
+        }
         let controls = (request.gatewayExtensions.cache ?? CacheControls()).merged(with: call.context.cacheControls)
         let scope = policy.scope.id(for: call.principal)
         let targets = (try? catalog.resolve(request.model))?.targets.map(\.id.description) ?? []

@@ -46,6 +46,9 @@ package struct ConversationStage: CallStage {
         guard settings.enabled else {
             throw GatewayError.validation("Stored conversations are turned off here (`conversations.enabled: false`).", param: "conversation_id")
         }
+        guard !journal.isBacklogged else {
+            throw GatewayError(.internalError, "Conversations cannot be stored right now; retry shortly.", status: 503)
+        }
         let owner = ConversationOwner.of(call.principal)
         let timestamp = now()
         let placed = try await place(turn, owner: owner, request: request, timestamp: timestamp)
@@ -154,12 +157,15 @@ package struct ConversationStage: CallStage {
         } else if let head = active.headID {
             parent = try await StoreAccess.run { try await store.message(owner: owner, id: head) }
         }
+        // A turn that extends a branch's head follows the head as it is when written: a turn
+        // that landed meanwhile (named parent or not) stays on the branch, before this one.
         if !turn.forceBranch, !turn.startsOver, parent?.id == active.headID {
-            if turn.parentMessageID == nil { write.followsHeadOf = active.id }
+            write.followsHeadOf = active.id
             return (conversation, parent, active, write)
         }
         if !turn.forceBranch, let parent, let owning = branches.first(where: { $0.headID == parent.id }) {
             write.activeBranchID = owning.id
+            write.followsHeadOf = owning.id
             return (conversation, parent, owning, write)
         }
         // A fork: the parent is inside a branch, or the turn starts over from the top.
@@ -203,6 +209,9 @@ package struct ConversationStage: CallStage {
     /// Stores a turn's messages with no answer (`POST …/messages`, an edit not answered): the
     /// last becomes its branch's head. Written at once, after the conversation's queued writes.
     package func store(_ turn: ConversationTurn, principal: Principal) async throws(GatewayError) -> (messages: [StoredMessage], branch: Branch) {
+        guard settings.enabled else {
+            throw GatewayError.validation("Stored conversations are turned off here (`conversations.enabled: false`).")
+        }
         let owner = ConversationOwner.of(principal)
         let timestamp = now()
         let placed = try await place(turn, owner: owner, request: ChatRequest(model: "", messages: []), timestamp: timestamp)
@@ -269,7 +278,8 @@ package struct ConversationStage: CallStage {
             switch settlement.outcome {
             case .served:
                 response = settlement.response ?? assembler?.response() ?? assembler?.received()
-                incomplete = false
+                // A streamed answer too large to keep is stored empty, and says so.
+                incomplete = settlement.response == nil && assembler?.overflowed == true
             case .brokeOff, .clientGone:
                 guard settlement.servedBy != nil else { return }
                 response = assembler?.received()
