@@ -16,6 +16,8 @@ package final class ConversationWriter: ConversationJournal, Service {
         var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
         var written = 0
         var failed = 0
+        /// Owner → when their data was erased (kept a day: longer than any turn runs).
+        var erasures: [String: Double] = [:]
     }
 
     private let store: any ConversationStore
@@ -75,6 +77,13 @@ package final class ConversationWriter: ConversationJournal, Service {
 
     package var isBacklogged: Bool { state.withLock { $0.queue.count >= capacity } }
 
+    package func erased(owner: String, at time: Double) {
+        state.withLock { state in
+            state.erasures = state.erasures.filter { time - $0.value < 86_400 }
+            state.erasures[owner] = time
+        }
+    }
+
     package var written: Int { state.withLock { $0.written } }
     package var failed: Int { state.withLock { $0.failed } }
 
@@ -116,6 +125,10 @@ package final class ConversationWriter: ConversationJournal, Service {
     }
 
     private func land(_ write: ConversationWrite) async -> Bool {
+        if let made = write.create, let erased = state.withLock({ $0.erasures[write.owner] }), made.createdAt <= erased {
+            // The turn began before its owner's data was erased: it is not written.
+            return true
+        }
         var attempt = 0
         while true {
             do {

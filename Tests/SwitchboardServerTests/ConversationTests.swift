@@ -573,4 +573,14 @@ import Foundation
             #expect(await gateway.upstream.recorder.calls(model: "fake-model") == calls + 1)
         }
     }
+
+    @Test(arguments: backends) func erasureMidStreamIsNotUndoneByTheTurn(backend: String) async throws {
+        try await withConversations(backend, transport: .live) { gateway, headers in
+            async let streamed = gateway.post("/v1/chat/completions", #"{"model":"slowstream","message":"a new one","stream":true}"#, headers: headers)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await gateway.request(.DELETE, "/v1/users/me/data", headers: headers).status == 200)
+            #expect(try await streamed.status == 200)
+            #expect(try await gateway.get("/v1/conversations", headers: headers).json()["data"] == [])
+        }
+    }
 }

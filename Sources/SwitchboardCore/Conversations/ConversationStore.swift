@@ -131,6 +131,9 @@ package protocol ConversationJournal: Sendable {
     func settled(owner: String) async
     /// So many writes wait that new turns are refused (503) until they land.
     var isBacklogged: Bool { get }
+    /// The owner's data was erased at `time`: a turn that began before it (still streaming
+    /// then) must not make a conversation again.
+    func erased(owner: String, at time: Double)
 }
 
 /// What a caller keeps about themselves (`PATCH /v1/users/me`).

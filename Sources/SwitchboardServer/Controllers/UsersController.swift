@@ -262,6 +262,8 @@ struct UsersController: Sendable {
         let principal = context.principal
         let owner = ConversationOwner.of(principal)
         let scope = Self.usageScope(principal)
+        // Turns still streaming will not make a conversation again once they end.
+        journal.erased(owner: owner, at: Date().timeIntervalSince1970)
         await journal.settled(owner: owner)
         let erased = try await StoreAccess.run { try await conversations.eraseConversations(owner: owner) }
         let rows = try await GovernanceAccess.run { try await governance.deleteRecords(userID: scope.userID, keyID: scope.keyID) }
