@@ -368,8 +368,9 @@ package struct FakeOpenAIUpstream: Sendable {
                         try await Task.sleep(for: .seconds(10))
                     case "die-mid-stream":
                         try await writer.write(event(chunk(model, delta: ["content": "partial "], includeUsageField: includeUsage)))
-                        // Let the bytes leave before the connection drops, so the test sees them arrive.
-                        try await Task.sleep(for: .milliseconds(100))
+                        // Let the bytes leave and be read before the connection drops (a reset can discard
+                        // unread bytes; a loaded run needs more than 100 ms), so the test sees them arrive.
+                        try await Task.sleep(for: .milliseconds(500))
                         throw FakeUpstreamError.droppedConnection
                     default:
                         break
