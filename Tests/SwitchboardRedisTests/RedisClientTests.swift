@@ -191,7 +191,9 @@ import Testing
                 inbox.messages.withLock { $0.append("\(channel)=\(String(decoding: payload, as: UTF8.self))") }
             }
         }
-        let client = RedisClientTests.client(server)
+        // Publishers with room to spare: this test is about delivery, and a loaded run has
+        // taken over a second for a fresh server's first command.
+        let client = RedisClientTests.client(server, timeout: .seconds(5))
         try await Self.wait("subscribed") { inbox.connects.load(ordering: .relaxed) == 1 }
         #expect(try await client.publish(Array("one".utf8), to: "t:news") == 1)
         #expect(try await client.publish(Array("elsewhere".utf8), to: "t:other") == 0)
@@ -200,7 +202,7 @@ import Testing
         server.stop()
         let again = try await RedisServer.start(port: server.port)
         try await Self.wait("subscribed again") { inbox.connects.load(ordering: .relaxed) == 2 }
-        let second = RedisClientTests.client(again)
+        let second = RedisClientTests.client(again, timeout: .seconds(5))
         #expect(try await second.publish([0, 255, 32], to: "t:news") == 1)
         try await Self.wait("two messages") { inbox.messages.withLock { $0.count } == 2 }
         #expect(inbox.messages.withLock { $0.last } == "t:news=" + String(decoding: [0, 255, 32] as [UInt8], as: UTF8.self))
