@@ -45,6 +45,23 @@ CHAT_BODY = {"model": "bench", "messages": [{"role": "user", "content": "hi"}]}
 COMMANDS = []  # every external command line run, for RESULTS.md
 
 
+def write_section(name, text):
+    """Puts `text` (which starts with `<!-- NAME:start -->` and ends with `<!-- NAME:end -->`)
+    into bench/RESULTS.md in place of the section of that name, or at the end."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+    with open(path) as handle:
+        current = handle.read()
+    start_marker, end_marker = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start_marker in current:
+        start = current.index(start_marker)
+        end = current.index(end_marker) + len(end_marker)
+        current = current[:start] + text + current[end:]
+    else:
+        current = current.rstrip("\n") + "\n\n" + text + "\n"
+    with open(path, "w") as handle:
+        handle.write(current)
+
+
 def log(*parts):
     print("[bench]", *parts, file=sys.stderr, flush=True)
 

@@ -138,20 +138,6 @@ def render(result):
     return "\n".join(lines)
 
 
-def write_results(text):
-    path = os.path.join(HERE, "RESULTS.md")
-    with open(path) as handle:
-        current = handle.read()
-    if "<!-- conversations:start -->" in current:
-        start = current.index("<!-- conversations:start -->")
-        end = current.index("<!-- conversations:end -->") + len("<!-- conversations:end -->")
-        current = current[:start] + text + current[end:]
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    with open(path, "w") as handle:
-        handle.write(current)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", required=True)
@@ -192,7 +178,7 @@ def main():
         print(json.dumps(result, indent=1))
         print(text)
         if not args.no_write:
-            write_results(text)
+            bench.write_section("conversations", text)
     finally:
         procs.stop_all()
 

@@ -87,20 +87,6 @@ def render(result):
     return "\n".join(lines)
 
 
-def write_results(text):
-    path = os.path.join(HERE, "RESULTS.md")
-    with open(path) as handle:
-        current = handle.read()
-    if "<!-- limits:start -->" in current:
-        start = current.index("<!-- limits:start -->")
-        end = current.index("<!-- limits:end -->") + len("<!-- limits:end -->")
-        current = current[:start] + text + current[end:]
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    with open(path, "w") as handle:
-        handle.write(current)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", required=True)
@@ -147,7 +133,7 @@ def main():
         print(json.dumps(result, indent=1))
         print(text)
         if not args.no_write:
-            write_results(text)
+            bench.write_section("limits", text)
     finally:
         procs.stop_all()
 

@@ -221,6 +221,28 @@ import Foundation
                 #expect(try response.json()["error"]?["code"] == "NOT_FOUND")
                 #expect(try response.json()["error"]?["message"]?.stringValue == "No conversation `\(id)`.")
             }
+            // The tree's own ids do not open it to them either.
+            let full = try await gateway.get("/v1/conversations/\(id)/full", headers: headers).json()
+            let main = try #require(full["branches"]?[0]?["id"]?.stringValue)
+            let answer = try #require(full["messages"]?[1]?["id"]?.stringValue)
+            let writes: [(HTTPMethod, String, String?)] = [
+                (.GET, "/branches/\(main)/stats", nil),
+                (.POST, "/messages/search", #"{"q":"secret"}"#),
+                (.POST, "/messages", #"{"content":"planted"}"#),
+                (.PATCH, "/messages/\(answer)", #"{"content":"changed"}"#),
+                (.POST, "/messages/\(answer)/regenerate", "{}"),
+                (.POST, "/branches", "{}"),
+                (.POST, "/branches/\(main)/activate", "{}"),
+                (.POST, "/branches/\(main)/merge", #"{"into":"\#(main)"}"#),
+                (.PATCH, "", #"{"title":"mine now"}"#),
+            ]
+            for (method, path, body) in writes {
+                let response = try await gateway.request(method, "/v1/conversations/\(id)\(path)", body: body, headers: theirs)
+                #expect(response.status == 404, "\(method) \(path): \(response.body)")
+                #expect(try response.json()["error"]?["code"] == "NOT_FOUND", "\(method) \(path)")
+            }
+            let batch = try await gateway.post("/v1/conversations/batch", #"{"action":"delete","ids":["\#(id)"]}"#, headers: theirs).json()
+            #expect(batch["data"]?[0]?["error"]?["code"] == "NOT_FOUND")
             let chat = try await gateway.post("/v1/chat/completions", Self.chat("mine now", conversation: id), headers: theirs)
             #expect(chat.status == 404)
             #expect(try await gateway.request(.DELETE, "/v1/conversations/\(id)", headers: theirs).status == 404)
@@ -581,6 +603,33 @@ import Foundation
             #expect(try await gateway.request(.DELETE, "/v1/users/me/data", headers: headers).status == 200)
             #expect(try await streamed.status == 200)
             #expect(try await gateway.get("/v1/conversations", headers: headers).json()["data"] == [])
+        }
+    }
+
+    @Test(arguments: backends) func aFiveHundredMessageHistoryIsCutToTheWindowKeepingTheSystemPrompt(backend: String) async throws {
+        let config = Self.config("  max_messages: 600\n  max_context_tokens: 2000\n  max_context_messages: 600\n")
+        try await withConversations(backend, config: config) { gateway, headers in
+            let id = try #require(
+                try await gateway.post("/v1/conversations", #"{"model":"gpt-test","system_prompt":"Stay on topic."}"#, headers: headers).json()["id"]?.stringValue
+            )
+            let text = String(repeating: "history ", count: 10)
+            for index in 0..<500 {
+                let role = index % 2 == 0 ? "user" : "assistant"
+                let added = try await gateway.post("/v1/conversations/\(id)/messages", #"{"role":"\#(role)","content":"\#(index) \#(text)"}"#, headers: headers)
+                #expect(added.status == 201)
+            }
+            let turn = try await gateway.post("/v1/chat/completions", Self.chat("what now", conversation: id), headers: headers)
+            #expect(turn.status == 200)
+            let dropped = try #require(Int(turn.header("x-switchboard-context-dropped") ?? ""))
+            #expect(try turn.json()["context_dropped_messages"] == .integer(Int64(dropped)))
+            let sent = try #require(await gateway.upstream.recorder.last?.body)
+            guard case .array(let messages)? = sent["messages"] else { Issue.record("no messages sent"); return }
+            // The system prompt first, the newest turns after it, the oldest gone, and it fits.
+            #expect(messages.first?["content"] == "Stay on topic.")
+            #expect(messages.last?["content"] == "what now")
+            #expect(messages.count == 500 + 2 - dropped)
+            #expect(dropped > 400)
+            #expect(messages[1]["content"]?.stringValue?.hasPrefix("\(dropped) ") == true)
         }
     }
 }

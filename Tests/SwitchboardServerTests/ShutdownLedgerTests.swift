@@ -32,6 +32,37 @@ import Glibc
         func append(_ data: Data) { text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
     }
 
+    /// Starts `switchboard serve` with `config` (written into `directory`) and waits for its port.
+    static func launch(
+        _ binary: String, config: String, in directory: URL, logLevel: String
+    ) async throws -> (process: Process, pipe: Pipe, output: Output, base: String) {
+        let configPath = directory.appendingPathComponent("switchboard.yaml").path
+        try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--config", configPath, "--log-level", logLevel]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let output = Output()
+        pipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData) }
+        try process.run()
+        var port: Int?
+        for _ in 0..<300 where port == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            let text = output.text.withLock { $0 }
+            if let range = text.range(of: "listening on http://127.0.0.1:") {
+                port = Int(text[range.upperBound...].prefix { $0.isNumber })
+            }
+        }
+        guard let port else {
+            process.terminate()
+            Issue.record("gateway did not start: \(output.text.withLock { $0 })")
+            throw CancellationError()
+        }
+        return (process, pipe, output, "http://127.0.0.1:\(port)")
+    }
+
     @Test func sigtermUnderLoadLeavesExactlyOneLedgerRowPerAnsweredRequest() async throws {
         let binary = try #require(Self.binary, "the switchboard executable must be built before the tests (swift build)")
         let upstream = FakeOpenAIUpstream()
@@ -63,29 +94,8 @@ import Glibc
                 request_log:
                   mode: bodies
                 """
-            let configPath = directory.appendingPathComponent("switchboard.yaml").path
-            try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
-
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["serve", "--config", configPath, "--log-level", "debug"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            let output = Output()
-            pipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData) }
-            try process.run()
+            let (process, pipe, output, base) = try await Self.launch(binary, config: config, in: directory, logLevel: "debug")
             defer { if process.isRunning { process.terminate() } }
-
-            var port: Int?
-            for _ in 0..<300 where port == nil {
-                try await Task.sleep(for: .milliseconds(50))
-                let text = output.text.withLock { $0 }
-                if let range = text.range(of: "listening on http://127.0.0.1:") {
-                    port = Int(text[range.upperBound...].prefix { $0.isNumber })
-                }
-            }
-            let base = "http://127.0.0.1:\(try #require(port, "gateway did not start: \(output.text.withLock { $0 })"))"
 
             var configuration = HTTPClient.Configuration()
             configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 400)
@@ -163,27 +173,8 @@ import Glibc
                   - name: endless
                     targets: [{ provider: fake, model: endless-stream }]
                 """
-            let configPath = directory.appendingPathComponent("switchboard.yaml").path
-            try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["serve", "--config", configPath, "--log-level", "info"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            let output = Output()
-            pipe.fileHandleForReading.readabilityHandler = { handle in output.append(handle.availableData) }
-            try process.run()
+            let (process, pipe, _, base) = try await Self.launch(binary, config: config, in: directory, logLevel: "info")
             defer { if process.isRunning { process.terminate() } }
-            var port: Int?
-            for _ in 0..<300 where port == nil {
-                try await Task.sleep(for: .milliseconds(50))
-                let text = output.text.withLock { $0 }
-                if let range = text.range(of: "listening on http://127.0.0.1:") {
-                    port = Int(text[range.upperBound...].prefix { $0.isNumber })
-                }
-            }
-            let base = "http://127.0.0.1:\(try #require(port, "gateway did not start: \(output.text.withLock { $0 })"))"
 
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             var body = ""

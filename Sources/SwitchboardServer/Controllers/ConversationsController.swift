@@ -73,9 +73,7 @@ struct ConversationsController: Sendable {
 
     /// `conversations.enabled: false` turns every conversation route off, not only new turns.
     func requireEnabled() throws(GatewayError) {
-        guard settings.enabled else {
-            throw GatewayError.validation("Stored conversations are turned off here (`conversations.enabled: false`).")
-        }
+        try settings.requireEnabled()
     }
 
     func conversation(_ owner: String, _ context: Context) async throws(GatewayError) -> Conversation {
@@ -180,13 +178,7 @@ struct ConversationsController: Sendable {
                 throw GatewayError(.conflict, "You already have a conversation `\(id)`.", param: "id")
             }
         }
-        let count = try await StoreAccess.run { try await store.conversationCount(owner: owner) }
-        guard count < settings.maxConversationsPerOwner else {
-            throw GatewayError(
-                .conflict,
-                "You have reached the limit of \(settings.maxConversationsPerOwner) conversations (`conversations.max_conversations_per_user`); delete some first."
-            )
-        }
+        try settings.requireRoom(forConversationAfter: try await StoreAccess.run { try await store.conversationCount(owner: owner) })
         let now = Date().timeIntervalSince1970
         let id = body.id ?? ConversationIDs.make()
         let branch = Branch(id: ConversationIDs.make(), conversationID: id, name: "main", headID: nil, createdAt: now, updatedAt: now)
@@ -229,18 +221,9 @@ struct ConversationsController: Sendable {
         let owner = try Self.owner(request, context, readOnly: false)
         let body = try await bodyReader.decode(UpdateBody.self, from: request)
         var found = try await conversation(owner, context)
-        /// A string field: a string sets it, `null` clears it, absent leaves it.
-        func text(_ value: JSONValue?, _ name: String, _ current: String?) throws(GatewayError) -> String? {
-            switch value {
-            case nil: return current
-            case .null?: return nil
-            case .string(let text)?: return text
-            default: throw GatewayError.validation("`\(name)` must be a string or null.", param: name)
-            }
-        }
-        found.title = try text(body.title, "title", found.title)
-        found.systemPrompt = try text(body.systemPrompt, "system_prompt", found.systemPrompt)
-        found.model = try text(body.model, "model", found.model)
+        found.title = try PatchField.string(body.title, "title", current: found.title)
+        found.systemPrompt = try PatchField.string(body.systemPrompt, "system_prompt", current: found.systemPrompt)
+        found.model = try PatchField.string(body.model, "model", current: found.model)
         if let settings = body.settings { found.settings = settings == .null ? nil : settings }
         if let archived = body.archived { found.archived = archived }
         let now = Date().timeIntervalSince1970
@@ -384,11 +367,7 @@ struct ConversationsController: Sendable {
         let body = try await bodyReader.decode(BranchBody.self, from: request)
         let found = try await conversation(owner, context)
         let branches = try await StoreAccess.run { try await store.branches(owner: owner, conversationID: found.id) }
-        guard branches.count < settings.maxBranches else {
-            throw GatewayError(
-                .conflict, "Conversation `\(found.id)` has reached its limit of \(settings.maxBranches) branches (`conversations.max_branches`)."
-            )
-        }
+        try settings.requireRoom(forBranchAfter: branches.count, in: found.id)
         let active = branches.first { $0.id == found.activeBranchID }
         var from: StoredMessage?
         if let id = body.fromMessageID {
@@ -483,7 +462,7 @@ struct ConversationsController: Sendable {
         var parentID = target.headID
         var depth = (targetPath.last?.depth ?? -1) + 1
         if !divergent.isEmpty {
-            try checkRoom(found, adding: strategy == "append" ? divergent.count : 1)
+            try settings.requireRoom(for: strategy == "append" ? divergent.count : 1, in: found)
             if strategy == "append" {
                 for original in divergent {
                     var copy = original
@@ -548,15 +527,6 @@ struct ConversationsController: Sendable {
             completionTokens: answer.usage.completionTokens, costUSD: answer.cost, requestID: context.requestID, mergedFrom: source.headID,
             createdAt: Date().timeIntervalSince1970
         )
-    }
-
-    func checkRoom(_ conversation: Conversation, adding count: Int) throws(GatewayError) {
-        guard conversation.messageCount + count <= settings.maxMessages else {
-            throw GatewayError(
-                .conflict,
-                "Conversation `\(conversation.id)` has reached its limit of \(settings.maxMessages) messages (`conversations.max_messages`); start a new one."
-            )
-        }
     }
 
     @Sendable func stats(request: Request, context: Context) async throws -> Response {

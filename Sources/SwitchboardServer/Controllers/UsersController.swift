@@ -82,16 +82,8 @@ struct UsersController: Sendable {
         let body = try await bodyReader.decode(ProfileBody.self, from: request)
         var profile = try await StoreAccess.run { try await profiles.profile(owner: owner) }
             ?? UserProfile(owner: owner, updatedAt: Date().timeIntervalSince1970)
-        func text(_ value: JSONValue?, _ name: String, _ current: String?) throws(GatewayError) -> String? {
-            switch value {
-            case nil: return current
-            case .null?: return nil
-            case .string(let text)? where text.count <= 200: return text
-            default: throw GatewayError.validation("`\(name)` must be a string of at most 200 characters, or null.", param: name)
-            }
-        }
-        profile.displayName = try text(body.displayName, "display_name", profile.displayName)
-        profile.defaultModel = try text(body.defaultModel, "default_model", profile.defaultModel)
+        profile.displayName = try PatchField.string(body.displayName, "display_name", current: profile.displayName, maxLength: 200)
+        profile.defaultModel = try PatchField.string(body.defaultModel, "default_model", current: profile.defaultModel, maxLength: 200)
         if let preferences = body.preferences {
             var isObject = false
             if case .object = preferences { isObject = true }

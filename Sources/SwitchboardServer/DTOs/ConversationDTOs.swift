@@ -234,3 +234,17 @@ struct BatchResultView: Encodable {
     var conversation: ConversationView?
     var export: ConversationTreeView?
 }
+
+/// A string field of a PATCH body: a string sets it, `null` clears it, absent leaves it.
+enum PatchField {
+    static func string(_ value: JSONValue?, _ name: String, current: String?, maxLength: Int? = nil) throws(GatewayError) -> String? {
+        switch value {
+        case nil: return current
+        case .null?: return nil
+        case .string(let text)? where maxLength.map({ text.count <= $0 }) ?? true: return text
+        default:
+            let bound = maxLength.map { " of at most \($0) characters," } ?? ""
+            throw GatewayError.validation("`\(name)` must be a string\(bound) or null.", param: name)
+        }
+    }
+}

@@ -43,9 +43,7 @@ package struct ConversationStage: CallStage {
 
     package func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan {
         guard case .chat(var request) = call.request, let turn = request.gatewayExtensions.conversation else { return .proceed }
-        guard settings.enabled else {
-            throw GatewayError.validation("Stored conversations are turned off here (`conversations.enabled: false`).", param: "conversation_id")
-        }
+        try settings.requireEnabled(param: "conversation_id")
         guard !journal.isBacklogged else {
             throw GatewayError(.internalError, "Conversations cannot be stored right now; retry shortly.", status: 503)
         }
@@ -116,13 +114,7 @@ package struct ConversationStage: CallStage {
             guard turn.parentMessageID == nil else {
                 throw GatewayError.validation("`parent_message_id` needs the `conversation_id` it belongs to.", param: "parent_message_id")
             }
-            let count = try await StoreAccess.run { try await store.conversationCount(owner: owner) }
-            guard count < settings.maxConversationsPerOwner else {
-                throw GatewayError(
-                    .conflict,
-                    "You have reached the limit of \(settings.maxConversationsPerOwner) conversations (`conversations.max_conversations_per_user`); delete some first."
-                )
-            }
+            try settings.requireRoom(forConversationAfter: try await StoreAccess.run { try await store.conversationCount(owner: owner) })
             let id = turn.conversationID ?? ConversationIDs.make()
             let branch = Branch(id: ConversationIDs.make(), conversationID: id, name: "main", headID: nil, createdAt: timestamp, updatedAt: timestamp)
             let firstText = turn.newMessages.first(where: { $0.role == .user })?.content?.text ?? ""
@@ -133,10 +125,10 @@ package struct ConversationStage: CallStage {
             var write = ConversationWrite(owner: owner, conversationID: id, timestamp: timestamp)
             write.create = made
             write.branches = [branch]
-            try checkRoom(made, adding: turn.newMessages.count + 1)
+            try settings.requireRoom(for: turn.newMessages.count + 1, in: made)
             return (made, nil, branch, write)
         }
-        try checkRoom(conversation, adding: turn.newMessages.count + 1)
+        try settings.requireRoom(for: turn.newMessages.count + 1, in: conversation)
         var write = ConversationWrite(owner: owner, conversationID: conversation.id, timestamp: timestamp)
         let branches = try await StoreAccess.run { try await store.branches(owner: owner, conversationID: conversation.id) }
         guard let active = branches.first(where: { $0.id == conversation.activeBranchID }) ?? branches.first else {
@@ -169,12 +161,7 @@ package struct ConversationStage: CallStage {
             return (conversation, parent, owning, write)
         }
         // A fork: the parent is inside a branch, or the turn starts over from the top.
-        guard branches.count < settings.maxBranches else {
-            throw GatewayError(
-                .conflict,
-                "Conversation `\(conversation.id)` has reached its limit of \(settings.maxBranches) branches (`conversations.max_branches`)."
-            )
-        }
+        try settings.requireRoom(forBranchAfter: branches.count, in: conversation.id)
         let branch = Branch(
             id: ConversationIDs.make(), conversationID: conversation.id, name: turn.branchName ?? "branch-\(branches.count + 1)",
             headID: parent?.id, forkID: parent?.id, parentBranchID: parent?.branchID ?? active.id, createdAt: timestamp, updatedAt: timestamp
@@ -209,9 +196,7 @@ package struct ConversationStage: CallStage {
     /// Stores a turn's messages with no answer (`POST …/messages`, an edit not answered): the
     /// last becomes its branch's head. Written at once, after the conversation's queued writes.
     package func store(_ turn: ConversationTurn, principal: Principal) async throws(GatewayError) -> (messages: [StoredMessage], branch: Branch) {
-        guard settings.enabled else {
-            throw GatewayError.validation("Stored conversations are turned off here (`conversations.enabled: false`).")
-        }
+        try settings.requireEnabled()
         let owner = ConversationOwner.of(principal)
         let timestamp = now()
         let placed = try await place(turn, owner: owner, request: ChatRequest(model: "", messages: []), timestamp: timestamp)
@@ -220,15 +205,6 @@ package struct ConversationStage: CallStage {
         if write.create == nil { write.activeBranchID = placed.branch.id }
         let stored = try await StoreAccess.run { [write] in try await store.apply(write) }
         return (stored, placed.branch)
-    }
-
-    private func checkRoom(_ conversation: Conversation, adding count: Int) throws(GatewayError) {
-        guard conversation.messageCount + count <= settings.maxMessages else {
-            throw GatewayError(
-                .conflict,
-                "Conversation `\(conversation.id)` has reached its limit of \(settings.maxMessages) messages (`conversations.max_messages`); start a new one."
-            )
-        }
     }
 
     package static func unknownConversation(_ id: String) -> GatewayError {
