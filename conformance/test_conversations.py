@@ -86,6 +86,21 @@ def test_a_branching_session_with_the_openai_sdk(client, upstream):
     line = json.loads(exported.body.decode())
     assert [m["role"] for m in line["messages"]] == ["user", "assistant"] * 4
 
+    # A streamed regenerate, read with the SDK's own stream: the chunks, then the answer stored
+    # on a new, active branch.
+    streamed = client.post(
+        f"/conversations/{conversation}/messages/{first_answer}/regenerate",
+        body={"stream": True},
+        cast_to=openai.types.chat.ChatCompletionChunk,
+        stream=True,
+        stream_cls=openai.Stream[openai.types.chat.ChatCompletionChunk],
+    )
+    chunks = list(streamed)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "echo: first question"
+    assert chunks[0].model_extra["conversation_id"] == conversation
+    assert path_texts(client, conversation) == [("user", "first question"), ("assistant", "echo: first question")]
+    assert len(client.get(f"/conversations/{conversation}/branches", cast_to=object)["data"]) == 4
+
     # An unknown conversation is the SDK's NotFoundError.
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="gpt-test", messages=[], extra_body={"conversation_id": "nope", "message": "hi"})

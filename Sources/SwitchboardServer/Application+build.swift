@@ -127,7 +127,7 @@ package func buildGateway(
     let conversationMetrics = ConversationMetrics(factory: metricsFactory)
     let conversationWriter = ConversationWriter(store: conversationStore, metricsFactory: metricsFactory, logger: logger)
     let conversationStage = ConversationStage(
-        store: conversationStore, journal: conversationWriter, settings: config.conversations, metrics: conversationMetrics
+        store: conversationStore, journal: conversationWriter, settings: config.conversations, catalog: catalog, metrics: conversationMetrics
     )
     stages.append(conversationStage)
     stages.append(AdmissionStage(governor: governor, countCacheHits: config.cache.hitsCountInRateLimits))
@@ -196,10 +196,9 @@ package func buildGateway(
     let recommend = RecommendController(gateway: gateway, bodyReader: bodyReader, window: healthWindow)
     let me = MeController(store: governance, governor: governor, bodyReader: bodyReader, minting: config.auth.minting)
     let usage = UsageController(store: governance)
-    let openAIDoor = OpenAIChatDoor(catalog: catalog)
     let conversations = ConversationsController(
         store: conversationStore, profiles: storage.profiles, journal: conversationWriter, stage: conversationStage, pipeline: pipeline, bodyReader: bodyReader,
-        metrics: conversationMetrics, door: openAIDoor
+        metrics: conversationMetrics, calls: openAI
     )
     let users = UsersController(
         profiles: storage.profiles, conversations: conversationStore, journal: conversationWriter, governance: governance, bodyReader: bodyReader

@@ -152,6 +152,43 @@ import Testing
         #expect(error.message.contains("chat, tools, vision, embeddings"))
     }
 
+    @Test func contextWindowsAreConfiguredOrPublished() throws {
+        let text = """
+            providers:
+              - name: rec
+                type: mock
+            models:
+              - name: mixed
+                targets: [{ provider: rec, model: gpt-4o-mini-2024-07-18 }, { provider: rec, model: gpt-3.5-turbo }]
+              - name: house
+                targets: [{ provider: rec, model: m }]
+              - name: declared
+                targets: [{ provider: rec, model: gpt-4o }]
+                context_window: 32000
+                price: { input_per_mtok: 1, output_per_mtok: 2 }
+              - name: priced
+                targets: [{ provider: rec, model: claude-sonnet-4-5 }]
+                price: { input_per_mtok: 1, output_per_mtok: 2 }
+            """
+        let config = try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: text)
+        let catalog = ModelCatalog(providers: [CallPipelineTests.RecordingAdapter()], config: config)
+        // Any target may serve the call: the smallest window of them.
+        #expect(catalog.contextWindow(of: "mixed") == 16_385)
+        #expect(catalog.contextWindow(of: "house") == nil)
+        #expect(catalog.contextWindow(of: "declared") == 32_000)
+        // A configured price keeps the published window.
+        #expect(catalog.contextWindow(of: "priced") == 200_000)
+        #expect(catalog.contextWindow(of: "rec/gpt-4.1-mini") == 1_047_576)
+        #expect(catalog.contextWindow(of: "nowhere") == nil)
+
+        let bad = text.replacingOccurrences(of: "context_window: 32000", with: "context_window: 8")
+        let error = try #require(throws: ConfigError.self) {
+            try ConfigLoader(environment: [:], registry: BuiltInProviders.registry).load(yaml: bad)
+        }
+        #expect(error.message.contains("context_window"))
+        #expect(error.line == 11)
+    }
+
     @Test func nestedTypoNamesTheLine() throws {
         let text = """
             providers:

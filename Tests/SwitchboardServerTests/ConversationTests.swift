@@ -22,6 +22,9 @@ import Foundation
                 targets: [{ provider: fake, model: die-mid-stream }]
               - name: slowstream
                 targets: [{ provider: fake, model: slow-stream }]
+              - name: small-window
+                targets: [{ provider: fake, model: fake-model }]
+                context_window: 2600
             """) + "\nconversations:\n  max_branches: 4\n" + conversations
     }
 
@@ -607,10 +610,13 @@ import Foundation
     }
 
     @Test(arguments: backends) func aFiveHundredMessageHistoryIsCutToTheWindowKeepingTheSystemPrompt(backend: String) async throws {
-        let config = Self.config("  max_messages: 600\n  max_context_tokens: 2000\n  max_context_messages: 600\n")
+        // No `max_context_tokens` bound: the model's own window (2600, `context_window`) is the limit.
+        let config = Self.config("  max_messages: 600\n  max_context_messages: 600\n")
         try await withConversations(backend, config: config) { gateway, headers in
+            let details = try await gateway.get("/v1/models/small-window?details=true", headers: headers).json()
+            #expect(details["context_window"] == 2600)
             let id = try #require(
-                try await gateway.post("/v1/conversations", #"{"model":"gpt-test","system_prompt":"Stay on topic."}"#, headers: headers).json()["id"]?.stringValue
+                try await gateway.post("/v1/conversations", #"{"model":"small-window","system_prompt":"Stay on topic."}"#, headers: headers).json()["id"]?.stringValue
             )
             let text = String(repeating: "history ", count: 10)
             for index in 0..<500 {
@@ -618,18 +624,98 @@ import Foundation
                 let added = try await gateway.post("/v1/conversations/\(id)/messages", #"{"role":"\#(role)","content":"\#(index) \#(text)"}"#, headers: headers)
                 #expect(added.status == 201)
             }
-            let turn = try await gateway.post("/v1/chat/completions", Self.chat("what now", conversation: id), headers: headers)
-            #expect(turn.status == 200)
-            let dropped = try #require(Int(turn.header("x-switchboard-context-dropped") ?? ""))
-            #expect(try turn.json()["context_dropped_messages"] == .integer(Int64(dropped)))
-            let sent = try #require(await gateway.upstream.recorder.last?.body)
-            guard case .array(let messages)? = sent["messages"] else { Issue.record("no messages sent"); return }
-            // The system prompt first, the newest turns after it, the oldest gone, and it fits.
-            #expect(messages.first?["content"] == "Stay on topic.")
-            #expect(messages.last?["content"] == "what now")
-            #expect(messages.count == 500 + 2 - dropped)
-            #expect(dropped > 400)
-            #expect(messages[1]["content"]?.stringValue?.hasPrefix("\(dropped) ") == true)
+            /// Sends a turn after `history` messages and checks what went upstream: the system
+            /// prompt first, the newest turns after it, the oldest gone, just within `budget`
+            /// estimated tokens.
+            func turn(_ body: String, history: Int, budget: Int) async throws -> Int {
+                let turn = try await gateway.post("/v1/chat/completions", body, headers: headers)
+                #expect(turn.status == 200)
+                let dropped = try #require(Int(turn.header("x-switchboard-context-dropped") ?? ""))
+                #expect(try turn.json()["context_dropped_messages"] == .integer(Int64(dropped)))
+                let sent = try #require(await gateway.upstream.recorder.last?.body)
+                guard case .array(let messages)? = sent["messages"] else {
+                    Issue.record("no messages sent")
+                    return dropped
+                }
+                #expect(messages.first?["content"] == "Stay on topic.")
+                let chat = try JSONCoding.decode(ChatRequest.self, from: JSONCoding.encode(sent))
+                let tokens = TokenEstimator.estimatePrompt(chat.messages)
+                #expect(tokens <= budget)
+                #expect(tokens > budget - 30)
+                #expect(dropped > 400)
+                #expect(messages.count == 1 + history + 1 - dropped)
+                #expect(messages[1]["content"]?.stringValue?.hasPrefix("\(dropped) ") == true)
+                return dropped
+            }
+            // With `max_tokens: 600` the history may take 2600 − 600 tokens; the answer's room
+            // without it is a quarter of the window, so 1950.
+            // No model in the turns: the conversation's.
+            let bounded = try await turn(#"{"conversation_id":"\#(id)","message":"what now","max_tokens":600}"#, history: 500, budget: 2000)
+            let unbounded = try await turn(#"{"conversation_id":"\#(id)","message":"and then"}"#, history: 502, budget: 1950)
+            #expect(unbounded > bounded)
+        }
+    }
+
+    @Test(arguments: backends) func regenerateAndAnsweredEditsStream(backend: String) async throws {
+        try await withConversations(backend, transport: .live) { gateway, headers in
+            let first = try await gateway.post("/v1/chat/completions", Self.chat("tell me"), headers: headers)
+            let id = try #require(try first.json()["conversation_id"]?.stringValue)
+            let answer = try #require(try first.json()["message_id"]?.stringValue)
+            let question = try #require(try first.json()["parent_message_id"]?.stringValue)
+            /// The SSE body's chunks, and whether it ended with `[DONE]`.
+            func chunks(_ response: TestResponse) throws -> (chunks: [JSONValue], done: Bool) {
+                let lines = response.body.split(separator: "\n").filter { $0.hasPrefix("data: ") }.map { $0.dropFirst(6) }
+                let decoded = try lines.filter { $0 != "[DONE]" }.map { try JSONCoding.decode(JSONValue.self, from: Array($0.utf8)) }
+                return (decoded, lines.last == "[DONE]")
+            }
+            func text(_ chunks: [JSONValue]) -> String {
+                chunks.compactMap { $0["choices"]?[0]?["delta"]?["content"]?.stringValue }.joined()
+            }
+
+            // A streamed regenerate: a sibling answer on a new, active branch, as chunks.
+            let regenerated = try await gateway.post("/v1/conversations/\(id)/messages/\(answer)/regenerate", #"{"stream":true}"#, headers: headers)
+            #expect(regenerated.status == 200)
+            #expect(regenerated.header("content-type") == "text/event-stream")
+            let newAnswer = try #require(regenerated.header("x-switchboard-message-id"))
+            #expect(newAnswer != answer)
+            let stream = try chunks(regenerated)
+            #expect(stream.done)
+            #expect(stream.chunks.first?["message_id"]?.stringValue == newAnswer)
+            #expect(stream.chunks.first?["parent_message_id"]?.stringValue == question)
+            #expect(text(stream.chunks) == "echo: tell me")
+            let path = try await gateway.get("/v1/conversations/\(id)/messages", headers: headers).json()["data"]
+            #expect(Self.transcript(path) == ["user: tell me", "assistant: echo: tell me"])
+            #expect(path?[1]?["id"]?.stringValue == newAnswer)
+            #expect(path?[1]?["incomplete"] == false)
+            #expect(try await gateway.get("/v1/conversations/\(id)/branches", headers: headers).json()["data"]?.arrayCount == 2)
+
+            // A streamed, answered edit: the edited question and its answer on a new branch.
+            let edited = try await gateway.request(
+                .PATCH, "/v1/conversations/\(id)/messages/\(question)", body: #"{"content":"tell me more","regenerate":true,"stream":true}"#, headers: headers
+            )
+            #expect(edited.status == 200)
+            #expect(text(try chunks(edited).chunks) == "echo: tell me more")
+            let editedPath = try await gateway.get("/v1/conversations/\(id)/messages", headers: headers).json()["data"]
+            #expect(Self.transcript(editedPath) == ["user: tell me more", "assistant: echo: tell me more"])
+
+            // A regenerate whose stream breaks: what came is stored on its branch, marked.
+            let broken = try await gateway.post(
+                "/v1/conversations/\(id)/messages/\(answer)/regenerate", #"{"stream":true,"model":"dying"}"#, headers: headers
+            )
+            #expect(broken.status == 200)
+            #expect(try chunks(broken).done == false)
+            let brokenPath = try await gateway.get("/v1/conversations/\(id)/messages", headers: headers).json()["data"]
+            #expect(brokenPath?.arrayCount == 2)
+            #expect(brokenPath?[1]?["incomplete"] == true)
+            #expect(brokenPath?[0]?["id"]?.stringValue == question)
+
+            // A bad parameter is refused before anything streams or is stored.
+            let refused = try await gateway.post(
+                "/v1/conversations/\(id)/messages/\(answer)/regenerate", #"{"stream":true,"temperature":3}"#, headers: headers
+            )
+            #expect(refused.status == 400)
+            #expect(try refused.json()["error"]?["param"] == "temperature")
+            #expect(try await gateway.get("/v1/conversations/\(id)/branches", headers: headers).json()["data"]?.arrayCount == 4)
         }
     }
 }

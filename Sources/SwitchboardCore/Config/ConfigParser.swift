@@ -301,6 +301,7 @@ struct ConfigParser {
         let section = try self.section(node, path: "models[]", allowed: [
             "name", "targets", "strategy", "fallbacks", "context_window_fallbacks", "timeout_s", "first_byte_timeout_s",
             "idle_timeout_s", "retries", "backoff_ms", "max_backoff_ms", "max_concurrent", "price", "capabilities", "cache",
+            "context_window",
         ])
         let name = try section.requiredString("name")
         guard let targetsNode = section["targets"] else {
@@ -357,6 +358,7 @@ struct ConfigParser {
         model.backoffMilliseconds = try section.int("backoff_ms", minimum: 0)
         model.maxBackoffMilliseconds = try section.int("max_backoff_ms", minimum: 0)
         model.maxConcurrent = try section.int("max_concurrent", minimum: 1)
+        model.contextWindow = try section.int("context_window", minimum: 16)
         if let retries = try section.int("retries", minimum: 0, maximum: 10) { model.retries = retries }
         if let priceNode = section["price"] {
             let price = try self.section(priceNode, path: "models[\(name)].price", allowed: [

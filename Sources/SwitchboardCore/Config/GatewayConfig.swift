@@ -60,19 +60,24 @@ package struct ModelPrice: Sendable, Hashable {
     package var reasoningPerMillionTokens: Double?
     /// The model's output limit, for budget reservations of requests without `max_tokens`.
     package var maxOutputTokens: Int?
+    /// The model's context window (prompt and answer together), in tokens: how much of a
+    /// stored conversation's history fits into a call.
+    package var contextWindow: Int?
 
     package init(
         inputPerMillionTokens: Double,
         outputPerMillionTokens: Double,
         cachedInputPerMillionTokens: Double? = nil,
         reasoningPerMillionTokens: Double? = nil,
-        maxOutputTokens: Int? = nil
+        maxOutputTokens: Int? = nil,
+        contextWindow: Int? = nil
     ) {
         self.inputPerMillionTokens = inputPerMillionTokens
         self.outputPerMillionTokens = outputPerMillionTokens
         self.cachedInputPerMillionTokens = cachedInputPerMillionTokens
         self.reasoningPerMillionTokens = reasoningPerMillionTokens
         self.maxOutputTokens = maxOutputTokens
+        self.contextWindow = contextWindow
     }
 }
 
@@ -112,6 +117,9 @@ package struct ModelConfig: Sendable, Hashable {
     package var capabilities: ModelCapabilities?
     /// The model's own response-cache settings.
     package var cache: ModelCacheConfig?
+    /// The context window of this model's targets, when the built-in table does not know it
+    /// (or knows it wrong): stored conversations' context is cut to fit it.
+    package var contextWindow: Int?
     package var line: Int?
 
     package init(

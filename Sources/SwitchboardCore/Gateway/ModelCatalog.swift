@@ -162,6 +162,15 @@ package struct ModelCatalog: Sendable {
         return nil
     }
 
+    /// The context window a call to this model can count on: the config's `context_window`,
+    /// else the smallest published window of its targets (any of them may serve the call).
+    /// `nil` when no target's window is known.
+    package func contextWindow(of name: String) -> Int? {
+        if let configured = modelsByName[name]?.contextWindow { return configured }
+        guard let route = try? resolve(name) else { return nil }
+        return route.targets.compactMap { prices.price(for: $0.model)?.contextWindow }.min()
+    }
+
     package func provider(named name: String) -> (any ProviderAdapter)? { providersByName[name] }
 
     /// The model for a category (`routing.categories`), when the client names no model.

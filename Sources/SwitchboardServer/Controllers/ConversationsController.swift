@@ -25,8 +25,9 @@ struct ConversationsController: Sendable {
     let pipeline: CallPipeline
     let bodyReader: RequestBodyReader
     let metrics: ConversationMetrics
-    /// Encodes answers of calls made here as OpenAI chat completions.
-    let door: OpenAIChatDoor
+    /// Answers calls made here (regenerate, an answered edit) as OpenAI chat completions,
+    /// streamed when the body asks for `"stream": true`.
+    let calls: ChatEndpoint<OpenAIChatDoor>
 
     var settings: ConversationsConfig { stage.settings }
 
@@ -628,19 +629,51 @@ struct ConversationsController: Sendable {
         return try AdminController.json(PageView(data: messages.map { MessageView($0) }, hasMore: false))
     }
 
+    /// How a call made by a conversation endpoint is asked: the model (default: the
+    /// conversation's), sampling, the new branch's name, and whether to stream the answer.
+    struct AnswerOptions: Decodable {
+        var model: String?
+        var temperature: Double?
+        var topP: Double?
+        var maxTokens: Int?
+        var branchName: String?
+        var stream: Bool?
+        var streamOptions: StreamOptions?
+
+        enum CodingKeys: String, CodingKey {
+            case model, temperature, stream
+            case topP = "top_p"
+            case maxTokens = "max_tokens"
+            case branchName = "branch_name"
+            case streamOptions = "stream_options"
+        }
+
+        func chat(_ messages: [ChatMessage], turn: ConversationTurn) -> ChatRequest {
+            var chat = ChatRequest(
+                model: model ?? "", messages: messages, stream: stream ?? false, streamOptions: streamOptions,
+                temperature: temperature, topP: topP, maxTokens: maxTokens
+            )
+            chat.gatewayExtensions.conversation = turn
+            return chat
+        }
+    }
+
     struct EditBody: Decodable {
         var content: MessageContent?
         var role: ChatRole?
         var regenerate: Bool?
-        var model: String?
-        var branchName: String?
-        var temperature: Double?
-        var maxTokens: Int?
+        var options: AnswerOptions
 
         enum CodingKeys: String, CodingKey {
-            case content, role, regenerate, model, temperature
-            case branchName = "branch_name"
-            case maxTokens = "max_tokens"
+            case content, role, regenerate
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            content = try container.decodeIfPresent(MessageContent.self, forKey: .content)
+            role = try container.decodeIfPresent(ChatRole.self, forKey: .role)
+            regenerate = try container.decodeIfPresent(Bool.self, forKey: .regenerate)
+            options = try AnswerOptions(from: decoder)
         }
     }
 
@@ -661,7 +694,7 @@ struct ConversationsController: Sendable {
         var edited = original.message
         edited.content = content
         let turn = ConversationTurn(
-            conversationID: found.id, parentMessageID: original.parentID, newMessages: [edited], branchName: body.branchName,
+            conversationID: found.id, parentMessageID: original.parentID, newMessages: [edited], branchName: body.options.branchName,
             startsOver: original.parentID == nil, forceBranch: true
         )
         metrics.count(.edit)
@@ -669,9 +702,7 @@ struct ConversationsController: Sendable {
             guard original.role == .user else {
                 throw GatewayError.validation("Only a user message's edit can be answered (`regenerate`).", param: "regenerate")
             }
-            var chat = ChatRequest(model: body.model ?? "", messages: [edited], temperature: body.temperature, maxTokens: body.maxTokens)
-            chat.gatewayExtensions.conversation = turn
-            return try await answer(chat, context: context)
+            return try await answer(body.options.chat([edited], turn: turn), context: context)
         }
         let stored = try await stage.store(turn, principal: context.principal)
         guard let first = stored.messages.first else { throw GatewayError(.internalError, "The edit was not stored.") }
@@ -683,28 +714,13 @@ struct ConversationsController: Sendable {
         var branch: BranchView
     }
 
-    struct RegenerateBody: Decodable {
-        var model: String?
-        var temperature: Double?
-        var topP: Double?
-        var maxTokens: Int?
-        var branchName: String?
-
-        enum CodingKeys: String, CodingKey {
-            case model, temperature
-            case topP = "top_p"
-            case maxTokens = "max_tokens"
-            case branchName = "branch_name"
-        }
-    }
-
     /// A new answer: for an assistant message, a sibling answer to the same prompt on a new,
     /// active branch; for a user message, another answer to it.
     @Sendable func regenerate(request: Request, context: Context) async throws -> Response {
         let owner = try Self.owner(request, context, readOnly: false)
         // The body is optional: no body is `{}`.
         let hasBody = (request.headers[.contentLength].flatMap(Int.init) ?? 0) > 0 || request.headers[.transferEncoding] != nil
-        let body = hasBody ? try await bodyReader.decode(RegenerateBody.self, from: request) : RegenerateBody()
+        let body = hasBody ? try await bodyReader.decode(AnswerOptions.self, from: request) : AnswerOptions()
         let found = try await conversation(owner, context)
         let original = try await message(found, owner, id: try Self.parameter("message", context))
         let parentID: String
@@ -719,23 +735,19 @@ struct ConversationsController: Sendable {
         default:
             throw GatewayError.validation("Only an answer or a user message can be regenerated, not a `\(original.role.rawValue)` message.")
         }
-        var chat = ChatRequest(model: body.model ?? "", messages: [], temperature: body.temperature, topP: body.topP, maxTokens: body.maxTokens)
-        chat.gatewayExtensions.conversation = ConversationTurn(
+        let turn = ConversationTurn(
             conversationID: found.id, parentMessageID: parentID, newMessages: [], branchName: body.branchName,
             forceBranch: original.role == .assistant
         )
         metrics.count(.regenerate)
-        return try await answer(chat, context: context)
+        return try await answer(body.chat([], turn: turn), context: context)
     }
 
-    /// Runs a conversation call through the pipeline and answers as a chat completion.
+    /// Runs a conversation call through the pipeline and answers as a chat completion, or as
+    /// its chunks when streamed (a stream cut short is stored as received, marked incomplete).
     func answer(_ chat: ChatRequest, context: Context) async throws -> Response {
         try ChatValidation.validateParameters(chat)
-        let call = ModelCall(.chat(chat), context: context.callContext())
-        let answer = try await pipeline.chat(call)
-        var response = Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: try door.encode(answer, call: call)))
-        CallHeaders.served(&response.headers, answer: answer, elapsed: .now - context.start)
-        return response
+        return try await calls.respond(to: ModelCall(.chat(chat), context: context.callContext(), stream: chat.stream), context: context)
     }
 }
 

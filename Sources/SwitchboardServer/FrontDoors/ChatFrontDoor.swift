@@ -75,25 +75,32 @@ struct ChatEndpoint<Door: ChatFrontDoor>: Sendable {
             let call = ModelCall(
                 .chat(chat), context: context.callContext(body: data, cacheControls: CallHeaders.cacheControls(request.headers)), stream: chat.stream
             )
-            if chat.stream {
-                let stream = try await pipeline.stream(call)
-                var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", .accelBuffering: "no"]
-                CallHeaders.routing(&headers, servedBy: stream.servedBy, elapsed: .now - context.start)
-                CallHeaders.rateLimit(&headers, stream.notes.rateLimit)
-                CallHeaders.cache(&headers, stream.notes.cache)
-                CallHeaders.conversation(&headers, stream.notes.conversation)
-                let relay = StreamRelay(
-                    stream: stream, encoder: door.chunkEncoder(for: stream, call: call), pipeline: pipeline,
-                    requestID: context.requestID, logger: context.logger, shutdownCut: shutdownCut
-                )
-                return Response(status: .ok, headers: headers, body: ResponseBody { writer in try await relay.run(&writer) })
-            }
-            let answer = try await pipeline.chat(call)
-            var response = Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: try door.encode(answer, call: call)))
-            CallHeaders.served(&response.headers, answer: answer, elapsed: .now - context.start)
-            return response
+            return try await respond(to: call, context: context)
         } catch {
             throw door.adjust(error, wire: wire)
         }
+    }
+
+    /// Runs a decoded call through the pipeline and writes its answer: JSON, or (for a
+    /// streamed call) SSE through the ``StreamRelay``. Conversation endpoints that make calls
+    /// of their own (regenerate, an answered edit) answer through this too.
+    func respond(to call: ModelCall, context: AuthenticatedContext) async throws(GatewayError) -> Response {
+        if call.stream {
+            let stream = try await pipeline.stream(call)
+            var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", .accelBuffering: "no"]
+            CallHeaders.routing(&headers, servedBy: stream.servedBy, elapsed: .now - context.start)
+            CallHeaders.rateLimit(&headers, stream.notes.rateLimit)
+            CallHeaders.cache(&headers, stream.notes.cache)
+            CallHeaders.conversation(&headers, stream.notes.conversation)
+            let relay = StreamRelay(
+                stream: stream, encoder: door.chunkEncoder(for: stream, call: call), pipeline: pipeline,
+                requestID: context.requestID, logger: context.logger, shutdownCut: shutdownCut
+            )
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in try await relay.run(&writer) })
+        }
+        let answer = try await pipeline.chat(call)
+        var response = Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: try door.encode(answer, call: call)))
+        CallHeaders.served(&response.headers, answer: answer, elapsed: .now - context.start)
+        return response
     }
 }

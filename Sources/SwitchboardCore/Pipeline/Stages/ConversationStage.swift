@@ -18,16 +18,19 @@ package struct ConversationStage: CallStage {
     let store: any ConversationStore
     let journal: any ConversationJournal
     package let settings: ConversationsConfig
+    /// The models' context windows, which the stored context is cut to fit.
+    let catalog: ModelCatalog?
     let metrics: ConversationMetrics
     let now: @Sendable () -> Double
 
     package init(
-        store: any ConversationStore, journal: any ConversationJournal, settings: ConversationsConfig,
+        store: any ConversationStore, journal: any ConversationJournal, settings: ConversationsConfig, catalog: ModelCatalog? = nil,
         metrics: ConversationMetrics = ConversationMetrics(factory: nil), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.store = store
         self.journal = journal
         self.settings = settings
+        self.catalog = catalog
         self.metrics = metrics
         self.now = now
     }
@@ -51,6 +54,12 @@ package struct ConversationStage: CallStage {
         let timestamp = now()
         let placed = try await place(turn, owner: owner, request: request, timestamp: timestamp)
         var (write, parentID, depth) = Self.chain(turn, placed: placed, timestamp: timestamp)
+        if request.model.isEmpty {
+            guard let model = placed.conversation.model, !model.isEmpty else {
+                throw GatewayError.validation("Missing required field `model`: the conversation has no model of its own.", param: "model")
+            }
+            request.model = model
+        }
         // The context the model sees.
         var dropped = 0
         if turn.context == .stored {
@@ -62,16 +71,14 @@ package struct ConversationStage: CallStage {
                 context = path.map(\.message)
             }
             context += turn.newMessages
-            dropped += Self.fit(&context, system: placed.conversation.systemPrompt, maxTokens: settings.maxContextTokens)
+            let budget = Self.promptBudget(
+                window: catalog?.contextWindow(of: request.model), answerTokens: request.maxCompletionTokens ?? request.maxTokens,
+                setting: settings.maxContextTokens
+            )
+            dropped += Self.fit(&context, system: placed.conversation.systemPrompt, maxTokens: budget)
             request.messages = (placed.conversation.systemPrompt.map { [ChatMessage(role: .system, content: .text($0))] } ?? []) + context
         } else if let system = placed.conversation.systemPrompt, !request.messages.contains(where: { $0.role == .system }) {
             request.messages.insert(ChatMessage(role: .system, content: .text(system)), at: 0)
-        }
-        if request.model.isEmpty {
-            guard let model = placed.conversation.model, !model.isEmpty else {
-                throw GatewayError.validation("Missing required field `model`: the conversation has no model of its own.", param: "model")
-            }
-            request.model = model
         }
         if write.create != nil { write.create?.model = request.model }
         guard !request.messages.isEmpty else {
@@ -218,10 +225,19 @@ package struct ConversationStage: CallStage {
         return line.count <= 60 ? line : String(line.prefix(57)) + "…"
     }
 
+    /// The most tokens the stored context may take: `max_context_tokens`, and no more of the
+    /// model's window than leaves room for the answer (its `max_tokens`, else a quarter of the
+    /// window).
+    static func promptBudget(window: Int?, answerTokens: Int?, setting: Int) -> Int {
+        guard let window else { return setting }
+        let answer = min(window, max(0, answerTokens ?? window / 4))
+        return min(setting, window - answer)
+    }
+
     /// Drops the oldest messages until the estimated prompt fits `maxTokens` (one message always
     /// stays, and a context never starts with a tool answer whose call was dropped); returns how many went.
     static func fit(_ context: inout [ChatMessage], system: String?, maxTokens: Int) -> Int {
-        let systemTokens = system.map(TokenEstimator.estimate) ?? 0
+        let systemTokens = system.map { TokenEstimator.estimatePrompt([ChatMessage(role: .system, content: .text($0))]) } ?? 0
         var tokens = systemTokens + TokenEstimator.estimatePrompt(context)
         var dropped = 0
         while context.count > 1, tokens > maxTokens || context[0].role == .tool {

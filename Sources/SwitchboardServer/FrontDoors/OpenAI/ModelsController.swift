@@ -189,7 +189,7 @@ struct ModelsController: Sendable {
                 found.inputPerMillionTokens.map { ModelDetails.Pricing(inputPerMTok: $0, outputPerMTok: found.outputPerMillionTokens ?? $0) }
             },
             maxOutputTokens: price?.maxOutputTokens ?? listedByProvider?.maxOutputTokens,
-            contextWindow: listedByProvider?.contextWindow,
+            contextWindow: listedByProvider?.contextWindow ?? catalog.contextWindow(of: model.id),
             observed: principal.may(.readOperations) ? observed(targets, now: .now) : nil
         )
     }
