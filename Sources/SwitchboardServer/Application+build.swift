@@ -203,11 +203,20 @@ package func buildGateway(
     let users = UsersController(
         profiles: storage.profiles, conversations: conversationStore, journal: conversationWriter, governance: governance, bodyReader: bodyReader
     )
+    let responses = ChatEndpoint(
+        door: ResponsesDoor(catalog: catalog, defaultMaxTokens: config.limits.defaultMaxTokens), pipeline: pipeline, bodyReader: bodyReader,
+        shutdownCut: shutdownCut
+    )
+    let storedResponses = ResponsesController(
+        store: conversationStore, journal: conversationWriter, settings: config.conversations, now: { Date().timeIntervalSince1970 }
+    )
     let loggingChat = ChatEndpoint(door: LoggingChatDoor(catalog: catalog, settings: config.conversations), pipeline: pipeline, bodyReader: bodyReader)
     for prefix in ["v1", "api/v1", "openai/v1"] {
         let calls = routes(prefix, .openAI, .callModels)
         calls.post("chat/completions", use: openAI.handle)
         calls.post("embeddings", use: embeddings.handle)
+        calls.post("responses", use: responses.handle)
+        storedResponses.addRoutes(to: calls)
         let anthropic = routes(prefix, .anthropic, .callModels)
         anthropic.post("messages", use: messages.handle)
         anthropic.post("messages/count_tokens", use: countTokens.handle)

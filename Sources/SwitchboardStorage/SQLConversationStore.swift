@@ -145,12 +145,12 @@ package struct SQLConversationStore: ConversationStore {
                 try await database.raw(
                     """
                     INSERT INTO messages (id, owner, conversation_id, parent_id, branch_id, depth, role, content, body, tool_call_id, model,
-                        provider, prompt_tokens, completion_tokens, cost_usd, latency_ms, request_id, incomplete, merged_from, timestamp)
+                        provider, prompt_tokens, completion_tokens, cost_usd, latency_ms, request_id, incomplete, merged_from, response, timestamp)
                     VALUES (\(bind: stored.id), \(bind: owner), \(bind: conversationID), \(bind: stored.parentID), \(bind: stored.branchID),
                         \(bind: stored.depth), \(bind: stored.role.rawValue), \(bind: stored.text), \(bind: body), \(bind: stored.message.toolCallID),
                         \(bind: stored.model), \(bind: stored.provider), \(bind: stored.promptTokens), \(bind: stored.completionTokens),
                         \(bind: stored.costUSD), \(bind: stored.latencyMilliseconds), \(bind: stored.requestID), \(bind: stored.incomplete ? 1 : 0),
-                        \(bind: stored.mergedFrom), \(bind: stored.createdAt))
+                        \(bind: stored.mergedFrom), \(bind: try stored.response.map(Self.json)), \(bind: stored.createdAt))
                     """
                 ).run()
                 if !postgres {
@@ -279,6 +279,17 @@ package struct SQLConversationStore: ConversationStore {
         return try row.map(Self.message)
     }
 
+    package func forgetResponse(owner: String, messageID: String) async throws -> Bool {
+        try await provider.withDatabase { database in
+            let found = try await database.raw(
+                "SELECT id FROM messages WHERE owner = \(bind: owner) AND id = \(bind: messageID) AND response IS NOT NULL"
+            ).first()
+            guard found != nil else { return false }
+            try await database.raw("UPDATE messages SET response = NULL WHERE owner = \(bind: owner) AND id = \(bind: messageID)").run()
+            return true
+        }
+    }
+
     package func path(owner: String, to messageID: String, limit: Int) async throws -> [StoredMessage] {
         guard limit > 0 else { return [] }
         let rows = try await provider.withDatabase { database in
@@ -396,6 +407,7 @@ package struct SQLConversationStore: ConversationStore {
             requestID: try row.decode(column: "request_id", as: String?.self),
             incomplete: try row.decode(column: "incomplete", as: Int.self) != 0,
             mergedFrom: try row.decode(column: "merged_from", as: String?.self),
+            response: try row.decode(column: "response", as: String?.self).map { try JSONCoding.parse(Array($0.utf8)) },
             createdAt: try row.decode(column: "timestamp", as: Double.self)
         )
     }

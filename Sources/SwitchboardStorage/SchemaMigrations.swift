@@ -249,6 +249,11 @@ enum SchemaMigrations {
             )
             """,
         ]),
+        Migration(version: 9, statements: [
+            // An answer made through the Responses API: what the response echoes of its request
+            // (JSON); cleared when the response is deleted, the message staying in its conversation.
+            "ALTER TABLE messages ADD COLUMN response TEXT",
+        ]),
     ]
 
 }

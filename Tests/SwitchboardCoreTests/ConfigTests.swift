@@ -189,6 +189,17 @@ import Testing
         #expect(error.line == 11)
     }
 
+    @Test func responsesRetentionIsConfigured() throws {
+        let loader = ConfigLoader(environment: [:], registry: BuiltInProviders.registry)
+        #expect(try loader.load(yaml: "server: { port: 0 }").conversations.responseRetentionSeconds == 30 * 86_400)
+        #expect(try loader.load(yaml: "responses: { retention_days: 0.5 }").conversations.responseRetentionSeconds == 43_200)
+        #expect(try loader.load(yaml: "responses: { retention_days: 0 }").conversations.responseRetentionSeconds == nil)
+        let negative = try #require(throws: ConfigError.self) { try loader.load(yaml: "responses: { retention_days: -1 }") }
+        #expect(negative.message.contains("retention_days"))
+        let typo = try #require(throws: ConfigError.self) { try loader.load(yaml: "responses: { retention: 3 }") }
+        #expect(typo.message.contains("retention"))
+    }
+
     @Test func nestedTypoNamesTheLine() throws {
         let text = """
             providers:

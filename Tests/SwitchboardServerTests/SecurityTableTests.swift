@@ -92,7 +92,8 @@ import Foundation
             return #"{"content":"hi"}"#
         }
         if path.hasSuffix("/chat/completions") { return chatBody }
-        if path.hasSuffix("/embeddings") { return #"{"model":"gpt-test","input":"hi"}"# }
+        if path.hasSuffix("/embeddings") || path.hasSuffix("/responses") { return #"{"model":"gpt-test","input":"hi"}"# }
+        if path.hasSuffix("/cancel") { return "{}" }
         if path.hasSuffix("/messages") || path.hasSuffix("/count_tokens") {
             return #"{"model":"gpt-test","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#
         }
@@ -154,6 +155,11 @@ import Foundation
                         body = body?.replacingOccurrences(of: placeholder, with: value)
                     }
                 }
+                if path.contains("/responses/"), let credential, role(of: caller)?.may(.callModels) == true {
+                    // A stored response of the caller's own.
+                    let made = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"hi"}"#, headers: bearer(credential)).json()
+                    path = path.replacingOccurrences(of: "{id}", with: made["id"]?.stringValue ?? "none")
+                }
                 path = path
                     .replacingOccurrences(of: "{id}", with: row.path.hasPrefix("/admin/users") ? "bob" : target.id)
                     .replacingOccurrences(of: "{key}", with: row.path.hasPrefix("/admin/cache") ? String(repeating: "ab", count: 32) : target.id)
@@ -179,7 +185,10 @@ import Foundation
                     #expect(response.status == 401, "\(caller) \(row): \(response.status)")
                     continue
                 }
-                if role.may(permission) {
+                if role.may(permission), row.path.hasSuffix("/responses/{id}/cancel") {
+                    // Allowed, and refused for what it is: only background responses can be cancelled.
+                    #expect(response.status == 400 && response.body.contains("background"), "\(caller) \(row): \(response.status) \(response.body)")
+                } else if role.may(permission) {
                     #expect(
                         response.status < 400 && response.status != 0,
                         "\(caller) \(row) should be allowed: \(response.status) \(response.body)"

@@ -33,6 +33,9 @@ import Foundation
             count()
             return try await base.message(owner: owner, id: id)
         }
+        func forgetResponse(owner: String, messageID: String) async throws -> Bool {
+            try await base.forgetResponse(owner: owner, messageID: messageID)
+        }
         func path(owner: String, to messageID: String, limit: Int) async throws -> [StoredMessage] {
             count()
             return try await base.path(owner: owner, to: messageID, limit: limit)

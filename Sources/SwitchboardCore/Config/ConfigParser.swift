@@ -27,7 +27,7 @@ struct ConfigParser {
     func parse(_ root: Node) throws(ConfigError) -> GatewayConfig {
         let top = try self.section(root, path: "the top level", allowed: [
             "server", "storage", "providers", "models", "limits", "auth", "request_log", "routing", "reliability", "cache",
-            "conversations",
+            "conversations", "responses",
         ])
         var config = GatewayConfig()
         if let node = top["server"] { config.server = try parseServer(node) }
@@ -184,6 +184,10 @@ struct ConfigParser {
             if let value = try section.string("summary_model"), !value.isEmpty { config.conversations.summaryModel = value }
             if let value = try section.string("default_model"), !value.isEmpty { config.conversations.defaultModel = value }
             if let value = try section.string("default_provider"), !value.isEmpty { config.conversations.defaultProvider = value }
+        }
+        if let node = top["responses"] {
+            let section = try self.section(node, path: "responses", allowed: ["retention_days"])
+            if let value = try section.double("retention_days", minimum: 0) { config.conversations.responseRetentionDays = value }
         }
         if let node = top["routing"] {
             let section = try self.section(node, path: "routing", allowed: ["categories"])

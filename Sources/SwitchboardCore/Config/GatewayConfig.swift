@@ -432,6 +432,11 @@ package struct ConversationsConfig: Sendable, Hashable {
     package var defaultModel: String?
     /// The provider seed 003's `/chat` uses when the request names none [DEFAULT_PROVIDER].
     package var defaultProvider: String?
+    /// How long a stored Responses-API response can be read and continued (`responses.retention_days`).
+    package var responseRetentionDays: Double = 30
+
+    /// ``responseRetentionDays`` in seconds; `nil`: kept as long as its conversation (0 days).
+    package var responseRetentionSeconds: Double? { responseRetentionDays > 0 ? responseRetentionDays * 86_400 : nil }
 
     package init() {}
 }

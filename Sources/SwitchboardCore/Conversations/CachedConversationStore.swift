@@ -151,6 +151,13 @@ package final class CachedConversationStore: ConversationStore {
         return try await base.message(owner: owner, id: id)
     }
 
+    package func forgetResponse(owner: String, messageID: String) async throws -> Bool {
+        let key: Key? = state.withLock { state in state.messages[messageID] }
+        let forgot = try await base.forgetResponse(owner: owner, messageID: messageID)
+        if let key, key.owner == owner { forget(key) }
+        return forgot
+    }
+
     package func path(owner: String, to messageID: String, limit: Int) async throws -> [StoredMessage] {
         let cached: [StoredMessage]? = state.withLock { state in
             guard let key = state.messages[messageID], key.owner == owner, let entry = state.entries[key] else { return nil }

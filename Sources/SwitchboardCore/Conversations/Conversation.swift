@@ -67,12 +67,16 @@ package struct StoredMessage: Sendable, Hashable {
     package var incomplete: Bool
     /// Copied by a merge: the message it was copied from.
     package var mergedFrom: String?
+    /// An answer made through the Responses API (and not deleted there): what the response
+    /// echoes of its request, so it reads back as it was sent.
+    package var response: JSONValue?
     package var createdAt: Double
 
     package init(
         id: String, conversationID: String, parentID: String?, branchID: String, depth: Int, message: ChatMessage, model: String? = nil,
         provider: String? = nil, promptTokens: Int? = nil, completionTokens: Int? = nil, costUSD: Double? = nil,
-        latencyMilliseconds: Double? = nil, requestID: String? = nil, incomplete: Bool = false, mergedFrom: String? = nil, createdAt: Double
+        latencyMilliseconds: Double? = nil, requestID: String? = nil, incomplete: Bool = false, mergedFrom: String? = nil,
+        response: JSONValue? = nil, createdAt: Double
     ) {
         self.id = id
         self.conversationID = conversationID
@@ -89,6 +93,7 @@ package struct StoredMessage: Sendable, Hashable {
         self.requestID = requestID
         self.incomplete = incomplete
         self.mergedFrom = mergedFrom
+        self.response = response
         self.createdAt = createdAt
     }
 
@@ -185,6 +190,16 @@ package struct ConversationTurn: Sendable, Hashable {
     package var forceBranch: Bool = false
     /// Tool answers the request carried in its own context (client-kept history): call id → result.
     package var toolResults: [String: String] = [:]
+    /// A system message for this call only, after the conversation's own; never stored
+    /// (the Responses API's `instructions`).
+    package var instructions: String?
+    /// `parentMessageID` is a stored response's answer, which names its conversation
+    /// (`previous_response_id`): unknown, deleted or expired is a 404.
+    package var continuesResponse = false
+    /// A context that does not fit the model's window is refused instead of cut (`truncation: disabled`).
+    package var refusesOverflow = false
+    /// Kept with the answer (``StoredMessage/response``).
+    package var record: JSONValue?
 
     package init(
         conversationID: String? = nil, parentMessageID: String? = nil, newMessages: [ChatMessage], context: Context = .stored,

@@ -109,6 +109,8 @@ package protocol ConversationStore: Sendable {
     /// Every message of a conversation, oldest first.
     func messages(owner: String, conversationID: String) async throws -> [StoredMessage]
     func message(owner: String, id: String) async throws -> StoredMessage?
+    /// Clears a message's Responses-API record (`DELETE /v1/responses/{id}`); false: it had none.
+    func forgetResponse(owner: String, messageID: String) async throws -> Bool
     /// The path from the first message to `messageID`, first message first: its last `limit` messages.
     func path(owner: String, to messageID: String, limit: Int) async throws -> [StoredMessage]
     func branches(owner: String, conversationID: String) async throws -> [Branch]

@@ -209,3 +209,16 @@ extension ChatMessage: Codable {
         try container.encodeExtras(extra, excluding: Self.known)
     }
 }
+
+extension ChatMessage {
+    /// The call id of the first tool answer among `messages` that answers no call made before
+    /// it (in `earlier`, or in `messages` themselves); `nil` when every answer has its call.
+    package static func unansweredToolOutput(in messages: [ChatMessage], after earlier: [ChatMessage] = []) -> String? {
+        var calls = Set(earlier.flatMap { $0.toolCalls ?? [] }.map(\.id))
+        for message in messages {
+            for call in message.toolCalls ?? [] { calls.insert(call.id) }
+            if message.role == .tool, let callID = message.toolCallID, !calls.contains(callID) { return callID }
+        }
+        return nil
+    }
+}

@@ -141,6 +141,8 @@ package struct GatewayExtensions: Sendable, Hashable {
     package var message: ChatMessage?
     /// What the call asks of its stored conversation; set by the front door.
     package var conversation: ConversationTurn?
+    /// A Responses-API call: what its answer echoes of the request; set by the front door.
+    package var responses: JSONValue?
 
     package init(
         conversationID: String? = nil, parentMessageID: String? = nil, metadata: JSONValue? = nil,

@@ -70,13 +70,21 @@ package struct ConversationStage: CallStage {
                 dropped = parent.depth + 1 - path.count
                 context = path.map(\.message)
             }
+            if turn.record != nil, let unanswered = ChatMessage.unansweredToolOutput(in: turn.newMessages, after: context) {
+                throw GatewayError.validation("No tool call found for function call output with call_id `\(unanswered)`.", param: "input")
+            }
             context += turn.newMessages
+            let window = catalog?.contextWindow(of: request.model)
             let budget = Self.promptBudget(
-                window: catalog?.contextWindow(of: request.model), answerTokens: request.maxCompletionTokens ?? request.maxTokens,
-                setting: settings.maxContextTokens
+                window: window, answerTokens: request.maxCompletionTokens ?? request.maxTokens, setting: settings.maxContextTokens
             )
-            dropped += Self.fit(&context, system: placed.conversation.systemPrompt, maxTokens: budget)
-            request.messages = (placed.conversation.systemPrompt.map { [ChatMessage(role: .system, content: .text($0))] } ?? []) + context
+            let system = [placed.conversation.systemPrompt, turn.instructions].compactMap { $0 }.joined(separator: "\n\n")
+            let systemMessages = system.isEmpty ? [] : [ChatMessage(role: .system, content: .text(system))]
+            if turn.refusesOverflow, TokenEstimator.estimatePrompt(systemMessages + context) > budget {
+                throw Self.overflow(model: request.model, window: window ?? budget)
+            }
+            dropped += Self.fit(&context, system: system.isEmpty ? nil : system, maxTokens: budget)
+            request.messages = systemMessages + context
         } else if let system = placed.conversation.systemPrompt, !request.messages.contains(where: { $0.role == .system }) {
             request.messages.insert(ChatMessage(role: .system, content: .text(system)), at: 0)
         }
@@ -93,7 +101,7 @@ package struct ConversationStage: CallStage {
         )
         let append = Append(
             journal: journal, write: write, answerID: answerID, parentID: parentID, depth: depth, branchID: placed.branch.id,
-            requestID: call.context.requestID, now: now, assembler: call.stream ? ChunkAssembler(limit: 8 << 20) : nil
+            requestID: call.context.requestID, record: turn.record, now: now, assembler: call.stream ? ChunkAssembler(limit: 8 << 20) : nil
         )
         return StagePlan(observer: append, notes: CallNotes(conversation: note))
     }
@@ -103,6 +111,17 @@ package struct ConversationStage: CallStage {
     package func place(
         _ turn: ConversationTurn, owner: String, request: ChatRequest, timestamp: Double
     ) async throws(GatewayError) -> (conversation: Conversation, parent: StoredMessage?, branch: Branch, write: ConversationWrite) {
+        var turn = turn
+        if turn.continuesResponse, let parentID = turn.parentMessageID {
+            // The response names its conversation; a client may ask the moment it has the answer.
+            await journal.settled(owner: owner)
+            guard let parent = try await StoreAccess.run({ try await store.message(owner: owner, id: parentID) }), parent.response != nil,
+                settings.responseRetentionSeconds.map({ parent.createdAt + $0 >= timestamp }) ?? true
+            else {
+                throw GatewayError(.notFound, "Previous response with id 'resp_\(parentID)' not found.", param: "previous_response_id")
+            }
+            turn.conversationID = parent.conversationID
+        }
         var conversation: Conversation?
         if let id = turn.conversationID {
             await journal.settled(owner: owner, conversationID: id)
@@ -214,6 +233,14 @@ package struct ConversationStage: CallStage {
         return (stored, placed.branch)
     }
 
+    /// A context over the model's window, refused.
+    package static func overflow(model: String, window: Int) -> GatewayError {
+        GatewayError.validation(
+            "The input exceeds the context window of `\(model)` (\(window) tokens, leaving room for the answer); shorten it or set `truncation` to `auto`.",
+            param: "input"
+        )
+    }
+
     package static func unknownConversation(_ id: String) -> GatewayError {
         GatewayError(.notFound, "No conversation `\(id)`.", param: "conversation_id")
     }
@@ -228,7 +255,7 @@ package struct ConversationStage: CallStage {
     /// The most tokens the stored context may take: `max_context_tokens`, and no more of the
     /// model's window than leaves room for the answer (its `max_tokens`, else a quarter of the
     /// window).
-    static func promptBudget(window: Int?, answerTokens: Int?, setting: Int) -> Int {
+    package static func promptBudget(window: Int?, answerTokens: Int?, setting: Int) -> Int {
         guard let window else { return setting }
         let answer = min(window, max(0, answerTokens ?? window / 4))
         return min(setting, window - answer)
@@ -236,7 +263,7 @@ package struct ConversationStage: CallStage {
 
     /// Drops the oldest messages until the estimated prompt fits `maxTokens` (one message always
     /// stays, and a context never starts with a tool answer whose call was dropped); returns how many went.
-    static func fit(_ context: inout [ChatMessage], system: String?, maxTokens: Int) -> Int {
+    package static func fit(_ context: inout [ChatMessage], system: String?, maxTokens: Int) -> Int {
         let systemTokens = system.map { TokenEstimator.estimatePrompt([ChatMessage(role: .system, content: .text($0))]) } ?? 0
         var tokens = systemTokens + TokenEstimator.estimatePrompt(context)
         var dropped = 0
@@ -257,6 +284,7 @@ package struct ConversationStage: CallStage {
         let depth: Int
         let branchID: String
         let requestID: String
+        let record: JSONValue?
         let now: @Sendable () -> Double
         var assembler: ChunkAssembler?
 
@@ -287,7 +315,7 @@ package struct ConversationStage: CallStage {
                 id: answerID, conversationID: write.conversationID, parentID: parentID, branchID: branchID, depth: depth, message: message,
                 model: settlement.servedBy?.model, provider: settlement.servedBy?.provider, promptTokens: settlement.usage.promptTokens,
                 completionTokens: settlement.usage.completionTokens, costUSD: settlement.cost, latencyMilliseconds: settlement.elapsed.milliseconds,
-                requestID: requestID, incomplete: incomplete, createdAt: timestamp
+                requestID: requestID, incomplete: incomplete, response: record, createdAt: timestamp
             ))
             for call in message.toolCalls ?? [] {
                 write.toolCalls.append(StoredToolCall(

@@ -1,0 +1,394 @@
+import SwitchboardCore
+import SwitchboardTesting
+import Testing
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// OpenAI's Responses API over real HTTP, on SQLite and (when `.ci/run` provides one)
+/// PostgreSQL, bridged to OpenAI-format, Anthropic and Gemini fakes: stored responses and their
+/// chains, the exact stream event sequences, function calling over two turns, `store: false`,
+/// and every refusal in OpenAI's error shape.
+@Suite struct ResponsesTests {
+    static var backends: [String] { ConversationTests.backends }
+
+    static let providersConfig = standardConfig(
+        extraProviders: """
+              - name: claude
+                type: anthropic
+                base_url: ${ANTHROPIC_BASE}
+                api_key: \(FakeAnthropicUpstream.apiKey)
+                models: [claude-test]
+              - name: gemini
+                type: gemini
+                base_url: ${GEMINI_BASE}
+                api_key: \(FakeGeminiUpstream.apiKey)
+                models: [gemini-2.0-flash]
+            """,
+        extraModels: """
+              - name: sonnet
+                targets: [{ provider: claude, model: claude-test }]
+              - name: flash
+                targets: [{ provider: gemini, model: gemini-2.0-flash }]
+              - name: small-window
+                targets: [{ provider: fake, model: fake-model }]
+                context_window: 2600
+            """
+    )
+
+    /// A gateway on `backend`, and a fresh user's key.
+    func withResponses<Result: Sendable>(
+        _ backend: String, config: String = ResponsesTests.providersConfig,
+        _ body: @Sendable (GatewayTestContext, [(String, String)]) async throws -> Result
+    ) async throws -> Result {
+        try await withGateway(config: config, database: backend == "postgres" ? ConversationTests.postgresURL : nil) { gateway in
+            let key = try await gateway.createKey(#"{"name":"responses","user_id":"u-\#(UUID().uuidString)","role":"user"}"#)
+            return try await body(gateway, bearer(key.secret))
+        }
+    }
+
+    /// The `event:` names and `data:` objects of a Responses stream.
+    static func events(_ body: String) throws -> [(name: String, data: JSONValue)] {
+        try sseEvents(body).map { event in
+            let parts = event.split(separator: "|", maxSplits: 1).map(String.init)
+            #expect(parts.count == 2, "every frame is named: \(event)")
+            return (parts[0], try decode(parts.count == 2 ? parts[1] : "{}"))
+        }
+    }
+
+    /// The text of a response's message items.
+    static func outputText(_ response: JSONValue) -> String {
+        (response["output"]?.arrayValue ?? []).filter { $0["type"] == "message" }
+            .flatMap { $0["content"]?.arrayValue ?? [] }.compactMap { $0["text"]?.stringValue }.joined()
+    }
+
+    @Test(arguments: backends) func aStoredResponseReadsBackAndItsChainContinuesWithoutTheInstructions(backend: String) async throws {
+        try await withResponses(backend) { gateway, headers in
+            let created = try await gateway.post(
+                "/v1/responses", #"{"model":"gpt-test","input":"hello there","instructions":"Be brief.","metadata":{"topic":"greeting"}}"#,
+                headers: headers
+            )
+            #expect(created.status == 200)
+            let response = try created.json()
+            let id = try #require(response["id"]?.stringValue)
+            #expect(id.hasPrefix("resp_"))
+            #expect(response["object"] == "response")
+            #expect(response["status"] == "completed")
+            #expect(response["model"] == "fake-model")
+            #expect(response["instructions"] == "Be brief.")
+            #expect(response["metadata"] == ["topic": "greeting"])
+            #expect(response["previous_response_id"] == .null)
+            #expect(response["output"]?[0]?["type"] == "message")
+            #expect(response["output"]?[0]?["role"] == "assistant")
+            #expect(response["output"]?[0]?["content"]?[0]?["type"] == "output_text")
+            #expect(Self.outputText(response) == "echo: hello there")
+            let usage = try #require(response["usage"])
+            #expect((usage["input_tokens"]?.intValue ?? 0) > 0)
+            #expect(usage["total_tokens"]?.intValue == (usage["input_tokens"]?.intValue ?? 0) + (usage["output_tokens"]?.intValue ?? 0))
+            #expect(usage["input_tokens_details"]?["cached_tokens"] != nil)
+            #expect(usage["output_tokens_details"]?["reasoning_tokens"] != nil)
+            let sent = try #require(await gateway.upstream.recorder.last?.body)
+            #expect(ConversationTests.transcript(sent["messages"]) == ["system: Be brief.", "user: hello there"])
+
+            // Read back at once: the same response.
+            let read = try await gateway.get("/v1/responses/\(id)", headers: headers)
+            #expect(read.status == 200)
+            let stored = try read.json()
+            #expect(stored["id"]?.stringValue == id)
+            #expect(stored["output"] == response["output"])
+            #expect(stored["instructions"] == "Be brief.")
+            #expect(stored["metadata"] == ["topic": "greeting"])
+            #expect(stored["created_at"] == response["created_at"])
+            #expect(stored["usage"]?["output_tokens"] == response["usage"]?["output_tokens"])
+            let items = try await gateway.get("/v1/responses/\(id)/input_items", headers: headers).json()
+            #expect(items["object"] == "list")
+            #expect(items["data"]?.arrayValue?.count == 1)
+            #expect(items["data"]?[0]?["type"] == "message")
+            #expect(items["data"]?[0]?["role"] == "user")
+            #expect(items["data"]?[0]?["content"]?[0] == ["type": "input_text", "text": "hello there"])
+            #expect(items["has_more"] == false)
+
+            // The chain goes on from the response, without its instructions.
+            let next = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"and again","previous_response_id":"\#(id)"}"#, headers: headers)
+            #expect(next.status == 200)
+            let second = try next.json()
+            #expect(second["previous_response_id"]?.stringValue == id)
+            #expect(second["instructions"] == .null)
+            let resent = try #require(await gateway.upstream.recorder.last?.body)
+            #expect(ConversationTests.transcript(resent["messages"]) == ["user: hello there", "assistant: echo: hello there", "user: and again"])
+            // Continuing the same response again makes a sibling: the conversation has two branches.
+            let sibling = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"or else","previous_response_id":"\#(id)"}"#, headers: headers)
+            #expect(sibling.status == 200)
+            let conversation = try #require(next.header("x-switchboard-conversation-id"))
+            #expect(sibling.header("x-switchboard-conversation-id") == conversation)
+            let branches = try await gateway.get("/v1/conversations/\(conversation)/branches", headers: headers).json()
+            #expect(branches["data"]?.arrayValue?.count == 2)
+            let path = try await gateway.get("/v1/conversations/\(conversation)/messages", headers: headers).json()["data"]
+            #expect(ConversationTests.transcript(path) == ["user: hello there", "assistant: echo: hello there", "user: or else", "assistant: echo: or else"])
+
+            // Another owner: a 404 on every door, as if it never was.
+            let other = bearer(try await gateway.createKey(#"{"name":"other","user_id":"u-\#(UUID().uuidString)","role":"user"}"#).secret)
+            #expect(try await gateway.get("/v1/responses/\(id)", headers: other).status == 404)
+            #expect(try await gateway.get("/v1/responses/\(id)/input_items", headers: other).status == 404)
+            #expect(try await gateway.request(.DELETE, "/v1/responses/\(id)", headers: other).status == 404)
+            let stolen = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"x","previous_response_id":"\#(id)"}"#, headers: other)
+            #expect(stolen.status == 404)
+            #expect(try stolen.json()["error"]?["param"] == "previous_response_id")
+            #expect(try stolen.json()["error"]?["type"] == "not_found_error")
+
+            // Deleted: gone for reads and chains; its messages stay in the conversation.
+            let deleted = try await gateway.request(.DELETE, "/v1/responses/\(id)", headers: headers)
+            #expect(deleted.status == 200)
+            #expect(try deleted.json() == ["id": .string(id), "object": "response.deleted", "deleted": true])
+            #expect(try await gateway.get("/v1/responses/\(id)", headers: headers).status == 404)
+            #expect(try await gateway.request(.DELETE, "/v1/responses/\(id)", headers: headers).status == 404)
+            let afterDelete = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"x","previous_response_id":"\#(id)"}"#, headers: headers)
+            #expect(afterDelete.status == 404)
+            #expect(try await gateway.get("/v1/responses/\(try #require(second["id"]?.stringValue))", headers: headers).status == 200)
+        }
+    }
+
+    @Test(arguments: backends) func aStreamedTextResponseSendsTheExactEventSequenceAndIsStoredBeforeItEnds(backend: String) async throws {
+        try await withResponses(backend) { gateway, headers in
+            let streamed = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"one two three","stream":true}"#, headers: headers)
+            #expect(streamed.status == 200)
+            #expect(streamed.header("content-type") == "text/event-stream")
+            #expect(!streamed.body.contains("[DONE]"))
+            let events = try Self.events(streamed.body)
+            let names = events.map(\.name)
+            let deltas = names.filter { $0 == "response.output_text.delta" }.count
+            #expect(deltas >= 2)
+            #expect(names == [
+                "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+            ] + Array(repeating: "response.output_text.delta", count: deltas) + [
+                "response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed",
+            ])
+            #expect(events.map { $0.data["sequence_number"]?.intValue } == (0..<events.count).map { $0 })
+            #expect(events.allSatisfy { $0.data["type"]?.stringValue == $0.name })
+            let id = try #require(events[0].data["response"]?["id"]?.stringValue)
+            #expect(events[0].data["response"]?["status"] == "in_progress")
+            #expect(events[0].data["response"]?["output"] == [])
+            let item = try #require(events[2].data["item"])
+            let itemID = try #require(item["id"]?.stringValue)
+            #expect(item["type"] == "message")
+            #expect(item["status"] == "in_progress")
+            #expect(events[3].data["part"] == ["type": "output_text", "text": "", "annotations": []])
+            for event in events[2..<(events.count - 1)] {
+                #expect(event.data["output_index"] == 0)
+                if event.name != "response.output_item.added", event.name != "response.output_item.done" {
+                    #expect(event.data["item_id"]?.stringValue == itemID)
+                }
+            }
+            let text = events.filter { $0.name == "response.output_text.delta" }.compactMap { $0.data["delta"]?.stringValue }.joined()
+            #expect(text == "echo: one two three")
+            #expect(events[events.count - 4].data["text"]?.stringValue == text)
+            #expect(events[events.count - 2].data["item"]?["status"] == "completed")
+            let completed = try #require(events.last?.data["response"])
+            #expect(completed["id"]?.stringValue == id)
+            #expect(completed["status"] == "completed")
+            #expect(Self.outputText(completed) == text)
+            #expect(completed["output"]?[0]?["id"]?.stringValue == itemID)
+            #expect((completed["usage"]?["output_tokens"]?.intValue ?? 0) > 0)
+
+            // State is there the moment the stream ended: read it, and continue from it.
+            let read = try await gateway.get("/v1/responses/\(id)", headers: headers)
+            #expect(read.status == 200)
+            #expect(try read.json()["output"] == completed["output"])
+            let next = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"four","previous_response_id":"\#(id)"}"#, headers: headers)
+            #expect(next.status == 200)
+            let sent = try #require(await gateway.upstream.recorder.last?.body)
+            #expect(ConversationTests.transcript(sent["messages"]) == ["user: one two three", "assistant: echo: one two three", "user: four"])
+        }
+    }
+
+    /// Function calling over two turns with `previous_response_id`, through an OpenAI-format,
+    /// an Anthropic and a Gemini upstream; the second turn's call output reaches each in its own shape.
+    @Test(arguments: ["gpt-test", "sonnet", "flash"]) func functionCallingOverTwoTurns(model: String) async throws {
+        try await withResponses("sqlite") { gateway, headers in
+            let tools = #"[{"type":"function","name":"weather","description":"The weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}]"#
+            let first = try await gateway.post(
+                "/v1/responses", #"{"model":"\#(model)","input":"weather in Paris?","tools":\#(tools),"tool_choice":"required"}"#, headers: headers
+            )
+            #expect(first.status == 200)
+            let response = try first.json()
+            let call = try #require(response["output"]?.arrayValue?.first { $0["type"] == "function_call" })
+            #expect(call["name"] == "weather")
+            #expect(call["status"] == "completed")
+            let callID = try #require(call["call_id"]?.stringValue)
+            #expect(JSONCoding.parseModelOutput(call["arguments"]?.stringValue ?? "")?["city"] == "Paris")
+            #expect(response["tools"]?[0]?["name"] == "weather")
+            #expect(response["tool_choice"] == "required")
+            let id = try #require(response["id"]?.stringValue)
+
+            let second = try await gateway.post(
+                "/v1/responses",
+                #"{"model":"\#(model)","previous_response_id":"\#(id)","tools":\#(tools),"input":[{"type":"function_call_output","call_id":"\#(callID)","output":"sunny, 21C"}]}"#,
+                headers: headers
+            )
+            #expect(second.status == 200)
+            #expect(try second.json()["output"]?[0]?["type"] == "message")
+            switch model {
+            case "sonnet":
+                let sent = try #require(await gateway.anthropic.recorder.last?.body)
+                let messages = sent["messages"]?.arrayValue ?? []
+                #expect(messages.count == 3)
+                #expect(messages[1]["content"]?[0]?["type"] == "tool_use")
+                #expect(messages[1]["content"]?[0]?["id"]?.stringValue == callID)
+                #expect(messages[2]["content"]?[0]?["type"] == "tool_result")
+                #expect(messages[2]["content"]?[0]?["tool_use_id"]?.stringValue == callID)
+            case "flash":
+                let sent = try #require(await gateway.gemini.recorder.last?.body)
+                let contents = sent["contents"]?.arrayValue ?? []
+                #expect(contents.count == 3)
+                #expect(contents[1]["parts"]?[0]?["functionCall"]?["name"] == "weather")
+                #expect(contents[2]["parts"]?[0]?["functionResponse"]?["name"] == "weather")
+            default:
+                let sent = try #require(await gateway.upstream.recorder.last?.body)
+                let messages = sent["messages"]?.arrayValue ?? []
+                #expect(messages.count == 3)
+                #expect(messages[1]["tool_calls"]?[0]?["id"]?.stringValue == callID)
+                #expect(messages[2]["role"] == "tool")
+                #expect(messages[2]["tool_call_id"]?.stringValue == callID)
+                #expect(messages[2]["content"] == "sunny, 21C")
+            }
+            // The second turn's input items: the call's output.
+            let secondID = try #require(try second.json()["id"]?.stringValue)
+            let items = try await gateway.get("/v1/responses/\(secondID)/input_items", headers: headers).json()["data"]
+            #expect(items?[0]?["type"] == "function_call_output")
+            #expect(items?[0]?["call_id"]?.stringValue == callID)
+        }
+    }
+
+    @Test func aStreamedFunctionCallSendsItsArgumentsEvents() async throws {
+        try await withResponses("sqlite") { gateway, headers in
+            let streamed = try await gateway.post(
+                "/v1/responses",
+                #"{"model":"sonnet","stream":true,"input":"weather?","tool_choice":{"type":"function","name":"weather"},"tools":[{"type":"function","name":"weather","parameters":{"type":"object"}}]}"#,
+                headers: headers
+            )
+            #expect(streamed.status == 200)
+            let events = try Self.events(streamed.body)
+            let names = events.map(\.name)
+            let deltas = names.filter { $0 == "response.function_call_arguments.delta" }.count
+            #expect(deltas >= 1)
+            #expect(names == ["response.created", "response.in_progress", "response.output_item.added"]
+                + Array(repeating: "response.function_call_arguments.delta", count: deltas)
+                + ["response.function_call_arguments.done", "response.output_item.done", "response.completed"])
+            #expect(events.map { $0.data["sequence_number"]?.intValue } == (0..<events.count).map { $0 })
+            let added = try #require(events[2].data["item"])
+            #expect(added["type"] == "function_call")
+            #expect(added["name"] == "weather")
+            #expect(added["call_id"] == "toolu_01")
+            let arguments = events.filter { $0.name == "response.function_call_arguments.delta" }.compactMap { $0.data["delta"]?.stringValue }.joined()
+            #expect(JSONCoding.parseModelOutput(arguments)?["city"] == "Paris")
+            #expect(events[events.count - 3].data["arguments"]?.stringValue == arguments)
+            #expect(events[events.count - 3].data["item_id"] == added["id"])
+            let completed = try #require(events.last?.data["response"])
+            #expect(completed["output"]?[0]?["arguments"]?.stringValue == arguments)
+            #expect(completed["output"]?[0]?["call_id"] == "toolu_01")
+        }
+    }
+
+    @Test func storeFalseKeepsNothingAndTakesTheWholeInputAsItCame() async throws {
+        try await withResponses("sqlite") { gateway, headers in
+            let input = """
+                [{"role":"user","content":[{"type":"input_text","text":"weather?"}]},
+                 {"type":"reasoning","id":"rs_1","summary":[],"encrypted_content":"gAAAA-opaque"},
+                 {"type":"function_call","call_id":"call_1","name":"weather","arguments":"{\\"city\\":\\"Paris\\"}"},
+                 {"type":"function_call_output","call_id":"call_1","output":"sunny"},
+                 {"type":"message","role":"assistant","content":[{"type":"output_text","text":"It is sunny."}]},
+                 {"role":"user","content":"thanks"}]
+                """
+            let answered = try await gateway.post("/v1/responses", #"{"model":"gpt-test","store":false,"input":\#(input)}"#, headers: headers)
+            #expect(answered.status == 200)
+            let response = try answered.json()
+            #expect(response["status"] == "completed")
+            #expect(answered.header("x-switchboard-conversation-id") == nil)
+            let sent = try #require(await gateway.upstream.recorder.last?.body)
+            let messages = sent["messages"]?.arrayValue ?? []
+            #expect(messages.map { $0["role"]?.stringValue ?? "" } == ["user", "assistant", "tool", "assistant", "user"])
+            #expect(messages[1]["tool_calls"]?[0]?["function"]?["arguments"] == #"{"city":"Paris"}"#)
+            #expect(messages[2]["tool_call_id"] == "call_1")
+            let id = try #require(response["id"]?.stringValue)
+            #expect(try await gateway.get("/v1/responses/\(id)", headers: headers).status == 404)
+            let conversations = try await gateway.get("/v1/conversations", headers: headers).json()
+            #expect(conversations["data"]?.arrayValue?.isEmpty == true)
+        }
+    }
+
+    @Test(arguments: backends) func badInputIsRefusedInOpenAIsShape(backend: String) async throws {
+        try await withResponses(backend) { gateway, headers in
+            func refused(_ body: String, status: Int = 400, param: String? = nil, saying text: String) async throws {
+                let response = try await gateway.post("/v1/responses", body, headers: headers)
+                #expect(response.status == status, "\(body)")
+                let error = try response.json()["error"]
+                #expect(error?["message"]?.stringValue?.contains(text) == true, "\(body): \(response.body)")
+                if let param { #expect(error?["param"]?.stringValue == param, "\(body)") }
+            }
+            let made = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"hi"}"#, headers: headers).json()
+            let id = try #require(made["id"]?.stringValue)
+            try await refused(#"{"model":"gpt-test","input":"x","previous_response_id":"resp_nope"}"#, status: 404, param: "previous_response_id", saying: "not found")
+            try await refused(#"{"model":"gpt-test","input":"x","previous_response_id":"nope"}"#, status: 404, param: "previous_response_id", saying: "not found")
+            try await refused(
+                #"{"model":"gpt-test","input":"x","previous_response_id":"\#(id)","conversation":"c1"}"#, param: "previous_response_id", saying: "cannot be used together"
+            )
+            try await refused(#"{"model":"gpt-test","input":[{"type":"web_search_call","id":"ws_1"}]}"#, param: "input[0]", saying: "`web_search_call`")
+            try await refused(
+                #"{"model":"gpt-test","input":[{"type":"function_call_output","call_id":"call_zzz","output":"x"}]}"#, param: "input", saying: "call_zzz"
+            )
+            try await refused(
+                #"{"model":"gpt-test","previous_response_id":"\#(id)","input":[{"type":"function_call_output","call_id":"call_zzz","output":"x"}]}"#,
+                param: "input", saying: "call_zzz"
+            )
+            try await refused(#"{"model":"gpt-test","input":[{"role":"tool","content":"x"}]}"#, param: "input[0].role", saying: "function_call_output")
+            try await refused(#"{"model":"gpt-test","input":"hi","tools":[{"type":"web_search"}]}"#, param: "tools[0]", saying: "`web_search`")
+            let pairs = (0..<17).map { #""k\#($0)":"v""# }.joined(separator: ",")
+            try await refused(#"{"model":"gpt-test","input":"hi","metadata":{\#(pairs)}}"#, param: "metadata", saying: "16 pairs")
+            try await refused(#"{"model":"gpt-test","input":"hi","metadata":{"k":1}}"#, param: "metadata", saying: "must be a string")
+            let long = String(repeating: "word ", count: 3000)
+            try await refused(#"{"model":"small-window","input":"\#(long)","truncation":"disabled"}"#, param: "input", saying: "context window")
+            try await refused(#"{"model":"small-window","store":false,"input":"\#(long)"}"#, param: "input", saying: "context window")
+            try await refused(#"{"model":"gpt-test","input":"hi","store":false,"previous_response_id":"\#(id)"}"#, param: "previous_response_id", saying: "store")
+            try await refused(#"{"input":"hi"}"#, param: "model", saying: "model")
+            try await refused(#"{"model":"gpt-test"}"#, param: "input", saying: "input")
+            try await refused(#"{"model":"gpt-test","input":"hi","temperature":3}"#, param: "temperature", saying: "temperature")
+            try await refused(#"{"model":"gpt-test","input":"hi","background":true}"#, param: "background", saying: "background")
+            try await refused(#"{"model":"gpt-test","input":"hi","text":{"format":{"type":"yaml"}}}"#, param: "text.format", saying: "text.format")
+            try await refused(#"{"model":"gpt-test","input":7}"#, saying: "input")
+            // A long input with `truncation: auto` is cut to fit instead.
+            let cut = try await gateway.post(
+                "/v1/responses", #"{"model":"small-window","truncation":"auto","store":false,"input":[{"role":"user","content":"\#(long)"},{"role":"user","content":"last"}]}"#,
+                headers: headers
+            )
+            #expect(cut.status == 200)
+            #expect(ConversationTests.transcript(try #require(await gateway.upstream.recorder.last?.body)["messages"]) == ["user: last"])
+            // Only background responses can be cancelled.
+            let cancel = try await gateway.post("/v1/responses/\(id)/cancel", "{}", headers: headers)
+            #expect(cancel.status == 400)
+            #expect(try cancel.json()["error"]?["message"]?.stringValue?.contains("background") == true)
+            #expect(try await gateway.post("/v1/responses/resp_nope/cancel", "{}", headers: headers).status == 404)
+            // Items: limit bounds and order.
+            #expect(try await gateway.get("/v1/responses/\(id)/input_items?limit=0", headers: headers).status == 400)
+            #expect(try await gateway.get("/v1/responses/\(id)/input_items?order=up", headers: headers).status == 400)
+        }
+    }
+
+    @Test func aConversationParameterAppendsToThatConversation() async throws {
+        try await withResponses("sqlite") { gateway, headers in
+            let made = try await gateway.post("/v1/conversations", #"{"title":"trip","model":"gpt-test"}"#, headers: headers)
+            let conversation = try #require(try made.json()["id"]?.stringValue)
+            let first = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"one","conversation":"\#(conversation)"}"#, headers: headers)
+            #expect(first.status == 200)
+            #expect(try first.json()["conversation"]?["id"]?.stringValue == conversation)
+            let second = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"two","conversation":{"id":"\#(conversation)"}}"#, headers: headers)
+            #expect(second.status == 200)
+            let path = try await gateway.get("/v1/conversations/\(conversation)/messages", headers: headers).json()["data"]
+            #expect(ConversationTests.transcript(path) == ["user: one", "assistant: echo: one", "user: two", "assistant: echo: two"])
+            let missing = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"x","conversation":"conv_nope"}"#, headers: headers)
+            #expect(missing.status == 404)
+        }
+    }
+}

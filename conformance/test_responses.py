@@ -1,0 +1,119 @@
+"""The Responses API driven by the official openai SDK and by openai-agents.
+
+`responses.create` plain and parsed strictly as the SDK's `Response`; streamed with
+`responses.stream` (the SDK checks the event order and builds the final response from the
+events); function calling over two turns with `previous_response_id` through an Anthropic-type and
+a Gemini-type upstream; a `store: false` replay of a whole input; and an Agents SDK agent with one
+function tool, on its default Responses model, against Anthropic- and Gemini-type upstreams.
+"""
+
+import json
+
+import pytest
+from openai.types.responses import Response
+
+from wire import strict
+
+TOOLS = [{
+    "type": "function", "name": "get_weather", "description": "The weather in a city",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False},
+    "strict": True,
+}]
+
+
+def test_create_read_back_and_continue(client, upstream):
+    raw = client.responses.with_raw_response.create(model="gpt-test", input="hello there", instructions="Be brief.", metadata={"k": "v"})
+    response = strict(Response, json.loads(raw.text))
+    assert response.output_text == "echo: hello there"
+    assert response.status == "completed"
+    assert response.instructions == "Be brief."
+    assert response.usage.total_tokens == response.usage.input_tokens + response.usage.output_tokens
+    sent = upstream.last()["body"]["messages"]
+    assert [(m["role"], m["content"]) for m in sent] == [("system", "Be brief."), ("user", "hello there")]
+
+    read = client.responses.retrieve(response.id)
+    assert read.id == response.id
+    assert read.output_text == response.output_text
+    items = client.responses.input_items.list(response.id)
+    assert [item.type for item in items.data] == ["message"]
+
+    follow = client.responses.create(model="gpt-test", input="and again", previous_response_id=response.id)
+    assert follow.previous_response_id == response.id
+    sent = upstream.last()["body"]["messages"]
+    assert [m["content"] for m in sent] == ["hello there", "echo: hello there", "and again"]
+
+    deleted = client.responses.delete(response.id)
+    assert deleted is None or getattr(deleted, "deleted", True)
+    with pytest.raises(Exception) as caught:
+        client.responses.retrieve(response.id)
+    assert getattr(caught.value, "status_code", None) == 404
+
+
+def test_streamed_with_responses_stream(client):
+    with client.responses.stream(model="gpt-test", input="one two three") as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert kinds[:2] == ["response.created", "response.in_progress"]
+    assert kinds[-1] == "response.completed"
+    assert "response.output_text.delta" in kinds
+    assert final.output_text == "echo: one two three"
+    # Stored before the stream ended.
+    assert client.responses.retrieve(final.id).output_text == final.output_text
+
+
+@pytest.mark.parametrize("model", ["claude/claude-test", "gem/gemini-test"])
+def test_function_calling_over_two_turns(client, model):
+    first = client.responses.create(model=model, input="weather in Paris?", tools=TOOLS, tool_choice="required")
+    calls = [item for item in first.output if item.type == "function_call"]
+    assert len(calls) == 1
+    assert calls[0].name == "get_weather"
+    assert json.loads(calls[0].arguments)["city"]
+    second = client.responses.create(
+        model=model, previous_response_id=first.id, tools=TOOLS,
+        input=[{"type": "function_call_output", "call_id": calls[0].call_id, "output": "sunny"}],
+    )
+    assert second.status == "completed"
+    assert [item.type for item in second.output] == ["message"]
+
+
+def test_store_false_replay(client, upstream):
+    first = client.responses.create(model="gpt-test", input="weather?", tools=TOOLS, tool_choice="required", store=False)
+    call = next(item for item in first.output if item.type == "function_call")
+    replay = [{"role": "user", "content": "weather?"}] + [item.model_dump(exclude_none=True) for item in first.output] + [
+        {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}
+    ]
+    second = client.responses.create(model="gpt-test", input=replay, tools=TOOLS, store=False)
+    assert second.status == "completed"
+    sent = upstream.last()["body"]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool"]
+    assert sent[2]["tool_call_id"] == call.call_id
+    with pytest.raises(Exception) as caught:
+        client.responses.retrieve(second.id)
+    assert getattr(caught.value, "status_code", None) == 404
+
+
+@pytest.mark.parametrize("model", ["claude/claude-test", "gem/gemini-test"])
+def test_an_agent_with_one_function_tool(gateway_url, model):
+    import agents
+    from openai import AsyncOpenAI
+
+    from conftest import MASTER_KEY
+
+    asked = []
+
+    @agents.function_tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        asked.append(city)
+        return f"sunny in {city}"
+
+    agents.set_tracing_disabled(True)
+    client = AsyncOpenAI(base_url=gateway_url + "/v1", api_key=MASTER_KEY, max_retries=0)
+    agent = agents.Agent(
+        name="weather", instructions="Answer with the weather.", tools=[get_weather],
+        model=agents.OpenAIResponsesModel(model=model, openai_client=client),
+        model_settings=agents.ModelSettings(tool_choice="required"),
+    )
+    result = agents.Runner.run_sync(agent, "What is the weather in Paris?", max_turns=4)
+    assert asked, "the agent called its tool"
+    assert isinstance(result.final_output, str)
