@@ -3,7 +3,8 @@
 `responses.create` plain and parsed strictly as the SDK's `Response`; streamed with
 `responses.stream` (the SDK checks the event order and builds the final response from the
 events); function calling over two turns with `previous_response_id` through an Anthropic-type and
-a Gemini-type upstream; a `store: false` replay of a whole input; and an Agents SDK agent with one
+a Gemini-type upstream; a `store: false` replay of a whole input; the Conversations API with
+items, continued by a response; and an Agents SDK agent with one
 function tool, on its default Responses model, against Anthropic- and Gemini-type upstreams.
 """
 
@@ -89,6 +90,47 @@ def test_store_false_replay(client, upstream):
     assert sent[2]["tool_call_id"] == call.call_id
     with pytest.raises(Exception) as caught:
         client.responses.retrieve(second.id)
+    assert getattr(caught.value, "status_code", None) == 404
+
+
+def test_conversations_with_items(client, upstream):
+    made = client.conversations.create(
+        metadata={"topic": "trains"},
+        items=[{"type": "message", "role": "user", "content": "I like trains."},
+               {"type": "message", "role": "assistant", "content": "Noted."}],
+    )
+    assert made.object == "conversation"
+    assert made.metadata == {"topic": "trains"}
+    assert isinstance(made.created_at, int)
+    items = client.conversations.items.list(made.id, order="asc")
+    assert [(item.type, item.role) for item in items.data] == [("message", "user"), ("message", "assistant")]
+    assert items.data[0].content[0].type == "input_text"
+
+    answered = client.responses.create(model="gpt-test", input="and planes?", conversation=made.id)
+    assert answered.output_text == "echo: and planes?"
+    sent = upstream.last()["body"]["messages"]
+    assert [m["content"] for m in sent] == ["I like trains.", "Noted.", "and planes?"]
+
+    added = client.conversations.items.create(made.id, items=[{"type": "message", "role": "user", "content": "ships?"}])
+    assert [item.type for item in added.data] == ["message"]
+    item = client.conversations.items.retrieve(added.data[0].id, conversation_id=made.id)
+    assert item.content[0].text == "ships?"
+    newest = client.conversations.items.list(made.id, limit=2)
+    assert newest.has_more is True
+    assert newest.data[0].id == added.data[0].id
+
+    after = client.conversations.items.delete(items.data[0].id, conversation_id=made.id)
+    assert after.id == made.id
+    remaining = client.conversations.items.list(made.id, order="asc")
+    assert remaining.data[0].role == "assistant"
+
+    updated = client.conversations.update(made.id, metadata={"topic": "ships"})
+    assert updated.metadata == {"topic": "ships"}
+    assert client.conversations.retrieve(made.id).metadata == {"topic": "ships"}
+    deleted = client.conversations.delete(made.id)
+    assert deleted.deleted is True and deleted.object == "conversation.deleted"
+    with pytest.raises(Exception) as caught:
+        client.conversations.retrieve(made.id)
     assert getattr(caught.value, "status_code", None) == 404
 
 

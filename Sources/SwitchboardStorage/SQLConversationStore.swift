@@ -89,11 +89,11 @@ package struct SQLConversationStore: ConversationStore {
             if let made = write.create {
                 try await database.raw(
                     """
-                    INSERT INTO conversations (id, owner, provider, title, system_prompt, model, settings, archived, active_branch_id,
+                    INSERT INTO conversations (id, owner, provider, title, system_prompt, model, settings, metadata, archived, active_branch_id,
                         message_count, created_at, updated_at)
                     VALUES (\(bind: made.id), \(bind: owner), \(bind: write.provider), \(bind: made.title), \(bind: made.systemPrompt),
-                        \(bind: made.model), \(bind: try made.settings.map(Self.json)), \(bind: made.archived ? 1 : 0),
-                        \(bind: made.activeBranchID), 0, \(bind: made.createdAt), \(bind: made.updatedAt))
+                        \(bind: made.model), \(bind: try made.settings.map(Self.json)), \(bind: try Self.metadata(made.metadata)),
+                        \(bind: made.archived ? 1 : 0), \(bind: made.activeBranchID), 0, \(bind: made.createdAt), \(bind: made.updatedAt))
                     ON CONFLICT (owner, id) DO NOTHING
                     """
                 ).run()
@@ -194,7 +194,7 @@ package struct SQLConversationStore: ConversationStore {
                     """
                     UPDATE conversations SET title = \(bind: update.title), system_prompt = \(bind: update.systemPrompt),
                         model = \(bind: update.model), settings = \(bind: try update.settings.map(Self.json)),
-                        archived = \(bind: update.archived ? 1 : 0)
+                        metadata = \(bind: try Self.metadata(update.metadata)), archived = \(bind: update.archived ? 1 : 0)
                     WHERE owner = \(bind: owner) AND id = \(bind: conversationID)
                     """
                 ).run()
@@ -290,6 +290,65 @@ package struct SQLConversationStore: ConversationStore {
         }
     }
 
+    package func removeMessages(owner: String, conversationID: String, ids: [String], rewrite: [String: ChatMessage]) async throws -> Bool {
+        let bodies = try rewrite.mapValues { message in (message.content?.text ?? "", try Self.json(message)) }
+        return try await provider.withTransaction { database in
+            let postgres = database.dialect.name == "postgresql"
+            let lock = postgres ? " FOR UPDATE" : ""
+            guard try await database.raw(
+                "SELECT id FROM conversations WHERE owner = \(bind: owner) AND id = \(bind: conversationID)\(unsafeRaw: lock)"
+            ).first() != nil else { return false }
+            for id in Set(ids).union(bodies.keys) {
+                let found = try await database.raw(
+                    "SELECT id FROM messages WHERE owner = \(bind: owner) AND conversation_id = \(bind: conversationID) AND id = \(bind: id)"
+                ).first()
+                guard found != nil else { return false }
+            }
+            for (id, (text, body)) in bodies.sorted(by: { $0.key < $1.key }) where !ids.contains(id) {
+                try await database.raw(
+                    "UPDATE messages SET content = \(bind: text), body = \(bind: body) WHERE owner = \(bind: owner) AND id = \(bind: id)"
+                ).run()
+                if !postgres {
+                    try await database.raw("UPDATE messages_fts SET content = \(bind: text) WHERE message_id = \(bind: id)").run()
+                }
+            }
+            var removed = 0
+            for id in ids {
+                let row = try await database.raw("SELECT parent_id FROM messages WHERE owner = \(bind: owner) AND id = \(bind: id)").first()
+                guard let row else { continue }
+                removed += 1
+                let parent = try row.decode(column: "parent_id", as: String?.self)
+                try await database.raw(
+                    """
+                    UPDATE messages SET depth = depth - 1 WHERE owner = \(bind: owner) AND id IN (
+                        WITH RECURSIVE below (id) AS (
+                            SELECT id FROM messages WHERE parent_id = \(bind: id) AND owner = \(bind: owner)
+                            UNION ALL
+                            SELECT m.id FROM messages m JOIN below ON m.parent_id = below.id WHERE m.owner = \(bind: owner)
+                        )
+                        SELECT id FROM below
+                    )
+                    """
+                ).run()
+                try await database.raw("UPDATE messages SET parent_id = \(bind: parent) WHERE owner = \(bind: owner) AND parent_id = \(bind: id)").run()
+                try await database.raw("UPDATE branches SET head_id = \(bind: parent) WHERE owner = \(bind: owner) AND head_id = \(bind: id)").run()
+                try await database.raw("UPDATE branches SET fork_id = \(bind: parent) WHERE owner = \(bind: owner) AND fork_id = \(bind: id)").run()
+                try await database.raw("DELETE FROM tool_calls WHERE owner = \(bind: owner) AND message_id = \(bind: id)").run()
+                if !postgres {
+                    try await database.raw("DELETE FROM messages_fts WHERE message_id = \(bind: id)").run()
+                }
+                try await database.raw("DELETE FROM messages WHERE owner = \(bind: owner) AND id = \(bind: id)").run()
+            }
+            try await database.raw(
+                """
+                UPDATE conversations SET message_count = message_count - \(bind: removed), updated_at = \(bind: Date().timeIntervalSince1970)
+                WHERE owner = \(bind: owner) AND id = \(bind: conversationID)
+                """
+            ).run()
+            return true
+        }
+    }
+
     package func path(owner: String, to messageID: String, limit: Int) async throws -> [StoredMessage] {
         guard limit > 0 else { return [] }
         let rows = try await provider.withDatabase { database in
@@ -381,6 +440,7 @@ package struct SQLConversationStore: ConversationStore {
             model: try row.decode(column: "model", as: String?.self),
             provider: try row.decode(column: "provider", as: String?.self),
             settings: try settings.map { try JSONCoding.parse(Array($0.utf8)) },
+            metadata: try row.decode(column: "metadata", as: String?.self).map { try JSONCoding.decode([String: String].self, from: Array($0.utf8)) } ?? [:],
             archived: try row.decode(column: "archived", as: Int.self) != 0,
             activeBranchID: try row.decode(column: "active_branch_id", as: String.self),
             messageCount: try row.decode(column: "message_count", as: Int.self),
@@ -410,6 +470,11 @@ package struct SQLConversationStore: ConversationStore {
             response: try row.decode(column: "response", as: String?.self).map { try JSONCoding.parse(Array($0.utf8)) },
             createdAt: try row.decode(column: "timestamp", as: Double.self)
         )
+    }
+
+    /// `metadata` as stored: `NULL` when empty.
+    static func metadata(_ pairs: [String: String]) throws -> String? {
+        pairs.isEmpty ? nil : try json(pairs)
     }
 
     static func json(_ value: some Encodable) throws -> String {

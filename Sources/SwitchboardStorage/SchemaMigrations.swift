@@ -254,6 +254,10 @@ enum SchemaMigrations {
             // (JSON); cleared when the response is deleted, the message staying in its conversation.
             "ALTER TABLE messages ADD COLUMN response TEXT",
         ]),
+        Migration(version: 10, statements: [
+            // The Conversations API's `metadata` (a JSON object of at most 16 string pairs).
+            "ALTER TABLE conversations ADD COLUMN metadata TEXT",
+        ]),
     ]
 
 }

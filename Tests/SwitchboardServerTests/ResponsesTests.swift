@@ -391,4 +391,138 @@ import Foundation
             #expect(missing.status == 404)
         }
     }
+
+    /// Through Bedrock (Converse): the answer's text and its function call are two items, and the
+    /// call output goes back as a `toolResult` answering the same `toolUseId`.
+    @Test func functionCallingOverTwoTurnsThroughBedrock() async throws {
+        try await withBedrockGateway { gateway, fake in
+            let key = try await gateway.createKey(#"{"name":"responses","user_id":"u-\#(UUID().uuidString)","role":"user"}"#)
+            let headers = bearer(key.secret)
+            let tools = #"[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]"#
+            let first = try await gateway.post(
+                "/v1/responses", #"{"model":"claude","input":"weather in Paris?","tools":\#(tools),"tool_choice":"required"}"#, headers: headers
+            )
+            #expect(first.status == 200, "body: \(first.body)")
+            let response = try first.json()
+            let output = response["output"]?.arrayValue ?? []
+            #expect(output.map { $0["type"]?.stringValue ?? "" } == ["message", "function_call"])
+            #expect(Self.outputText(response) == "Let me look.")
+            #expect(output.last?["call_id"] == "tooluse_abc123")
+            #expect(output.last?["arguments"]?.stringValue.flatMap(JSONCoding.parseModelOutput)?["city"] == "Paris")
+            let id = try #require(response["id"]?.stringValue)
+            let second = try await gateway.post(
+                "/v1/responses",
+                #"{"model":"claude","previous_response_id":"\#(id)","tools":\#(tools),"input":[{"type":"function_call_output","call_id":"tooluse_abc123","output":"sunny"}]}"#,
+                headers: headers
+            )
+            #expect(second.status == 200, "body: \(second.body)")
+            #expect(Self.outputText(try second.json()) == "tool said: sunny")
+            let sent = try #require(await fake.recorder.requests.last?.body)
+            let messages = sent["messages"]?.arrayValue ?? []
+            #expect(messages.map { $0["role"]?.stringValue ?? "" } == ["user", "assistant", "user"])
+            #expect(messages[1]["content"]?.arrayValue?.contains { $0["toolUse"]?["toolUseId"] == "tooluse_abc123" } == true)
+            #expect(messages[2]["content"]?[0]?["toolResult"]?["toolUseId"] == "tooluse_abc123")
+        }
+    }
+
+    /// The Conversations API on the same conversations: made with first items and metadata, items
+    /// listed (newest first, paged), appended, read, deleted out of the tree (a deleted item is out
+    /// of the next call's context too), metadata updated; another owner gets 404 throughout.
+    @Test(arguments: backends) func theConversationsAPIsItemsAreTheActiveBranch(backend: String) async throws {
+        try await withResponses(backend) { gateway, headers in
+            let made = try await gateway.post(
+                "/v1/conversations",
+                #"{"metadata":{"topic":"trip"},"items":[{"type":"message","role":"user","content":"I like trains."},{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Noted."}]}]}"#,
+                headers: headers
+            )
+            #expect(made.status == 201)
+            let conversation = try made.json()
+            #expect(conversation["object"] == "conversation")
+            #expect(conversation["metadata"]?["topic"] == "trip")
+            #expect(conversation["created_at"]?.intValue != nil)
+            let id = try #require(conversation["id"]?.stringValue)
+
+            let listed = try await gateway.get("/v1/conversations/\(id)/items", headers: headers).json()
+            #expect(listed["object"] == "list")
+            let items = listed["data"]?.arrayValue ?? []
+            #expect(items.map { $0["role"]?.stringValue ?? "" } == ["assistant", "user"])
+            #expect(items.first?["content"]?[0]?["type"] == "output_text")
+            #expect(items.last?["content"]?[0]?["type"] == "input_text")
+            #expect(listed["first_id"] == items.first?["id"])
+            #expect(listed["has_more"] == false)
+            let userItem = try #require(items.last?["id"]?.stringValue)
+            let page = try await gateway.get("/v1/conversations/\(id)/items?order=asc&limit=1", headers: headers).json()
+            #expect(page["data"]?[0]?["id"]?.stringValue == userItem)
+            #expect(page["has_more"] == true)
+            let next = try await gateway.get("/v1/conversations/\(id)/items?order=asc&after=\(userItem)", headers: headers).json()
+            #expect(next["data"]?.arrayValue?.count == 1)
+            #expect(next["data"]?[0]?["role"] == "assistant")
+
+            // A response in the conversation lands in its items, after what was there.
+            let answered = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"and planes?","conversation":"\#(id)"}"#, headers: headers)
+            #expect(answered.status == 200)
+            #expect(ConversationTests.transcript(try #require(await gateway.upstream.recorder.last?.body)["messages"])
+                == ["user: I like trains.", "assistant: Noted.", "user: and planes?"])
+
+            // Appending items: a call and its output; an output answering no call is refused.
+            let added = try await gateway.post(
+                "/v1/conversations/\(id)/items",
+                #"{"items":[{"type":"function_call","call_id":"call_9","name":"lookup","arguments":"{}"},{"type":"function_call_output","call_id":"call_9","output":"found"}]}"#,
+                headers: headers
+            )
+            #expect(added.status == 200, "body: \(added.body)")
+            let addedItems = try added.json()["data"]?.arrayValue ?? []
+            #expect(addedItems.map { $0["type"]?.stringValue ?? "" } == ["function_call", "function_call_output"])
+            let orphan = try await gateway.post(
+                "/v1/conversations/\(id)/items", #"{"items":[{"type":"function_call_output","call_id":"call_nope","output":"x"}]}"#, headers: headers
+            )
+            #expect(orphan.status == 400)
+            #expect(try orphan.json()["error"]?["param"] == "items")
+            #expect(try await gateway.post("/v1/conversations/\(id)/items", #"{"items":[{"role":"tool","content":"x"}]}"#, headers: headers).status == 400)
+            let tooMany = (0..<21).map { _ in #"{"role":"user","content":"x"}"# }.joined(separator: ",")
+            #expect(try await gateway.post("/v1/conversations/\(id)/items", #"{"items":[\#(tooMany)]}"#, headers: headers).status == 400)
+
+            // One item read back; deleting the function call takes its output with it.
+            let callItem = try #require(addedItems.first?["id"]?.stringValue)
+            let read = try await gateway.get("/v1/conversations/\(id)/items/\(callItem)", headers: headers)
+            #expect(read.status == 200)
+            #expect(try read.json()["call_id"] == "call_9")
+            let afterDelete = try await gateway.request(.DELETE, "/v1/conversations/\(id)/items/\(callItem)", headers: headers)
+            #expect(afterDelete.status == 200)
+            #expect(try afterDelete.json()["object"] == "conversation")
+            #expect(try await gateway.get("/v1/conversations/\(id)/items/\(callItem)", headers: headers).status == 404)
+            // Deleting the first user item closes the tree up: the next call's context lacks it.
+            #expect(try await gateway.request(.DELETE, "/v1/conversations/\(id)/items/\(userItem)", headers: headers).status == 200)
+            let remaining = try await gateway.get("/v1/conversations/\(id)/items?order=asc", headers: headers).json()["data"]?.arrayValue ?? []
+            #expect(remaining.map { $0["type"]?.stringValue ?? "" } == ["message", "message", "message"])
+            #expect(remaining.first?["role"] == "assistant")
+            let again = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"ships?","conversation":"\#(id)"}"#, headers: headers)
+            #expect(again.status == 200)
+            #expect(ConversationTests.transcript(try #require(await gateway.upstream.recorder.last?.body)["messages"])
+                == ["assistant: Noted.", "user: and planes?", "assistant: echo: and planes?", "user: ships?"])
+
+            // Metadata is updated by POST; over its limits, refused.
+            let updated = try await gateway.post("/v1/conversations/\(id)", #"{"metadata":{"topic":"ships"}}"#, headers: headers)
+            #expect(updated.status == 200)
+            #expect(try updated.json()["metadata"]?["topic"] == "ships")
+            #expect(try await gateway.get("/v1/conversations/\(id)", headers: headers).json()["metadata"]?["topic"] == "ships")
+            let seventeen = (0..<17).map { #""k\#($0)":"v""# }.joined(separator: ",")
+            #expect(try await gateway.post("/v1/conversations/\(id)", #"{"metadata":{\#(seventeen)}}"#, headers: headers).status == 400)
+            #expect(try await gateway.post("/v1/conversations", #"{"metadata":{\#(seventeen)}}"#, headers: headers).status == 400)
+
+            // Another owner: 404 on every item route.
+            let other = bearer(try await gateway.createKey(#"{"name":"other","user_id":"u-\#(UUID().uuidString)","role":"user"}"#).secret)
+            let firstItem = try #require(remaining.first?["id"]?.stringValue)
+            #expect(try await gateway.get("/v1/conversations/\(id)/items", headers: other).status == 404)
+            #expect(try await gateway.get("/v1/conversations/\(id)/items/\(firstItem)", headers: other).status == 404)
+            #expect(try await gateway.request(.DELETE, "/v1/conversations/\(id)/items/\(firstItem)", headers: other).status == 404)
+            #expect(try await gateway.post("/v1/conversations/\(id)/items", #"{"items":[{"role":"user","content":"x"}]}"#, headers: other).status == 404)
+            #expect(try await gateway.post("/v1/conversations/\(id)", #"{"metadata":{"a":"b"}}"#, headers: other).status == 404)
+            #expect(try await gateway.get("/v1/conversations/\(id)/items/msg_nope", headers: headers).status == 404)
+
+            let deleted = try await gateway.request(.DELETE, "/v1/conversations/\(id)", headers: headers).json()
+            #expect(deleted["object"] == "conversation.deleted")
+            #expect(deleted["deleted"] == true)
+        }
+    }
 }

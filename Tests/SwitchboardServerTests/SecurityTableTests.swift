@@ -88,6 +88,8 @@ import Foundation
         if path.hasSuffix("/conversations/batch") { return #"{"action":"archive","ids":["none"]}"# }
         if path.hasSuffix("/merge") { return #"{"into":"{main}"}"# }
         if path.hasSuffix("/messages/search") { return #"{"q":"hi"}"# }
+        if path.hasSuffix("/items") { return #"{"items":[{"role":"user","content":"hi"}]}"# }
+        if path.hasSuffix("/conversations/{id}") { return #"{"metadata":{"a":"b"}}"# }
         if path.contains("/conversations/"), path.hasSuffix("/messages") || path.contains("/messages/") && row.method == "PATCH" {
             return #"{"content":"hi"}"#
         }
@@ -114,17 +116,18 @@ import Foundation
         }
     }
 
-    /// `{id}`, `{branch}` (a second branch), `{main}` and `{message}` (the answer) of a fresh
-    /// conversation of `credential`'s; placeholders that stay unknown without one.
+    /// `{id}`, `{branch}` (a second branch), `{main}`, `{message}` (the answer) and `{item}` (the
+    /// answer as a Conversations API item) of a fresh conversation of `credential`'s;
+    /// placeholders that stay unknown without one.
     static func conversation(_ gateway: GatewayTestContext, credential: String?) async throws -> [(String, String)] {
-        guard let credential else { return [("{id}", "none"), ("{branch}", "none"), ("{message}", "none"), ("{main}", "none")] }
+        guard let credential else { return [("{id}", "none"), ("{branch}", "none"), ("{message}", "none"), ("{main}", "none"), ("{item}", "none")] }
         let chat = try await gateway.post("/v1/chat/completions", #"{"model":"gpt-test","message":"hi"}"#, headers: bearer(credential)).json()
         let id = chat["conversation_id"]?.stringValue ?? "none"
         let main = try await gateway.get("/v1/conversations/\(id)", headers: bearer(credential)).json()["active_branch_id"]?.stringValue ?? "none"
         let branch = try await gateway.post("/v1/conversations/\(id)/branches", #"{"activate":false}"#, headers: bearer(credential)).json()
         return [
             ("{id}", id), ("{branch}", branch["id"]?.stringValue ?? "none"), ("{main}", main),
-            ("{message}", chat["message_id"]?.stringValue ?? "none"),
+            ("{message}", chat["message_id"]?.stringValue ?? "none"), ("{item}", "msg_" + (chat["message_id"]?.stringValue ?? "none")),
         ]
     }
 

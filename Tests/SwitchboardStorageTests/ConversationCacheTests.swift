@@ -36,6 +36,9 @@ import Foundation
         func forgetResponse(owner: String, messageID: String) async throws -> Bool {
             try await base.forgetResponse(owner: owner, messageID: messageID)
         }
+        func removeMessages(owner: String, conversationID: String, ids: [String], rewrite: [String: ChatMessage]) async throws -> Bool {
+            try await base.removeMessages(owner: owner, conversationID: conversationID, ids: ids, rewrite: rewrite)
+        }
         func path(owner: String, to messageID: String, limit: Int) async throws -> [StoredMessage] {
             count()
             return try await base.path(owner: owner, to: messageID, limit: limit)

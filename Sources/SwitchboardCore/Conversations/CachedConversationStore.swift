@@ -158,6 +158,13 @@ package final class CachedConversationStore: ConversationStore {
         return forgot
     }
 
+    package func removeMessages(owner: String, conversationID: String, ids: [String], rewrite: [String: ChatMessage]) async throws -> Bool {
+        let key = Key(owner: owner, id: conversationID)
+        forget(key)
+        defer { forget(key) }
+        return try await base.removeMessages(owner: owner, conversationID: conversationID, ids: ids, rewrite: rewrite)
+    }
+
     package func path(owner: String, to messageID: String, limit: Int) async throws -> [StoredMessage] {
         let cached: [StoredMessage]? = state.withLock { state in
             guard let key = state.messages[messageID], key.owner == owner, let entry = state.entries[key] else { return nil }

@@ -18,6 +18,8 @@ package struct Conversation: Sendable, Hashable {
     package var provider: String?
     /// Free-form settings the client keeps with the conversation.
     package var settings: JSONValue?
+    /// The Conversations API's `metadata`: at most 16 string pairs.
+    package var metadata: [String: String]
     package var archived: Bool
     package var activeBranchID: String
     package var messageCount: Int
@@ -26,7 +28,8 @@ package struct Conversation: Sendable, Hashable {
 
     package init(
         id: String, owner: String, title: String? = nil, systemPrompt: String? = nil, model: String? = nil, provider: String? = nil,
-        settings: JSONValue? = nil, archived: Bool = false, activeBranchID: String, messageCount: Int = 0, createdAt: Double, updatedAt: Double
+        settings: JSONValue? = nil, metadata: [String: String] = [:], archived: Bool = false, activeBranchID: String, messageCount: Int = 0,
+        createdAt: Double, updatedAt: Double
     ) {
         self.id = id
         self.owner = owner
@@ -35,6 +38,7 @@ package struct Conversation: Sendable, Hashable {
         self.model = model
         self.provider = provider
         self.settings = settings
+        self.metadata = metadata
         self.archived = archived
         self.activeBranchID = activeBranchID
         self.messageCount = messageCount

@@ -57,7 +57,7 @@ package struct ConversationWrite: Sendable, Hashable {
     package var conversationID: String
     /// A conversation made by this write (its first branch is in ``branches``).
     package var create: Conversation?
-    /// New metadata (title, system prompt, model, settings, archived, active branch).
+    /// New metadata (title, system prompt, model, settings, `metadata`, archived, active branch).
     package var update: Conversation?
     package var branches: [Branch] = []
     /// New messages, in order; a chain when they are one turn.
@@ -111,6 +111,12 @@ package protocol ConversationStore: Sendable {
     func message(owner: String, id: String) async throws -> StoredMessage?
     /// Clears a message's Responses-API record (`DELETE /v1/responses/{id}`); false: it had none.
     func forgetResponse(owner: String, messageID: String) async throws -> Bool
+    /// Takes messages out of a conversation's tree (the Conversations API's item deletes), in one
+    /// transaction: each removed message's children move up to its parent (depths of everything
+    /// below it drop by one), and a branch whose head or fork point it was now ends or forks at
+    /// its parent. `rewrite` gives a kept message new content (an answer that lost one of its
+    /// items). Returns false, changing nothing, when the conversation or a message is not there.
+    func removeMessages(owner: String, conversationID: String, ids: [String], rewrite: [String: ChatMessage]) async throws -> Bool
     /// The path from the first message to `messageID`, first message first: its last `limit` messages.
     func path(owner: String, to messageID: String, limit: Int) async throws -> [StoredMessage]
     func branches(owner: String, conversationID: String) async throws -> [Branch]

@@ -37,6 +37,7 @@ struct ConversationsController: Sendable {
         group.post("conversations/batch", use: batch)
         group.get("conversations/:id", use: show)
         group.patch("conversations/:id", use: update)
+        group.post("conversations/:id", use: update)
         group.delete("conversations/:id", use: delete)
         group.get("conversations/:id/full", use: full)
         group.get("conversations/:id/export", use: export)
@@ -50,6 +51,10 @@ struct ConversationsController: Sendable {
         group.post("conversations/:id/messages/search", use: searchMessages)
         group.patch("conversations/:id/messages/:message", use: editMessage)
         group.post("conversations/:id/messages/:message/regenerate", use: regenerate)
+        group.get("conversations/:id/items", use: listItems)
+        group.post("conversations/:id/items", use: addItems)
+        group.get("conversations/:id/items/:item", use: showItem)
+        group.delete("conversations/:id/items/:item", use: deleteItem)
     }
 
     // MARK: Owners and lookups
@@ -160,9 +165,12 @@ struct ConversationsController: Sendable {
         var systemPrompt: String?
         var model: String?
         var settings: JSONValue?
+        /// The Conversations API's: first items (Responses input items, at most 20) and metadata.
+        var items: [JSONValue]?
+        var metadata: JSONValue?
 
         enum CodingKeys: String, CodingKey {
-            case id, title, model, settings
+            case id, title, model, settings, items, metadata
             case systemPrompt = "system_prompt"
         }
     }
@@ -179,6 +187,8 @@ struct ConversationsController: Sendable {
                 throw GatewayError(.conflict, "You already have a conversation `\(id)`.", param: "id")
             }
         }
+        let metadata = try ResponsesInbound.metadata(body.metadata)
+        let items = try Self.messages(fromItems: body.items ?? [])
         try settings.requireRoom(forConversationAfter: try await StoreAccess.run { try await store.conversationCount(owner: owner) })
         let now = Date().timeIntervalSince1970
         let id = body.id ?? ConversationIDs.make()
@@ -188,14 +198,26 @@ struct ConversationsController: Sendable {
         if model == nil { model = try await StoreAccess.run { try await profiles.profile(owner: owner) }?.defaultModel }
         let made = Conversation(
             id: id, owner: owner, title: body.title, systemPrompt: body.systemPrompt, model: model, settings: body.settings,
-            activeBranchID: branch.id, createdAt: now, updatedAt: now
+            metadata: metadata, activeBranchID: branch.id, createdAt: now, updatedAt: now
         )
         var write = ConversationWrite(owner: owner, conversationID: id, timestamp: now)
         write.create = made
         write.branches = [branch]
+        // First items: one chain on the first branch, in the same write.
+        var parentID: String?
+        for (depth, message) in items.enumerated() {
+            let stored = StoredMessage(
+                id: ConversationIDs.make(), conversationID: id, parentID: parentID, branchID: branch.id, depth: depth, message: message, createdAt: now
+            )
+            write.messages.append(stored)
+            parentID = stored.id
+        }
+        if let parentID { write.heads[branch.id] = parentID }
         try await apply(write)
         metrics.count(.create)
-        return try AdminController.json(ConversationView(made), status: .created)
+        var shown = made
+        shown.messageCount = items.count
+        return try AdminController.json(ConversationView(shown), status: .created)
     }
 
     @Sendable func show(request: Request, context: Context) async throws -> Response {
@@ -210,10 +232,11 @@ struct ConversationsController: Sendable {
         var systemPrompt: JSONValue?
         var model: JSONValue?
         var settings: JSONValue?
+        var metadata: JSONValue?
         var archived: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case title, model, settings, archived
+            case title, model, settings, metadata, archived
             case systemPrompt = "system_prompt"
         }
     }
@@ -227,6 +250,7 @@ struct ConversationsController: Sendable {
         found.model = try PatchField.string(body.model, "model", current: found.model)
         if let settings = body.settings { found.settings = settings == .null ? nil : settings }
         if let archived = body.archived { found.archived = archived }
+        if let metadata = body.metadata { found.metadata = try ResponsesInbound.metadata(metadata) }
         let now = Date().timeIntervalSince1970
         var write = ConversationWrite(owner: owner, conversationID: found.id, timestamp: now)
         write.update = found

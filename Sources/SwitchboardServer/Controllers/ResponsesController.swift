@@ -34,26 +34,33 @@ struct ResponsesController: Sendable {
         return try JSONBody.response(Responses.Deleted(id: ResponsesOutbound.responseID(forMessage: stored.id)))
     }
 
-    /// The items the response's request added, oldest first unless `order=desc` (OpenAI's default).
+    /// The items the response's request added, newest first unless `order=asc`.
     @Sendable func inputItems(request: Request, context: Context) async throws -> Response {
         let (stored, echo) = try await response(context)
         let owner = ConversationOwner.of(context.principal)
+        let path = try await StoreAccess.run { try await store.path(owner: owner, to: stored.id, limit: echo.inputCount + 1) }
+        let items = path.dropLast().flatMap(ResponsesOutbound.inputItems(of:))
+        return try JSONBody.response(try Self.page(items, request, of: "this response"))
+    }
+
+    /// A page of items, oldest first as given: `order` (`desc`, OpenAI's default, or `asc`),
+    /// `after` an item id, `limit` 1–100 (20).
+    static func page(_ all: [Responses.OutputItem], _ request: Request, of scope: String) throws(GatewayError) -> Responses.ItemList {
         let limit = try ConversationsController.limit(request, default: 20, maximum: 100)
         let order = request.uri.queryParameters["order"].map(String.init) ?? "desc"
         guard order == "asc" || order == "desc" else {
             throw GatewayError.validation("`order` must be `asc` or `desc`.", param: "order")
         }
-        let path = try await StoreAccess.run { try await store.path(owner: owner, to: stored.id, limit: echo.inputCount + 1) }
-        var items = path.dropLast().flatMap(ResponsesOutbound.inputItems(of:))
+        var items = all
         if order == "desc" { items.reverse() }
         if let after = request.uri.queryParameters["after"].map(String.init) {
             guard let index = items.firstIndex(where: { $0.id == after }) else {
-                throw GatewayError.validation("`after` `\(after)` is not an input item of this response.", param: "after")
+                throw GatewayError.validation("`after` `\(after)` is not an item of \(scope).", param: "after")
             }
             items.removeFirst(index + 1)
         }
         let page = Array(items.prefix(limit))
-        return try JSONBody.response(Responses.ItemList(data: page, first_id: page.first?.id, last_id: page.last?.id, has_more: items.count > limit))
+        return Responses.ItemList(data: page, first_id: page.first?.id, last_id: page.last?.id, has_more: items.count > limit)
     }
 
     /// Only a `background: true` response can be cancelled, and this gateway makes none.

@@ -10,6 +10,7 @@ struct ConversationView: Encodable {
     var model: String?
     var provider: String?
     var settings: JSONValue?
+    var metadata: [String: String]
     var archived: Bool
     var activeBranchID: String
     var messageCount: Int
@@ -24,6 +25,7 @@ struct ConversationView: Encodable {
         model = conversation.model
         provider = conversation.provider
         settings = conversation.settings
+        metadata = conversation.metadata
         archived = conversation.archived
         activeBranchID = conversation.activeBranchID
         messageCount = conversation.messageCount
@@ -32,7 +34,7 @@ struct ConversationView: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, object, owner, title, model, provider, settings, archived
+        case id, object, owner, title, model, provider, settings, metadata, archived
         case systemPrompt = "system_prompt"
         case activeBranchID = "active_branch_id"
         case messageCount = "message_count"
@@ -50,6 +52,7 @@ struct ConversationView: Encodable {
         try container.encode(model, forKey: .model)
         try container.encode(provider, forKey: .provider)
         try container.encode(settings, forKey: .settings)
+        try container.encode(metadata, forKey: .metadata)
         try container.encode(archived, forKey: .archived)
         try container.encode(activeBranchID, forKey: .activeBranchID)
         try container.encode(messageCount, forKey: .messageCount)

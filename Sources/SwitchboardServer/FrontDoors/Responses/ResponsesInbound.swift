@@ -111,10 +111,10 @@ enum ResponsesInbound {
 
     /// Input items as messages: a function call joins the assistant message before it; a
     /// reasoning item is dropped (its text, or its encrypted content, only an OpenAI model can take).
-    static func messages(from items: [JSONValue]) throws(GatewayError) -> [ChatMessage] {
+    static func messages(from items: [JSONValue], field: String = "input") throws(GatewayError) -> [ChatMessage] {
         var messages: [ChatMessage] = []
         for (index, item) in items.enumerated() {
-            let param = "input[\(index)]"
+            let param = "\(field)[\(index)]"
             guard let object = item.objectValue else {
                 throw GatewayError.validation("`\(param)` must be an object.", param: param)
             }
