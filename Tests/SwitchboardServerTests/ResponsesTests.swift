@@ -36,6 +36,8 @@ import Foundation
               - name: small-window
                 targets: [{ provider: fake, model: fake-model }]
                 context_window: 2600
+              - name: cut-short
+                targets: [{ provider: fake, model: truncated }]
             """
     )
 
@@ -523,6 +525,27 @@ import Foundation
             let deleted = try await gateway.request(.DELETE, "/v1/conversations/\(id)", headers: headers).json()
             #expect(deleted["object"] == "conversation.deleted")
             #expect(deleted["deleted"] == true)
+        }
+    }
+
+    /// An answer the provider stopped at its token limit is `incomplete` (`max_output_tokens`),
+    /// when created and when read back.
+    @Test(arguments: backends) func anAnswerCutAtItsLimitIsIncompleteAndReadsBackSo(backend: String) async throws {
+        try await withResponses(backend) { gateway, headers in
+            let created = try await gateway.post("/v1/responses", #"{"model":"cut-short","input":"a long story"}"#, headers: headers)
+            #expect(created.status == 200, "body: \(created.body)")
+            let response = try created.json()
+            #expect(response["status"] == "incomplete")
+            #expect(response["incomplete_details"]?["reason"] == "max_output_tokens")
+            let id = try #require(response["id"]?.stringValue)
+            let read = try await gateway.get("/v1/responses/\(id)", headers: headers).json()
+            #expect(read["status"] == "incomplete")
+            #expect(read["incomplete_details"]?["reason"] == "max_output_tokens")
+            #expect(read["output"]?[0]?["status"] == "incomplete")
+            // A finished answer still reads back completed.
+            let done = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"short"}"#, headers: headers).json()
+            let doneID = try #require(done["id"]?.stringValue)
+            #expect(try await gateway.get("/v1/responses/\(doneID)", headers: headers).json()["status"] == "completed")
         }
     }
 }

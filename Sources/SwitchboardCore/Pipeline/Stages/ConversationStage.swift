@@ -292,6 +292,13 @@ package struct ConversationStage: CallStage {
             assembler?.add(chunk)
         }
 
+        /// A Responses record with why the answer stopped (`length` reads back as `incomplete`).
+        static func record(_ record: JSONValue?, finishReason: String?) -> JSONValue? {
+            guard case .object(var fields)? = record, let finishReason else { return record }
+            fields["finish_reason"] = .string(finishReason)
+            return .object(fields)
+        }
+
         func finish(_ settlement: CallSettlement) {
             let response: ChatResponse?
             let incomplete: Bool
@@ -315,7 +322,8 @@ package struct ConversationStage: CallStage {
                 id: answerID, conversationID: write.conversationID, parentID: parentID, branchID: branchID, depth: depth, message: message,
                 model: settlement.servedBy?.model, provider: settlement.servedBy?.provider, promptTokens: settlement.usage.promptTokens,
                 completionTokens: settlement.usage.completionTokens, costUSD: settlement.cost, latencyMilliseconds: settlement.elapsed.milliseconds,
-                requestID: requestID, incomplete: incomplete, response: record, createdAt: timestamp
+                requestID: requestID, incomplete: incomplete, response: Self.record(record, finishReason: response?.choices.first?.finishReason),
+                createdAt: timestamp
             ))
             for call in message.toolCalls ?? [] {
                 write.toolCalls.append(StoredToolCall(

@@ -53,7 +53,7 @@ enum ResponsesOutbound {
 
     /// A stored answer read back.
     static func object(stored: StoredMessage, echo: Responses.Echo) -> Responses.Object {
-        let (status, reason) = Self.status(finishReason: nil, incomplete: stored.incomplete)
+        let (status, reason) = Self.status(finishReason: echo.finishReason, incomplete: stored.incomplete)
         let prompt = stored.promptTokens ?? 0
         let completion = stored.completionTokens ?? 0
         return Responses.Object(

@@ -105,9 +105,12 @@ enum Responses {
         var createdAt: Double
         /// A response not stored: its id (a stored one's is its answer's).
         var id: String?
+        /// Added by the conversation stage when the answer is stored: why the provider stopped.
+        var finishReason: String?
 
         enum CodingKeys: String, CodingKey {
             case instructions, metadata, temperature, tools, text, reasoning, truncation, user, store
+            case finishReason = "finish_reason"
             case previousResponseID = "previous_response_id"
             case conversationID = "conversation_id"
             case topP = "top_p"
