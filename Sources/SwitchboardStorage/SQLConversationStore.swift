@@ -292,6 +292,7 @@ package struct SQLConversationStore: ConversationStore {
 
     package func removeMessages(owner: String, conversationID: String, ids: [String], rewrite: [String: ChatMessage]) async throws -> Bool {
         let bodies = try rewrite.mapValues { message in (message.content?.text ?? "", try Self.json(message)) }
+        let keptCalls = rewrite.mapValues { Set(($0.toolCalls ?? []).map(\.id)) }
         return try await provider.withTransaction { database in
             let postgres = database.dialect.name == "postgresql"
             let lock = postgres ? " FOR UPDATE" : ""
@@ -310,6 +311,15 @@ package struct SQLConversationStore: ConversationStore {
                 ).run()
                 if !postgres {
                     try await database.raw("UPDATE messages_fts SET content = \(bind: text) WHERE message_id = \(bind: id)").run()
+                }
+                // The calls cut from the message leave the tool-call index with it.
+                let calls = try await database.raw("SELECT call_id FROM tool_calls WHERE owner = \(bind: owner) AND message_id = \(bind: id)").all()
+                for row in calls {
+                    let callID = try row.decode(column: "call_id", as: String.self)
+                    guard keptCalls[id]?.contains(callID) != true else { continue }
+                    try await database.raw(
+                        "DELETE FROM tool_calls WHERE owner = \(bind: owner) AND message_id = \(bind: id) AND call_id = \(bind: callID)"
+                    ).run()
                 }
             }
             var removed = 0

@@ -38,6 +38,8 @@ import Foundation
                 context_window: 2600
               - name: cut-short
                 targets: [{ provider: fake, model: truncated }]
+              - name: dying
+                targets: [{ provider: fake, model: die-mid-stream }]
             """
     )
 
@@ -546,6 +548,130 @@ import Foundation
             let done = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"short"}"#, headers: headers).json()
             let doneID = try #require(done["id"]?.stringValue)
             #expect(try await gateway.get("/v1/responses/\(doneID)", headers: headers).json()["status"] == "completed")
+        }
+    }
+
+    /// Deleting items leaves the others as they were: a call's item id stays when another call
+    /// of its answer goes; the cut call leaves the tool-call index; an answer's text deleted
+    /// does not come back empty beside its reasoning; a call's outputs on another branch stay.
+    @Test(arguments: backends) func deletingAnItemLeavesTheOthersAsTheyWere(backend: String) async throws {
+        try await withResponses(backend) { gateway, headers in
+            let made = try await gateway.post(
+                "/v1/conversations",
+                #"{"items":[{"role":"user","content":"two lookups"},{"type":"function_call","call_id":"call_a","name":"lookup","arguments":"{}"},{"type":"function_call","call_id":"call_b","name":"lookup","arguments":"{}"},{"type":"function_call_output","call_id":"call_a","output":"A"},{"type":"function_call_output","call_id":"call_b","output":"B"}]}"#,
+                headers: headers
+            )
+            #expect(made.status == 201, "body: \(made.body)")
+            let id = try #require(try made.json()["id"]?.stringValue)
+            let items = try await gateway.get("/v1/conversations/\(id)/items?order=asc", headers: headers).json()["data"]?.arrayValue ?? []
+            #expect(items.map { $0["type"]?.stringValue ?? "" } == ["message", "function_call", "function_call", "function_call_output", "function_call_output"])
+            let callA = try #require(items[1]["id"]?.stringValue)
+            let callB = try #require(items[2]["id"]?.stringValue)
+            #expect(items[2]["call_id"] == "call_b")
+            let before = try await gateway.get("/conversations/\(id)", headers: authHeaders).json()
+            #expect(Set((before["tool_calls"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }) == ["call_a", "call_b"])
+
+            #expect(try await gateway.request(.DELETE, "/v1/conversations/\(id)/items/\(callA)", headers: headers).status == 200)
+            let kept = try await gateway.get("/v1/conversations/\(id)/items/\(callB)", headers: headers)
+            #expect(kept.status == 200, "the other call keeps its id")
+            #expect(try kept.json()["call_id"] == "call_b")
+            let after = try await gateway.get("/v1/conversations/\(id)/items?order=asc", headers: headers).json()["data"]?.arrayValue ?? []
+            #expect(after.map { $0["type"]?.stringValue ?? "" } == ["message", "function_call", "function_call_output"])
+            #expect(after.last?["call_id"] == "call_b")
+            let index = try await gateway.get("/conversations/\(id)", headers: authHeaders).json()
+            #expect((index["tool_calls"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue } == ["call_b"])
+
+            // Only reasoning items: nothing to keep, said so.
+            let reasoningOnly = try await gateway.post(
+                "/v1/conversations/\(id)/items", #"{"items":[{"type":"reasoning","summary":[]}]}"#, headers: headers
+            )
+            #expect(reasoningOnly.status == 400)
+            #expect(try reasoningOnly.json()["error"]?["param"] == "items")
+
+            // The same call id answered on two sibling branches: deleting one call keeps the other's output.
+            let tools = #""tools":[{"type":"function","name":"weather","parameters":{"type":"object"}}],"tool_choice":"required""#
+            let root = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"hi"}"#, headers: headers).json()
+            let rootID = try #require(root["id"]?.stringValue)
+            var outputs: [String] = []
+            var calls: [String] = []
+            var conversation = ""
+            for _ in 0..<2 {
+                let asked = try await gateway.post(
+                    "/v1/responses", #"{"model":"gpt-test","input":"weather?","previous_response_id":"\#(rootID)",\#(tools)}"#, headers: headers
+                )
+                let answer = try asked.json()
+                conversation = try #require(asked.header("x-switchboard-conversation-id"))
+                let call = try #require(answer["output"]?[0])
+                #expect(call["call_id"] == "call_abc123")
+                calls.append(try #require(call["id"]?.stringValue))
+                let answered = try await gateway.post(
+                    "/v1/responses",
+                    #"{"model":"gpt-test","previous_response_id":"\#(try #require(answer["id"]?.stringValue))","input":[{"type":"function_call_output","call_id":"call_abc123","output":"sunny"}]}"#,
+                    headers: headers
+                )
+                let inputs = try await gateway.get("/v1/responses/\(try #require(try answered.json()["id"]?.stringValue))/input_items", headers: headers).json()
+                outputs.append(try #require(inputs["data"]?[0]?["id"]?.stringValue))
+            }
+            #expect(try await gateway.request(.DELETE, "/v1/conversations/\(conversation)/items/\(calls[0])", headers: headers).status == 200)
+            #expect(try await gateway.get("/v1/conversations/\(conversation)/items/\(outputs[0])", headers: headers).status == 404)
+            #expect(try await gateway.get("/v1/conversations/\(conversation)/items/\(outputs[1])", headers: headers).status == 200)
+            #expect(try await gateway.get("/v1/conversations/\(conversation)/items/\(calls[1])", headers: headers).status == 200)
+        }
+    }
+
+    /// `tool_choice` `auto` or `none` with no tools says nothing and is taken; `required` is refused.
+    @Test func aToolChoiceWithNoToolsIsIgnoredUnlessACallMustBeMade() async throws {
+        try await withResponses("sqlite") { gateway, headers in
+            for choice in ["auto", "none"] {
+                let answered = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"hi","tool_choice":"\#(choice)","store":false}"#, headers: headers)
+                #expect(answered.status == 200, "\(choice): \(answered.body)")
+                #expect(try #require(await gateway.upstream.recorder.last?.body)["tool_choice"] == nil)
+            }
+            let required = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"hi","tool_choice":"required","store":false}"#, headers: headers)
+            #expect(required.status == 400)
+            #expect(try required.json()["error"]?["param"] == "tool_choice")
+        }
+    }
+
+    /// The conversation limits hold for the Responses and Conversations APIs: first items over
+    /// `max_messages` are refused, and `truncation: disabled` refuses a chain longer than
+    /// `max_context_messages` instead of dropping its start; a stream that broke off reads back
+    /// `failed` with an error OpenAI's SDK knows.
+    @Test(arguments: backends) func theConversationLimitsHoldAndABrokenStreamReadsBackFailed(backend: String) async throws {
+        let config = Self.providersConfig + "\nconversations:\n  max_context_messages: 4\n  max_messages: 8\n"
+        try await withResponses(backend, config: config) { gateway, headers in
+            let nine = (0..<9).map { _ in #"{"role":"user","content":"x"}"# }.joined(separator: ",")
+            let tooMany = try await gateway.post("/v1/conversations", #"{"items":[\#(nine)]}"#, headers: headers)
+            #expect(tooMany.status == 409)
+            #expect(try tooMany.json()["error"]?["message"]?.stringValue?.contains("max_messages") == true)
+
+            var previous = try #require(try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"one"}"#, headers: headers).json()["id"]?.stringValue)
+            previous = try #require(try await gateway.post(
+                "/v1/responses", #"{"model":"gpt-test","input":"two","previous_response_id":"\#(previous)"}"#, headers: headers
+            ).json()["id"]?.stringValue)
+            let refused = try await gateway.post(
+                "/v1/responses", #"{"model":"gpt-test","input":"three","previous_response_id":"\#(previous)","truncation":"disabled"}"#, headers: headers
+            )
+            #expect(refused.status == 400)
+            #expect(try refused.json()["error"]?["message"]?.stringValue?.contains("max_context_messages") == true)
+            let cut = try await gateway.post(
+                "/v1/responses", #"{"model":"gpt-test","input":"three","previous_response_id":"\#(previous)","truncation":"auto"}"#, headers: headers
+            )
+            #expect(cut.status == 200)
+            #expect(ConversationTests.transcript(try #require(await gateway.upstream.recorder.last?.body)["messages"])
+                == ["assistant: echo: one", "user: two", "assistant: echo: two", "user: three"])
+
+            let broken = try await gateway.post("/v1/responses", #"{"model":"dying","input":"tell me","stream":true}"#, headers: headers)
+            let events = try Self.events(broken.body)
+            #expect(events.last?.name == "response.failed")
+            #expect(events.last?.data["response"]?["error"]?["code"] == "server_error")
+            let id = try #require(events.first?.data["response"]?["id"]?.stringValue)
+            let read = try await gateway.get("/v1/responses/\(id)", headers: headers)
+            #expect(read.status == 200)
+            let stored = try read.json()
+            #expect(stored["status"] == "failed")
+            #expect(stored["error"]?["code"] == "server_error")
+            #expect(stored["incomplete_details"] == .null)
         }
     }
 }

@@ -248,4 +248,10 @@ package enum ConversationIDs {
     package static func make() -> String {
         UUID().uuidString.lowercased()
     }
+
+    /// The id of a tool call its provider gave none: its answer's id and the call's place, so a
+    /// stream and the answer stored from it name the call alike.
+    package static func callID(answer: String, index: Int) -> String {
+        "call_\(answer)_\(index)"
+    }
 }

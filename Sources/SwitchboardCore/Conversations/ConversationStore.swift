@@ -81,6 +81,17 @@ package struct ConversationWrite: Sendable, Hashable {
         self.conversationID = conversationID
         self.timestamp = timestamp
     }
+
+    /// Adds a message, with its tool calls in the tool-call index and a tool answer as its call's result.
+    package mutating func append(_ stored: StoredMessage) {
+        messages.append(stored)
+        for call in stored.message.toolCalls ?? [] {
+            toolCalls.append(StoredToolCall(
+                callID: call.id, messageID: stored.id, toolName: call.function.name, arguments: call.function.arguments, timestamp: stored.createdAt
+            ))
+        }
+        if stored.message.role == .tool, let callID = stored.message.toolCallID { toolResults[callID] = stored.message.content?.text ?? "" }
+    }
 }
 
 /// What deleting one owner's data removed.

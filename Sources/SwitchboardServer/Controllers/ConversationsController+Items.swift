@@ -44,6 +44,9 @@ extension ConversationsController {
         let found = try await conversation(owner, context)
         let earlier = try await items(of: found, owner).map(\.message.message)
         let messages = try Self.messages(fromItems: body.items, after: earlier)
+        guard !messages.isEmpty else {
+            throw GatewayError.validation("`items` holds only `reasoning` items, which are not kept here: add a message or a function call.", param: "items")
+        }
         let turn = ConversationTurn(conversationID: found.id, newMessages: messages)
         let stored = try await stage.store(turn, principal: context.principal)
         metrics.count(.append)
@@ -87,8 +90,10 @@ extension ConversationsController {
             rewrite[stored.id] = message
         }
         if !droppedCalls.isEmpty {
+            // The outputs answering the call are below it; another branch's same call id is its own.
             let all = try await StoreAccess.run { try await store.messages(owner: owner, conversationID: found.id) }
-            remove += all.filter { $0.message.role == .tool && droppedCalls.contains($0.message.toolCallID ?? "") }.map(\.id)
+            let below = Self.descendants(of: stored.id, in: all)
+            remove += all.filter { below.contains($0.id) && $0.message.role == .tool && droppedCalls.contains($0.message.toolCallID ?? "") }.map(\.id)
         }
         let removed = try await StoreAccess.run { [remove, rewrite] in
             try await store.removeMessages(owner: owner, conversationID: found.id, ids: remove, rewrite: rewrite)
@@ -98,6 +103,21 @@ extension ConversationsController {
         }
         metrics.count(.update)
         return try AdminController.json(ConversationView(after))
+    }
+
+    /// The ids of the messages below `id` in the tree.
+    static func descendants(of id: String, in messages: [StoredMessage]) -> Set<String> {
+        var children: [String: [String]] = [:]
+        for message in messages {
+            if let parent = message.parentID { children[parent, default: []].append(message.id) }
+        }
+        var found: Set<String> = []
+        var pending = children[id] ?? []
+        while let next = pending.popLast() {
+            guard found.insert(next).inserted else { continue }
+            pending += children[next] ?? []
+        }
+        return found
     }
 
     /// The item the path names, with its message; any message of the conversation's tree.
@@ -112,14 +132,15 @@ extension ConversationsController {
         return (stored, item)
     }
 
-    /// `msg_<id>`, `rs_<id>`, `fco_<id>`, `fc_<id>_<n>` → `<id>`.
+    /// `msg_<id>`, `rs_<id>`, `fco_<id>`, `fc_<id>_<call id>` → `<id>` (message ids have no `_`).
     static func messageID(ofItem id: String) -> String? {
         for prefix in ["msg_", "rs_", "fco_"] where id.hasPrefix(prefix) {
             let rest = id.dropFirst(prefix.count)
             return rest.isEmpty ? nil : String(rest)
         }
-        guard id.hasPrefix("fc_"), let separator = id.lastIndex(of: "_"), separator > id.index(id.startIndex, offsetBy: 2) else { return nil }
-        let rest = id[id.index(id.startIndex, offsetBy: 3)..<separator]
-        return rest.isEmpty ? nil : String(rest)
+        guard id.hasPrefix("fc_") else { return nil }
+        let rest = id.dropFirst(3)
+        guard let separator = rest.firstIndex(of: "_"), separator > rest.startIndex else { return nil }
+        return String(rest[..<separator])
     }
 }

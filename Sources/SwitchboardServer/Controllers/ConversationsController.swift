@@ -200,6 +200,7 @@ struct ConversationsController: Sendable {
             id: id, owner: owner, title: body.title, systemPrompt: body.systemPrompt, model: model, settings: body.settings,
             metadata: metadata, activeBranchID: branch.id, createdAt: now, updatedAt: now
         )
+        try settings.requireRoom(for: items.count, in: made)
         var write = ConversationWrite(owner: owner, conversationID: id, timestamp: now)
         write.create = made
         write.branches = [branch]
@@ -209,7 +210,7 @@ struct ConversationsController: Sendable {
             let stored = StoredMessage(
                 id: ConversationIDs.make(), conversationID: id, parentID: parentID, branchID: branch.id, depth: depth, message: message, createdAt: now
             )
-            write.messages.append(stored)
+            write.append(stored)
             parentID = stored.id
         }
         if let parentID { write.heads[branch.id] = parentID }

@@ -71,6 +71,7 @@ struct ResponsesController: Sendable {
 
     /// The caller's stored response named by the path, within its retention.
     private func response(_ context: Context) async throws(GatewayError) -> (StoredMessage, Responses.Echo) {
+        try settings.requireEnabled(param: "response_id")
         let id = context.parameters.get("id") ?? ""
         guard let messageID = ResponsesOutbound.messageID(forResponse: id) else { throw Self.notFound(id) }
         let owner = ConversationOwner.of(context.principal)

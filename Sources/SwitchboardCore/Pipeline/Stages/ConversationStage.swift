@@ -68,6 +68,13 @@ package struct ConversationStage: CallStage {
                 let pathLimit = max(0, settings.maxContextMessages - turn.newMessages.count)
                 let path = try await StoreAccess.run { try await store.path(owner: owner, to: parent.id, limit: pathLimit) }
                 dropped = parent.depth + 1 - path.count
+                // `truncation: disabled` (Responses) takes the whole chain or nothing.
+                if turn.refusesOverflow, dropped > 0 {
+                    throw GatewayError.validation(
+                        "The conversation is longer than the \(settings.maxContextMessages) messages a call may carry (`conversations.max_context_messages`); set `truncation` to `auto` to drop the oldest.",
+                        param: "input"
+                    )
+                }
                 context = path.map(\.message)
             }
             if turn.record != nil, let unanswered = ChatMessage.unansweredToolOutput(in: turn.newMessages, after: context) {
@@ -207,11 +214,10 @@ package struct ConversationStage: CallStage {
         var depth = (placed.parent?.depth ?? -1) + 1
         for message in turn.newMessages {
             let id = ConversationIDs.make()
-            write.messages.append(StoredMessage(
+            write.append(StoredMessage(
                 id: id, conversationID: placed.conversation.id, parentID: parentID, branchID: placed.branch.id, depth: depth,
                 message: message, createdAt: timestamp
             ))
-            if message.role == .tool, let callID = message.toolCallID { write.toolResults[callID] = message.content?.text ?? "" }
             parentID = id
             depth += 1
         }
@@ -316,20 +322,21 @@ package struct ConversationStage: CallStage {
             }
             var message = response?.choices.first?.message ?? ChatMessage(role: .assistant, content: .text(""))
             message.role = .assistant
+            if var calls = message.toolCalls {
+                for index in calls.indices where calls[index].id.isEmpty {
+                    calls[index].id = ConversationIDs.callID(answer: answerID, index: index)
+                }
+                message.toolCalls = calls
+            }
             let timestamp = now()
             var write = write
-            write.messages.append(StoredMessage(
+            write.append(StoredMessage(
                 id: answerID, conversationID: write.conversationID, parentID: parentID, branchID: branchID, depth: depth, message: message,
                 model: settlement.servedBy?.model, provider: settlement.servedBy?.provider, promptTokens: settlement.usage.promptTokens,
                 completionTokens: settlement.usage.completionTokens, costUSD: settlement.cost, latencyMilliseconds: settlement.elapsed.milliseconds,
                 requestID: requestID, incomplete: incomplete, response: Self.record(record, finishReason: response?.choices.first?.finishReason),
                 createdAt: timestamp
             ))
-            for call in message.toolCalls ?? [] {
-                write.toolCalls.append(StoredToolCall(
-                    callID: call.id, messageID: answerID, toolName: call.function.name, arguments: call.function.arguments, timestamp: timestamp
-                ))
-            }
             write.heads[branchID] = answerID
             if write.activeBranchID == nil, write.create == nil { write.activeBranchID = branchID }
             write.provider = settlement.servedBy?.provider

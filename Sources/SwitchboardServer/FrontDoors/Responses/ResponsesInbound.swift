@@ -57,8 +57,12 @@ enum ResponsesInbound {
             tools: tools.isEmpty ? nil : tools, toolChoice: try Self.toolChoice(wire.toolChoice), responseFormat: try Self.responseFormat(wire.text),
             user: wire.user
         )
-        if chat.toolChoice != nil, chat.tools == nil {
-            throw GatewayError.validation("`tool_choice` needs `tools`.", param: "tool_choice")
+        // With no tools, `auto` and `none` say nothing; a call that must be made cannot be.
+        if chat.tools == nil, let choice = chat.toolChoice {
+            guard choice == .auto || choice == ToolChoice.none else {
+                throw GatewayError.validation("`tool_choice` needs `tools`.", param: "tool_choice")
+            }
+            chat.toolChoice = nil
         }
         if let parallel = wire.parallelToolCalls, chat.tools != nil { chat.extra["parallel_tool_calls"] = .bool(parallel) }
         if let effort = wire.reasoning?["effort"]?.stringValue {

@@ -12,7 +12,8 @@ enum ResponsesOutbound {
         return String(id.dropFirst(5))
     }
 
-    /// The output items of an answer: its reasoning, its text, its function calls.
+    /// The output items of an answer: its reasoning, its text, its function calls. An answer
+    /// with none of them is one empty message.
     static func output(of message: ChatMessage, base: String, status: String) -> [Responses.OutputItem] {
         var items: [Responses.OutputItem] = []
         if let reasoning = message.extra["reasoning_content"]?.stringValue, !reasoning.isEmpty {
@@ -20,25 +21,35 @@ enum ResponsesOutbound {
         }
         let text = message.content?.text ?? ""
         let calls = message.toolCalls ?? []
-        if !text.isEmpty || calls.isEmpty {
+        if !text.isEmpty || (calls.isEmpty && items.isEmpty) {
             items.append(.message(id: "msg_" + base, role: "assistant", status: status, text: text, input: false))
         }
         for (index, call) in calls.enumerated() {
+            let callID = call.id.isEmpty ? ConversationIDs.callID(answer: base, index: index) : call.id
             items.append(.functionCall(
-                id: "fc_\(base)_\(index)", callID: call.id, name: call.function.name, arguments: call.function.arguments, status: status
+                id: functionCallItemID(base: base, callID: callID), callID: callID, name: call.function.name, arguments: call.function.arguments,
+                status: status
             ))
         }
         return items
     }
 
-    /// What `status` and `incomplete_details.reason` a finish reason makes.
+    /// A function call item's id: its answer's and its call id, so it stays the same when
+    /// another call of the answer is deleted.
+    static func functionCallItemID(base: String, callID: String) -> String { "fc_\(base)_\(callID)" }
+
+    /// What `status` and `incomplete_details.reason` a finish reason makes; an answer that
+    /// broke off before its end (`incomplete`) failed.
     static func status(finishReason: String?, incomplete: Bool) -> (status: String, reason: String?) {
         switch finishReason {
         case "length"?: return ("incomplete", "max_output_tokens")
         case "content_filter"?: return ("incomplete", "content_filter")
-        default: return incomplete ? ("incomplete", "interrupted") : ("completed", nil)
+        default: return incomplete ? ("failed", nil) : ("completed", nil)
         }
     }
+
+    /// The `error` of a stored answer that broke off.
+    static let brokeOff = Responses.ErrorInfo(code: "server_error", message: "The answer broke off before it was complete.")
 
     static func object(id: String, answer: ChatAnswer, echo: Responses.Echo) -> Responses.Object {
         let choice = answer.response.choices.first
@@ -56,12 +67,14 @@ enum ResponsesOutbound {
         let (status, reason) = Self.status(finishReason: echo.finishReason, incomplete: stored.incomplete)
         let prompt = stored.promptTokens ?? 0
         let completion = stored.completionTokens ?? 0
-        return Responses.Object(
+        var object = Responses.Object(
             id: responseID(forMessage: stored.id), createdAt: echo.createdAt > 0 ? echo.createdAt : stored.createdAt, status: status, model: stored.model ?? "",
             output: output(of: stored.message, base: stored.id, status: status == "completed" ? "completed" : "incomplete"),
             usage: Responses.Usage(Usage(promptTokens: prompt, completionTokens: completion, totalTokens: prompt + completion)),
             incompleteReason: reason, echo: echo
         )
+        if status == "failed" { object.error = brokeOff }
+        return object
     }
 
     /// One stored input message as the items it was (a message, function calls, a call's output).

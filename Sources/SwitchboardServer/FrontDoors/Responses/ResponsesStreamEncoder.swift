@@ -78,8 +78,9 @@ struct ResponsesChunkEncoder: ChunkEncoder {
             } else {
                 try close(&buffer)
                 index = items.count
-                var item = Item(kind: .functionCall, id: "fc_\(base)_\(toolItems.count)")
-                item.callID = call.id ?? "call_\(base)_\(toolItems.count)"
+                let callID = call.id.flatMap { $0.isEmpty ? nil : $0 } ?? ConversationIDs.callID(answer: base, index: toolItems.count)
+                var item = Item(kind: .functionCall, id: ResponsesOutbound.functionCallItemID(base: base, callID: callID))
+                item.callID = callID
                 item.name = call.function?.name ?? ""
                 items.append(item)
                 toolItems[call.index] = index
@@ -115,7 +116,7 @@ struct ResponsesChunkEncoder: ChunkEncoder {
         do {
             try copy.start(&buffer)
             copy.response.status = "failed"
-            copy.response.error = Responses.ErrorInfo(code: error.code == .upstreamTimeout ? "timeout" : "server_error", message: error.message)
+            copy.response.error = Responses.ErrorInfo(code: "server_error", message: error.message)
             copy.response.output = copy.items.map { $0.output(status: "incomplete") }
             try copy.write("response.failed", &buffer, ["response": try copy.value(copy.response)])
         } catch {
