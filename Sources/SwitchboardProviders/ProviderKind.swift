@@ -54,3 +54,26 @@ func variable(_ name: String, in environment: [String: String]) -> String? {
     guard let value = environment[name], !value.isEmpty else { return nil }
     return value
 }
+
+/// `responses: native | bridge` on an OpenAI-type provider: whether its upstream serves OpenAI's
+/// Responses API itself. OpenAI's and Azure's do (`native` by default); an OpenAI-compatible
+/// server is `bridge` unless it says otherwise, and then gets chat completions.
+package enum ResponsesMode {
+    package static let setting = ProviderSetting("responses")
+
+    package static func isNative(_ provider: ProviderConfig) -> Bool {
+        switch provider.settings["responses"] {
+        case "native"?: return true
+        case "bridge"?: return false
+        default: return provider.type == .openai || provider.type == .azure
+        }
+    }
+
+    package static func validate(_ provider: ProviderConfig) throws(ConfigError) {
+        guard let mode = provider.settings["responses"], mode != "native", mode != "bridge" else { return }
+        throw ConfigError(
+            "provider `\(provider.name)` has `responses: \(mode)`; it is `native` (the upstream serves /v1/responses) or `bridge` (chat completions)",
+            line: provider.line
+        )
+    }
+}

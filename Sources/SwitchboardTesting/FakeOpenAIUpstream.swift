@@ -17,6 +17,8 @@ package actor UpstreamRecorder {
         package var authorization: String?
         package var requestID: String?
         package var body: JSONValue
+        /// The body's bytes as they came (kept for `/v1/responses`).
+        package var raw: [UInt8] = []
     }
 
     package private(set) var requests: [Received] = []
@@ -126,6 +128,7 @@ package struct FakeOpenAIUpstream: Sendable {
             }
             return Self.completion(body, model: model)
         }
+        Self.addResponses(to: router, recorder: recorder)
         router.post("v1/embeddings") { request, context -> Response in
             let body = try await Self.readBody(request)
             await recorder.append(.init(

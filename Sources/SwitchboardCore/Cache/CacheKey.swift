@@ -37,6 +37,8 @@ package enum CacheKey {
         var reasoning: [String: JSONValue] = [:]
         if let thinking = request.gatewayExtensions.anthropicThinking { reasoning["thinking"] = thinking }
         if let topK = request.gatewayExtensions.anthropicTopK { reasoning["top_k"] = .integer(Int64(topK)) }
+        // A Responses call is its own entry (a native answer is a response object, not a chat one).
+        if let native = request.gatewayExtensions.nativeResponses { reasoning["responses"] = native.body }
         let material = JSONValue.object([
             "scope": .string(scope),
             "model": .string(request.model),

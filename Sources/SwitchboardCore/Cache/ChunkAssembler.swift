@@ -7,6 +7,10 @@ package struct ChunkAssembler: Sendable {
         var refusal: String?
         var toolCalls: [Int: ToolCallDraft] = [:]
         var finishReason: String?
+        /// The provider's thinking (`reasoning_content` deltas).
+        var reasoning = ""
+        /// A native Responses answer's output items, as its last event carried them.
+        var output: JSONValue?
     }
 
     private struct ToolCallDraft: Sendable {
@@ -45,6 +49,11 @@ package struct ChunkAssembler: Sendable {
                 choice.hasContent = true
                 bytes += text.utf8.count
             }
+            if let reasoning = part.delta.extra["reasoning_content"]?.stringValue {
+                choice.reasoning += reasoning
+                bytes += reasoning.utf8.count
+            }
+            if let output = part.delta.extra[NativeResponses.outputField] { choice.output = output }
             if let refusal = part.delta.refusal {
                 choice.refusal = (choice.refusal ?? "") + refusal
                 bytes += refusal.utf8.count
@@ -84,12 +93,14 @@ package struct ChunkAssembler: Sendable {
                 guard let draft = choice.toolCalls[position] else { return nil }
                 return ToolCall(id: draft.id, type: draft.type, function: .init(name: draft.name, arguments: draft.arguments))
             }
-            let message = ChatMessage(
+            var message = ChatMessage(
                 role: .assistant,
                 content: choice.hasContent || calls.isEmpty ? .text(choice.content) : nil,
                 toolCalls: calls.isEmpty ? nil : calls,
                 refusal: choice.refusal
             )
+            if !choice.reasoning.isEmpty { message.extra["reasoning_content"] = .string(choice.reasoning) }
+            if let output = choice.output { message.extra[NativeResponses.outputField] = output }
             return ChatResponse.Choice(index: index, message: message, finishReason: choice.finishReason)
         }
         return ChatResponse(id: id, created: created, model: model, choices: assembled, usage: usage, systemFingerprint: systemFingerprint)

@@ -224,6 +224,7 @@ package struct Gateway: Sendable {
         /// Why this target cannot take the request at all: fields it cannot honour, unless its
         /// provider drops them. Such a target is skipped; the 400 comes only when no target can.
         static func refusal(_ request: ChatRequest, for target: RouteTarget) -> GatewayError? {
+            if let refusal = builtInToolRefusal(request, for: target) { return refusal }
             guard !target.dropUnsupported else { return nil }
             let unsupported = target.provider.unsupportedParameters(in: request)
             guard !unsupported.isEmpty else { return nil }
@@ -237,11 +238,25 @@ package struct Gateway: Sendable {
             )
         }
 
+        /// Built-in tools (and their items) run at OpenAI's own Responses API; no other provider can take them.
+        static func builtInToolRefusal(_ request: ChatRequest, for target: RouteTarget) -> GatewayError? {
+            guard let parts = request.gatewayExtensions.nativeResponses?.nativeOnly, let first = parts.first, !target.provider.servesResponses else {
+                return nil
+            }
+            return GatewayError(
+                .validationError,
+                "Provider `\(target.provider.name)` (\(target.provider.type.rawValue)) cannot take \(parts.map(\.name).joined(separator: ", ")):"
+                    + " built-in tools and their items need an OpenAI-type provider with `responses: native`; use function tools instead.",
+                param: first.param, provider: target.provider.name
+            )
+        }
+
         /// The request as this target gets it: its model id, and without the fields it cannot
         /// honour when its provider is configured to drop them.
         func prepare(_ request: ChatRequest, for target: RouteTarget) throws(GatewayError) -> ChatRequest {
             var upstream = request
             upstream.model = target.model
+            if let refusal = Self.builtInToolRefusal(upstream, for: target) { throw refusal }
             let unsupported = target.provider.unsupportedParameters(in: upstream)
             guard !unsupported.isEmpty else { return upstream }
             if let refusal = Self.refusal(upstream, for: target) { throw refusal }

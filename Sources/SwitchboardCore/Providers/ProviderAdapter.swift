@@ -34,10 +34,15 @@ package protocol ProviderAdapter: Sendable {
     /// Request fields this provider cannot honour (OpenAI names), so the gateway can refuse
     /// them with a clear 400 — or drop them when the provider is configured to.
     func unsupportedParameters(in request: ChatRequest) -> [String]
+
+    /// The upstream serves OpenAI's Responses API itself (`responses: native`): a call carrying
+    /// ``GatewayExtensions/nativeResponses`` goes there as the client sent it.
+    var servesResponses: Bool { get }
 }
 
 extension ProviderAdapter {
     package func unsupportedParameters(in request: ChatRequest) -> [String] { [] }
+    package var servesResponses: Bool { false }
 }
 
 /// A provider that can count a prompt's tokens itself (Anthropic's `count_tokens`); the gateway

@@ -143,6 +143,8 @@ package struct GatewayExtensions: Sendable, Hashable {
     package var conversation: ConversationTurn?
     /// A Responses-API call: what its answer echoes of the request; set by the front door.
     package var responses: JSONValue?
+    /// A Responses-API call as an upstream serving `/v1/responses` itself takes it.
+    package var nativeResponses: NativeResponses?
 
     package init(
         conversationID: String? = nil, parentMessageID: String? = nil, metadata: JSONValue? = nil,

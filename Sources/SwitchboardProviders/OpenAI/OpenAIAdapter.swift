@@ -23,6 +23,8 @@ package struct OpenAIAdapter: ProviderAdapter, ModelListing {
     private let headers: HTTPHeaders
     /// Azure OpenAI's `api-version`, when this is an Azure deployment.
     private let azureAPIVersion: String?
+    /// `responses: native`: Responses-API calls go to the upstream's own `/responses`.
+    package let servesResponses: Bool
 
     package static let defaultBaseURL = "https://api.openai.com/v1"
 
@@ -34,12 +36,20 @@ package struct OpenAIAdapter: ProviderAdapter, ModelListing {
         self.http = UpstreamHTTP(client: client, provider: config.name)
         let azure = config.type == .azure
         self.azureAPIVersion = azure ? (config.settings["api_version"] ?? AzureProvider.defaultAPIVersion) : nil
+        self.servesResponses = ResponsesMode.isNative(config)
         // Azure takes its key in `api-key`; an Entra ID token goes in `Authorization` via `headers`.
         let credential = config.apiKey.map { azure ? (name: "api-key", value: $0) : (name: "authorization", value: "Bearer \($0)") }
         self.headers = UpstreamEndpoint.headers(credential: credential, extra: config.headers)
     }
 
     package func chat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatResponse {
+        if servesResponses, let native = request.gatewayExtensions.nativeResponses {
+            let body = try OpenAIResponses.body(for: request, native: native, provider: name)
+            let (_, buffer) = try await http.sendAndCollect(
+                url: responsesURL, headers: headers(requestID: call.requestID), body: ByteBuffer(bytes: body), call: call
+            )
+            return try OpenAIResponses.answer(Array(buffer.readableBytesView), provider: name)
+        }
         let body = try encode(request)
         let (_, buffer) = try await http.sendAndCollect(
             url: url("chat/completions", model: request.model),
@@ -57,11 +67,19 @@ package struct OpenAIAdapter: ProviderAdapter, ModelListing {
     }
 
     package func streamChat(_ request: ChatRequest, call: UpstreamCall) async throws -> ChatStream {
-        let body = try encode(request)
         var headers = headers(requestID: call.requestID)
         headers.add(name: "accept", value: "text/event-stream")
-        let response = try await http.send(url: url("chat/completions", model: request.model), headers: headers, body: body, call: call)
         let provider = name
+        if servesResponses, let native = request.gatewayExtensions.nativeResponses {
+            let body = try OpenAIResponses.body(for: request, native: native, provider: name)
+            let response = try await http.send(url: responsesURL, headers: headers, body: ByteBuffer(bytes: body), call: call)
+            let responseBody = response.body
+            return ChatStream {
+                FramedChunkSource(body: responseBody, provider: provider, decoder: SSEFrames(), translator: OpenAIResponsesStreamTranslator(provider: provider))
+            }
+        }
+        let body = try encode(request)
+        let response = try await http.send(url: url("chat/completions", model: request.model), headers: headers, body: body, call: call)
         let responseBody = response.body
         return ChatStream {
             FramedChunkSource(body: responseBody, provider: provider, decoder: SSEFrames(), translator: OpenAIStreamTranslator(provider: provider))
@@ -139,6 +157,11 @@ package struct OpenAIAdapter: ProviderAdapter, ModelListing {
         return "\(baseURL)/openai/deployments/\(deployment)/\(operation)?api-version=\(version)"
     }
 
+    /// `{base}/responses`; for Azure its v1 API, `{base}/openai/v1/responses` (the model names the deployment).
+    private var responsesURL: String {
+        azureAPIVersion == nil ? baseURL + "/responses" : baseURL + "/openai/v1/responses"
+    }
+
     private func headers(requestID: String) -> HTTPHeaders {
         var headers = self.headers
         headers.add(name: "x-request-id", value: requestID)
@@ -147,7 +170,7 @@ package struct OpenAIAdapter: ProviderAdapter, ModelListing {
 
     /// Message fields other providers' answers carry (`thinking_blocks` from Anthropic) that
     /// OpenAI-type APIs reject as unknown; they stay at the gateway.
-    static let foreignMessageFields = ["thinking_blocks"]
+    static let foreignMessageFields = ["thinking_blocks", NativeResponses.outputField]
 
     private func encode(_ request: ChatRequest) throws -> ByteBuffer {
         var request = request

@@ -3,12 +3,14 @@ package import SwitchboardCore
 /// `type: openai`: OpenAI's own API (`OPENAI_API_KEY`, `OPENAI_BASE_URL`).
 package struct OpenAIProvider: ProviderKind {
     package let type = ProviderType.openai
+    package let settings = [ResponsesMode.setting]
     package var defaultBaseURL: String? { OpenAIAdapter.defaultBaseURL }
 
     package init() {}
 
     package func validate(_ provider: ProviderConfig) throws(ConfigError) {
         try require(provider.apiKey, "api_key", of: provider, hint: "set it, e.g. api_key: ${OPENAI_API_KEY}, and export the variable")
+        try ResponsesMode.validate(provider)
     }
 
     package func discover(in environment: [String: String]) -> [ProviderConfig] {
@@ -26,6 +28,7 @@ package struct OpenAIProvider: ProviderKind {
 /// `OPENROUTER_API_KEY` and `OLLAMA_BASE_URL` in zero-config mode.
 package struct OpenAICompatibleProvider: ProviderKind {
     package let type = ProviderType.openAICompatible
+    package let settings = [ResponsesMode.setting]
 
     package init() {}
 
@@ -37,6 +40,7 @@ package struct OpenAICompatibleProvider: ProviderKind {
 
     package func validate(_ provider: ProviderConfig) throws(ConfigError) {
         try require(provider.baseURL, "base_url", of: provider, hint: "give the server's API root, e.g. http://localhost:11434/v1")
+        try ResponsesMode.validate(provider)
     }
 
     package func discover(in environment: [String: String]) -> [ProviderConfig] {
@@ -62,7 +66,7 @@ package struct OpenAICompatibleProvider: ProviderKind {
 /// `AZURE_OPENAI_API_VERSION`); the key goes in `api-key`, the model names the deployment.
 package struct AzureProvider: ProviderKind {
     package let type = ProviderType.azure
-    package let settings = [ProviderSetting("api_version")]
+    package let settings = [ProviderSetting("api_version"), ResponsesMode.setting]
 
     package init() {}
 
@@ -71,6 +75,7 @@ package struct AzureProvider: ProviderKind {
     package func validate(_ provider: ProviderConfig) throws(ConfigError) {
         try require(provider.baseURL, "base_url", of: provider, hint: "give the resource endpoint, e.g. https://NAME.openai.azure.com")
         try require(provider.apiKey, "api_key", of: provider, hint: "set it, e.g. api_key: ${AZURE_OPENAI_API_KEY}")
+        try ResponsesMode.validate(provider)
     }
 
     package func discover(in environment: [String: String]) -> [ProviderConfig] {

@@ -86,6 +86,21 @@ extension ConversationsController {
                 if message.toolCalls?.isEmpty == true { message.toolCalls = nil }
                 droppedCalls.insert(callID)
             case .functionCallOutput: break
+            case .native(let id, let native):
+                // A native answer: the item leaves its output items, and what it was leaves the message.
+                let raw = message.extra[NativeResponses.outputField]?.arrayValue ?? []
+                let named = ResponsesOutbound.nativeItems(raw, base: stored.id)
+                message.extra[NativeResponses.outputField] = .array(zip(raw, named).filter { $0.1.id != id }.map(\.0))
+                switch native["type"]?.stringValue {
+                case "message"?: message.content = nil
+                case "reasoning"?: message.extra["reasoning_content"] = nil
+                case "function_call"?:
+                    let callID = native["call_id"]?.stringValue ?? ""
+                    message.toolCalls?.removeAll { $0.id == callID }
+                    if message.toolCalls?.isEmpty == true { message.toolCalls = nil }
+                    droppedCalls.insert(callID)
+                default: break
+                }
             }
             rewrite[stored.id] = message
         }

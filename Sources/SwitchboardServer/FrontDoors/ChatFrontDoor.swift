@@ -35,6 +35,8 @@ protocol ChatFrontDoor: Sendable {
 
     /// The wire request as a core request; throws `VALIDATION_ERROR` for what decoding alone cannot catch.
     func chatRequest(from wire: Wire, request: Request) throws(GatewayError) -> ChatRequest
+    /// The same, for a door that also keeps the body as it came (the Responses door, for native upstreams).
+    func chatRequest(from wire: Wire, request: Request, body: Data) throws(GatewayError) -> ChatRequest
     /// The model the wire request names, for the ledger row of a request refused at the door.
     func model(of wire: Wire) -> String
     /// A non-streamed answer's JSON body.
@@ -47,6 +49,9 @@ protocol ChatFrontDoor: Sendable {
 
 extension ChatFrontDoor {
     func adjust(_ error: GatewayError, wire: Wire?) -> GatewayError { error }
+    func chatRequest(from wire: Wire, request: Request, body: Data) throws(GatewayError) -> ChatRequest {
+        try chatRequest(from: wire, request: request)
+    }
 }
 
 /// Serves a ``ChatFrontDoor``: reads and decodes the body, runs the call through the pipeline,
@@ -65,7 +70,7 @@ struct ChatEndpoint<Door: ChatFrontDoor>: Sendable {
             wire = decoded
             let chat: ChatRequest
             do throws(GatewayError) {
-                chat = try door.chatRequest(from: decoded, request: request)
+                chat = try door.chatRequest(from: decoded, request: request, body: data)
             } catch {
                 // Refused at the door, but still a call on the record.
                 let model = ChatRequest(model: door.model(of: decoded), messages: [])

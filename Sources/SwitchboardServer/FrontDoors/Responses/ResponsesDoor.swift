@@ -18,7 +18,14 @@ struct ResponsesDoor: ChatFrontDoor {
     let defaultMaxTokens: Int
 
     func chatRequest(from wire: Responses.Request, request: Request) throws(GatewayError) -> ChatRequest {
+        try chatRequest(from: wire, request: request, body: Data())
+    }
+
+    func chatRequest(from wire: Responses.Request, request: Request, body: Data) throws(GatewayError) -> ChatRequest {
         var call = try ResponsesInbound.call(from: wire, defaultMaxTokens: defaultMaxTokens, now: Date().timeIntervalSince1970)
+        if call.echo.store, let part = call.nativeOnly.first(where: { $0.param.hasPrefix("input") }) {
+            throw GatewayError.validation("`\(part.param)`: \(part.name) cannot be stored here; send it with `store: false`.", param: part.param)
+        }
         var chat = call.chat
         if call.echo.store {
             var turn = ConversationTurn(conversationID: wire.conversation?.id, newMessages: call.input)
@@ -50,6 +57,15 @@ struct ResponsesDoor: ChatFrontDoor {
             call.echo.id = "resp_" + ConversationIDs.make().replacingOccurrences(of: "-", with: "")
         }
         chat.gatewayExtensions.responses = try Self.value(call.echo)
+        // For an upstream serving `/v1/responses` itself: the body as it came.
+        if let object = try? JSONCoding.decode(JSONValue.self, from: body) {
+            chat.gatewayExtensions.nativeResponses = NativeResponses(
+                body: object, raw: call.echo.store ? .empty : VerbatimBody(Array(body)), inputCount: call.input.count,
+                storedHere: call.echo.store, nativeOnly: call.nativeOnly
+            )
+        } else if !call.nativeOnly.isEmpty {
+            throw GatewayError.validation("Built-in tools need the request body as sent.", param: call.nativeOnly[0].param)
+        }
         return chat
     }
 
@@ -57,7 +73,25 @@ struct ResponsesDoor: ChatFrontDoor {
 
     func encode(_ answer: ChatAnswer, call: ModelCall) throws(GatewayError) -> ByteBuffer {
         let echo = try Self.echo(of: call)
-        return try JSONBody.encode(ResponsesOutbound.object(id: Self.responseID(echo: echo, note: answer.notes.conversation), answer: answer, echo: echo))
+        let id = Self.responseID(echo: echo, note: answer.notes.conversation)
+        let native = answer.response.object == NativeResponses.answerObject ? answer.response.upstreamBody : .empty
+        if !native.isEmpty {
+            // Nothing kept here: the upstream's response as it sent it.
+            guard echo.store, case .object(var object)? = try? JSONCoding.decode(JSONValue.self, from: Data(native.bytes)) else {
+                return ByteBuffer(bytes: native.bytes)
+            }
+            // Stored here: the upstream's response under this gateway's ids and the request's own settings.
+            let base = String(id.dropFirst(5))
+            object["id"] = .string(id)
+            object["output"] = .array(ResponsesOutbound.nativeItems(object["output"]?.arrayValue ?? [], base: base).map(\.item))
+            object["store"] = true
+            object["previous_response_id"] = echo.previousResponseID.map(JSONValue.string) ?? .null
+            object["instructions"] = echo.instructions.map(JSONValue.string) ?? .null
+            object["metadata"] = .object(echo.metadata.mapValues(JSONValue.string))
+            object["conversation"] = echo.conversationID.map { ["id": .string($0)] } ?? .null
+            return try JSONBody.encode(JSONValue.object(object))
+        }
+        return try JSONBody.encode(ResponsesOutbound.object(id: id, answer: answer, echo: echo))
     }
 
     func chunkEncoder(for stream: CallStream, call: ModelCall) -> ResponsesChunkEncoder {

@@ -10,6 +10,8 @@ enum ResponsesInbound {
         var echo: Responses.Echo
         /// The messages the input adds (the instructions not among them).
         var input: [ChatMessage]
+        /// Built-in tools and input items only a native upstream can take.
+        var nativeOnly: [NativeResponses.Part] = []
     }
 
     static func call(from wire: Responses.Request, defaultMaxTokens: Int, now: Double) throws(GatewayError) -> Call {
@@ -43,14 +45,20 @@ enum ResponsesInbound {
         }
         let metadata = try Self.metadata(wire.metadata)
         let messages: [ChatMessage]
+        var nativeOnly: [NativeResponses.Part] = []
         switch input {
         case .text(let text): messages = [ChatMessage(role: .user, content: .text(text))]
-        case .items(let items): messages = try Self.messages(from: items)
+        case .items(let items):
+            // Not stored, items of built-in tools can go to a native upstream as they are.
+            let read = try Self.read(items, field: "input", keepingNativeOnly: wire.store == false)
+            messages = read.messages
+            nativeOnly = read.nativeOnly
         }
-        if messages.isEmpty {
+        if messages.isEmpty, nativeOnly.isEmpty {
             throw GatewayError.validation("`input` must contain at least one item.", param: "input")
         }
-        let tools = try Self.tools(wire.tools ?? [])
+        let (tools, builtIn) = try Self.tools(wire.tools ?? [])
+        nativeOnly = builtIn + nativeOnly
         var chat = ChatRequest(
             model: model, messages: (wire.instructions.map { [ChatMessage(role: .system, content: .text($0))] } ?? []) + messages,
             stream: wire.stream ?? false, temperature: wire.temperature, topP: wire.topP, maxCompletionTokens: wire.maxOutputTokens,
@@ -58,7 +66,7 @@ enum ResponsesInbound {
             user: wire.user
         )
         // With no tools, `auto` and `none` say nothing; a call that must be made cannot be.
-        if chat.tools == nil, let choice = chat.toolChoice {
+        if chat.tools == nil, builtIn.isEmpty, let choice = chat.toolChoice {
             guard choice == .auto || choice == ToolChoice.none else {
                 throw GatewayError.validation("`tool_choice` needs `tools`.", param: "tool_choice")
             }
@@ -85,7 +93,7 @@ enum ResponsesInbound {
             reasoning: ["effort": wire.reasoning?["effort"] ?? .null, "summary": wire.reasoning?["summary"] ?? .null],
             truncation: truncation, user: wire.user, store: wire.store ?? true, inputCount: messages.count, createdAt: now
         )
-        return Call(chat: chat, echo: echo, input: messages)
+        return Call(chat: chat, echo: echo, input: messages, nativeOnly: nativeOnly)
     }
 
     /// `metadata`: at most 16 pairs, keys up to 64 characters, string values up to 512.
@@ -116,7 +124,15 @@ enum ResponsesInbound {
     /// Input items as messages: a function call joins the assistant message before it; a
     /// reasoning item is dropped (its text, or its encrypted content, only an OpenAI model can take).
     static func messages(from items: [JSONValue], field: String = "input") throws(GatewayError) -> [ChatMessage] {
+        try read(items, field: field, keepingNativeOnly: false).messages
+    }
+
+    /// The same, with items of other types kept aside (for a native upstream) instead of refused when asked.
+    static func read(
+        _ items: [JSONValue], field: String, keepingNativeOnly: Bool
+    ) throws(GatewayError) -> (messages: [ChatMessage], nativeOnly: [NativeResponses.Part]) {
         var messages: [ChatMessage] = []
+        var nativeOnly: [NativeResponses.Part] = []
         for (index, item) in items.enumerated() {
             let param = "\(field)[\(index)]"
             guard let object = item.objectValue else {
@@ -152,6 +168,8 @@ enum ResponsesInbound {
                 continue
             case "":
                 throw GatewayError.validation("`\(param)` needs a `type`.", param: param)
+            case let other where keepingNativeOnly:
+                nativeOnly.append(NativeResponses.Part(name: "input item `\(other)`", param: param))
             default:
                 throw GatewayError.validation(
                     "`\(param)`: input items of type `\(type)` are not supported; send messages, `function_call`, `function_call_output` or `reasoning` items.",
@@ -159,7 +177,7 @@ enum ResponsesInbound {
                 )
             }
         }
-        return messages
+        return (messages, nativeOnly)
     }
 
     private static func message(_ object: [String: JSONValue], param: String) throws(GatewayError) -> ChatMessage {
@@ -228,16 +246,17 @@ enum ResponsesInbound {
         }
     }
 
-    /// Function tools; built-in tools (web search, file search, …) need OpenAI's own Responses API.
-    static func tools(_ tools: [JSONValue]) throws(GatewayError) -> [Tool] {
+    /// Function tools, and the built-in tools (web search, file search, …) named, which only a
+    /// native upstream (OpenAI's own Responses API) can run.
+    static func tools(_ tools: [JSONValue]) throws(GatewayError) -> (tools: [Tool], builtIn: [NativeResponses.Part]) {
         var converted: [Tool] = []
+        var builtIn: [NativeResponses.Part] = []
         for (index, tool) in tools.enumerated() {
             let type = tool["type"]?.stringValue ?? ""
+            guard !type.isEmpty else { throw GatewayError.validation("`tools[\(index)]` needs a `type`.", param: "tools[\(index)]") }
             guard type == "function" else {
-                throw GatewayError.validation(
-                    "`tools[\(index)]`: tool type `\(type)` is not available here; only `function` tools can be used through this gateway's Responses API.",
-                    param: "tools[\(index)]"
-                )
+                builtIn.append(NativeResponses.Part(name: "tool `\(type)`", param: "tools[\(index)]"))
+                continue
             }
             guard let name = tool["name"]?.stringValue, !name.isEmpty else {
                 throw GatewayError.validation("`tools[\(index)].name` is required.", param: "tools[\(index)].name")
@@ -246,7 +265,7 @@ enum ResponsesInbound {
                 name: name, description: tool["description"]?.stringValue, parameters: tool["parameters"], strict: tool["strict"]?.boolValue
             )))
         }
-        return converted
+        return (converted, builtIn)
     }
 
     static func toolChoice(_ value: JSONValue?) throws(GatewayError) -> ToolChoice? {
@@ -260,6 +279,9 @@ enum ResponsesInbound {
                 throw GatewayError.validation("`tool_choice.name` is required for a function.", param: "tool_choice")
             }
             return .function(name: name)
+        case .object(let object)? where object["type"]?.stringValue.map({ !$0.isEmpty && $0 != "function" }) == true:
+            // A built-in tool (or `allowed_tools`): for a native upstream, which reads it from the body.
+            return nil
         default:
             throw GatewayError.validation("`tool_choice` must be `auto`, `none`, `required` or `{\"type\": \"function\", \"name\": …}`.", param: "tool_choice")
         }

@@ -15,6 +15,9 @@ enum ResponsesOutbound {
     /// The output items of an answer: its reasoning, its text, its function calls. An answer
     /// with none of them is one empty message.
     static func output(of message: ChatMessage, base: String, status: String) -> [Responses.OutputItem] {
+        if case .array(let native)? = message.extra[NativeResponses.outputField] {
+            return nativeItems(native, base: base).map { Responses.OutputItem.native(id: $0.id, item: $0.item) }
+        }
         var items: [Responses.OutputItem] = []
         if let reasoning = message.extra["reasoning_content"]?.stringValue, !reasoning.isEmpty {
             items.append(.reasoning(id: "rs_" + base, summary: reasoning))
@@ -32,6 +35,29 @@ enum ResponsesOutbound {
             ))
         }
         return items
+    }
+
+    /// A native upstream's output items under this gateway's ids — its message, reasoning and
+    /// function call items named as a bridged answer's are (so they read back, and are found by
+    /// the Conversations API, alike); a built-in tool's item keeps the upstream's id.
+    static func nativeItems(_ items: [JSONValue], base: String) -> [(id: String, item: JSONValue)] {
+        var seen: [String: Int] = [:]
+        return items.map { item in
+            guard case .object(var fields) = item else { return ("", item) }
+            let type = fields["type"]?.stringValue ?? ""
+            let ordinal = seen[type, default: 0]
+            seen[type] = ordinal + 1
+            let suffix = ordinal == 0 ? "" : "_\(ordinal)"
+            let id: String
+            switch type {
+            case "message": id = "msg_" + base + suffix
+            case "reasoning": id = "rs_" + base + suffix
+            case "function_call": id = functionCallItemID(base: base, callID: fields["call_id"]?.stringValue ?? "")
+            default: return (fields["id"]?.stringValue ?? "", item)
+            }
+            fields["id"] = .string(id)
+            return (id, .object(fields))
+        }
     }
 
     /// A function call item's id: its answer's and its call id, so it stays the same when

@@ -27,6 +27,11 @@ struct ResponsesChunkEncoder: ChunkEncoder {
     private var finishReason: String?
     private let inputEstimate: Int
     private let base: String
+    /// Not stored here: a native upstream's frames go out as it sent them.
+    private let relaysNative: Bool
+    private var relayed = false
+    /// A native upstream's output items, from its last event.
+    private var nativeOutput: [JSONValue]?
     private let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
@@ -55,9 +60,16 @@ struct ResponsesChunkEncoder: ChunkEncoder {
         self.response = Responses.Object(id: id, createdAt: echo.createdAt, status: "in_progress", model: model, output: [], echo: echo)
         self.base = String(id.dropFirst(5))
         self.inputEstimate = inputEstimate
+        self.relaysNative = !echo.store
     }
 
     mutating func append(_ chunk: ChatChunk, to buffer: inout ByteBuffer) throws {
+        if relaysNative, chunk.object == NativeResponses.answerObject, !chunk.upstreamBody.isEmpty, !started {
+            relayed = true
+            sequence += 1
+            buffer.writeBytes(chunk.upstreamBody.bytes)
+            return
+        }
         try start(&buffer)
         if let usage = chunk.usage { self.usage = usage }
         guard let choice = chunk.choices.first(where: { $0.index == 0 }) else { return }
@@ -95,10 +107,12 @@ struct ResponsesChunkEncoder: ChunkEncoder {
                 try write("response.function_call_arguments.delta", &buffer, itemFields(index) + ["delta": .string(arguments)])
             }
         }
+        if let output = choice.delta.extra[NativeResponses.outputField]?.arrayValue { nativeOutput = output }
         if let reason = choice.finishReason { finishReason = reason }
     }
 
     mutating func finish(into buffer: inout ByteBuffer) throws {
+        if relayed { return }
         try start(&buffer)
         if items.isEmpty { _ = try item(.message, &buffer) }
         try close(&buffer)
@@ -106,13 +120,22 @@ struct ResponsesChunkEncoder: ChunkEncoder {
         let usage = self.usage ?? Usage(promptTokens: inputEstimate, completionTokens: TokenEstimator.estimate(items.map(\.text).joined()), totalTokens: 0)
         response.status = status
         response.incompleteReason = reason
-        response.output = items.map { $0.output(status: status == "completed" ? "completed" : "incomplete") }
+        if let nativeOutput {
+            response.output = ResponsesOutbound.nativeItems(nativeOutput, base: base).map { .native(id: $0.id, item: $0.item) }
+        } else {
+            response.output = items.map { $0.output(status: status == "completed" ? "completed" : "incomplete") }
+        }
         response.usage = Responses.Usage(usage)
         try write(status == "completed" ? "response.completed" : "response.incomplete", &buffer, ["response": try value(response)])
     }
 
     func failure(_ error: GatewayError, requestID: String, into buffer: inout ByteBuffer) {
         var copy = self
+        if relayed {
+            // The upstream's frames went out: its stream ends with an error event numbered after them.
+            buffer.writeString("event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"The provider's stream broke off.\",\"param\":null,\"sequence_number\":\(sequence)}\n\n")
+            return
+        }
         do {
             try copy.start(&buffer)
             copy.response.status = "failed"

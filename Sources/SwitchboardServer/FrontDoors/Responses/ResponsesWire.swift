@@ -219,6 +219,8 @@ enum Responses {
         case functionCall(id: String, callID: String, name: String, arguments: String, status: String)
         case functionCallOutput(id: String, callID: String, output: String)
         case reasoning(id: String, summary: String)
+        /// A native upstream's item as it sent it (its id already this gateway's, where it has one).
+        case native(id: String, item: JSONValue)
 
         private enum CodingKeys: String, CodingKey {
             case id, type, role, status, content, name, arguments, output, summary
@@ -232,8 +234,13 @@ enum Responses {
         }
 
         func encode(to encoder: any Encoder) throws {
+            if case .native(_, let item) = self {
+                try item.encode(to: encoder)
+                return
+            }
             var container = encoder.container(keyedBy: CodingKeys.self)
             switch self {
+            case .native: break
             case .message(let id, let role, let status, let text, let input):
                 try container.encode(id, forKey: .id)
                 try container.encode("message", forKey: .type)
@@ -265,7 +272,8 @@ enum Responses {
 
         var id: String {
             switch self {
-            case .message(let id, _, _, _, _), .functionCall(let id, _, _, _, _), .functionCallOutput(let id, _, _), .reasoning(let id, _):
+            case .message(let id, _, _, _, _), .functionCall(let id, _, _, _, _), .functionCallOutput(let id, _, _), .reasoning(let id, _),
+                .native(let id, _):
                 return id
             }
         }
