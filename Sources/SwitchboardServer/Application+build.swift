@@ -207,15 +207,16 @@ package func buildGateway(
         door: ResponsesDoor(catalog: catalog, defaultMaxTokens: config.limits.defaultMaxTokens), pipeline: pipeline, bodyReader: bodyReader,
         shutdownCut: shutdownCut
     )
+    let backgroundResponses = BackgroundResponses()
     let storedResponses = ResponsesController(
-        store: conversationStore, journal: conversationWriter, settings: config.conversations, now: { Date().timeIntervalSince1970 }
+        store: conversationStore, journal: conversationWriter, settings: config.conversations, now: { Date().timeIntervalSince1970 },
+        endpoint: responses, background: backgroundResponses
     )
     let loggingChat = ChatEndpoint(door: LoggingChatDoor(catalog: catalog, settings: config.conversations), pipeline: pipeline, bodyReader: bodyReader)
     for prefix in ["v1", "api/v1", "openai/v1"] {
         let calls = routes(prefix, .openAI, .callModels)
         calls.post("chat/completions", use: openAI.handle)
         calls.post("embeddings", use: embeddings.handle)
-        calls.post("responses", use: responses.handle)
         storedResponses.addRoutes(to: calls)
         let anthropic = routes(prefix, .anthropic, .callModels)
         anthropic.post("messages", use: messages.handle)
@@ -262,6 +263,8 @@ package func buildGateway(
                 store: governance, retentionDays: config.requestLog.retentionDays,
                 interval: .milliseconds(Int64(config.requestLog.sweepIntervalSeconds * 1000)), logger: logger
             ),
+            // First to stop: background responses still running are cancelled while the writers run.
+            ShutdownHook(action: { backgroundResponses.cancelAll() }),
         ],
         onServerRunning: { channel in
             let port = channel.localAddress?.port ?? config.server.port

@@ -195,6 +195,17 @@ import Foundation
             #expect(ResponsesTests.outputText(try read.json()) == "native: two")
             let items = try await gateway.get("/v1/responses/\(secondID)/input_items", headers: headers).json()
             #expect(items["data"]?.arrayValue?.count == 1)
+
+            // Not stored, continuing the chain: replayed the same way, and the upstream's bytes come back.
+            let third = try await gateway.post(
+                "/v1/responses", #"{"model":"gpt-4o","input":"three","store":false,"previous_response_id":"\#(secondID)"}"#, headers: headers
+            )
+            #expect(third.status == 200, "body: \(third.body)")
+            let thirdSent = try #require(await gateway.upstream.recorder.last?.body)
+            #expect(thirdSent["previous_response_id"] == nil)
+            #expect((thirdSent["input"]?.arrayValue ?? []).map { $0["type"]?.stringValue ?? $0["role"]?.stringValue ?? "" }
+                == ["user", "reasoning", "message", "user", "message", "user"])
+            #expect(third.body == FakeOpenAIUpstream.responsesBody(thirdSent))
         }
     }
 

@@ -40,6 +40,8 @@ import Foundation
                 targets: [{ provider: fake, model: truncated }]
               - name: dying
                 targets: [{ provider: fake, model: die-mid-stream }]
+              - name: slow-model
+                targets: [{ provider: fake, model: slow }]
             """
     )
 
@@ -320,6 +322,29 @@ import Foundation
             #expect(try await gateway.get("/v1/responses/\(id)", headers: headers).status == 404)
             let conversations = try await gateway.get("/v1/conversations", headers: headers).json()
             #expect(conversations["data"]?.arrayValue?.isEmpty == true)
+
+            // Continuing a stored response without storing the turn: the chain is the context, nothing is added.
+            let kept = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"remember 42"}"#, headers: headers)
+            let keptID = try #require(try kept.json()["id"]?.stringValue)
+            let conversationID = try #require(kept.header("x-switchboard-conversation-id"))
+            let unstored = try await gateway.post(
+                "/v1/responses", #"{"model":"gpt-test","store":false,"input":"what number?","previous_response_id":"\#(keptID)"}"#, headers: headers
+            )
+            #expect(unstored.status == 200, "body: \(unstored.body)")
+            #expect(ConversationTests.transcript(try #require(await gateway.upstream.recorder.last?.body)["messages"])
+                == ["user: remember 42", "assistant: echo: remember 42", "user: what number?"])
+            let unstoredJSON = try unstored.json()
+            #expect(unstoredJSON["previous_response_id"]?.stringValue == keptID)
+            #expect(unstored.header("x-switchboard-conversation-id") == nil)
+            let unstoredID = try #require(unstoredJSON["id"]?.stringValue)
+            #expect(try await gateway.get("/v1/responses/\(unstoredID)", headers: headers).status == 404)
+            let items = try await gateway.get("/v1/conversations/\(conversationID)/items", headers: headers).json()
+            #expect(items["data"]?.arrayValue?.count == 2)
+            let other = bearer(try await gateway.createKey(#"{"name":"other","user_id":"u-\#(UUID().uuidString)","role":"user"}"#).secret)
+            let foreign = try await gateway.post(
+                "/v1/responses", #"{"model":"gpt-test","store":false,"input":"x","previous_response_id":"\#(keptID)"}"#, headers: other
+            )
+            #expect(foreign.status == 404)
         }
     }
 
@@ -355,11 +380,11 @@ import Foundation
             let long = String(repeating: "word ", count: 3000)
             try await refused(#"{"model":"small-window","input":"\#(long)","truncation":"disabled"}"#, param: "input", saying: "context window")
             try await refused(#"{"model":"small-window","store":false,"input":"\#(long)"}"#, param: "input", saying: "context window")
-            try await refused(#"{"model":"gpt-test","input":"hi","store":false,"previous_response_id":"\#(id)"}"#, param: "previous_response_id", saying: "store")
+            try await refused(#"{"model":"gpt-test","input":"hi","store":false,"conversation":"c1"}"#, param: "conversation", saying: "store")
             try await refused(#"{"input":"hi"}"#, param: "model", saying: "model")
             try await refused(#"{"model":"gpt-test"}"#, param: "input", saying: "input")
             try await refused(#"{"model":"gpt-test","input":"hi","temperature":3}"#, param: "temperature", saying: "temperature")
-            try await refused(#"{"model":"gpt-test","input":"hi","background":true}"#, param: "background", saying: "background")
+            try await refused(#"{"model":"gpt-test","input":"hi","background":true,"store":false}"#, param: "background", saying: "must be stored")
             try await refused(#"{"model":"gpt-test","input":"hi","text":{"format":{"type":"yaml"}}}"#, param: "text.format", saying: "text.format")
             try await refused(#"{"model":"gpt-test","input":7}"#, saying: "input")
             // A long input with `truncation: auto` is cut to fit instead.
@@ -672,6 +697,66 @@ import Foundation
             #expect(stored["status"] == "failed")
             #expect(stored["error"]?["code"] == "server_error")
             #expect(stored["incomplete_details"] == .null)
+        }
+    }
+
+    /// `background: true`: answered at once as `queued`, run after the request returned, polled by
+    /// `GET` until `completed` (then a stored response like any other); a running one is
+    /// `cancel`led and stays so; the owner's alone; what would fail at once fails at once.
+    @Test(arguments: backends) func backgroundResponsesRunAfterTheRequestAndCanBeCancelled(backend: String) async throws {
+        try await withResponses(backend) { gateway, headers in
+            let created = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"later","background":true}"#, headers: headers)
+            #expect(created.status == 200, "body: \(created.body)")
+            let queued = try created.json()
+            #expect(queued["status"] == "queued")
+            #expect(queued["background"] == true)
+            #expect(queued["output"]?.arrayValue?.isEmpty == true)
+            let id = try #require(queued["id"]?.stringValue)
+            var polled = JSONValue.null
+            for _ in 0..<200 {
+                polled = try await gateway.get("/v1/responses/\(id)", headers: headers).json()
+                if polled["status"] == "completed" { break }
+                #expect(["queued", "in_progress"].contains(polled["status"]?.stringValue ?? ""), "\(polled)")
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            #expect(polled["status"] == "completed")
+            #expect(polled["background"] == true)
+            #expect(Self.outputText(polled) == "echo: later")
+            let items = try await gateway.get("/v1/responses/\(id)/input_items", headers: headers).json()
+            #expect(items["data"]?[0]?["content"]?[0]?["text"] == "later")
+            let next = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"next","previous_response_id":"\#(id)"}"#, headers: headers)
+            #expect(next.status == 200)
+            #expect(ConversationTests.transcript(try #require(await gateway.upstream.recorder.last?.body)["messages"])
+                == ["user: later", "assistant: echo: later", "user: next"])
+            // A finished one is answered as it is; a response not made in the background cannot be cancelled.
+            #expect(try await gateway.post("/v1/responses/\(id)/cancel", "", headers: headers).json()["status"] == "completed")
+            let plainID = try #require(try next.json()["id"]?.stringValue)
+            #expect(try await gateway.post("/v1/responses/\(plainID)/cancel", "", headers: headers).status == 400)
+
+            // A slow one, cancelled while it runs.
+            let slow = try await gateway.post("/v1/responses", #"{"model":"slow-model","input":"take your time","background":true}"#, headers: headers)
+            let slowID = try #require(try slow.json()["id"]?.stringValue)
+            let other = bearer(try await gateway.createKey(#"{"name":"other","user_id":"u-\#(UUID().uuidString)","role":"user"}"#).secret)
+            #expect(try await gateway.get("/v1/responses/\(slowID)", headers: other).status == 404)
+            #expect(try await gateway.post("/v1/responses/\(slowID)/cancel", "", headers: other).status == 404)
+            #expect(try await gateway.get("/v1/responses/\(slowID)/input_items", headers: headers).status == 400)
+            let cancelled = try await gateway.post("/v1/responses/\(slowID)/cancel", "", headers: headers)
+            #expect(cancelled.status == 200)
+            #expect(try cancelled.json()["status"] == "cancelled")
+            #expect(try await gateway.get("/v1/responses/\(slowID)", headers: headers).json()["status"] == "cancelled")
+
+            // Refused at once.
+            let streamed = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"x","background":true,"stream":true}"#, headers: headers)
+            #expect(streamed.status == 400)
+            #expect(try streamed.json()["error"]?["param"] == "stream")
+            let unstored = try await gateway.post("/v1/responses", #"{"model":"gpt-test","input":"x","background":true,"store":false}"#, headers: headers)
+            #expect(unstored.status == 400)
+            #expect(try unstored.json()["error"]?["param"] == "background")
+            let unknown = try await gateway.post(
+                "/v1/responses", #"{"model":"gpt-test","input":"x","background":true,"previous_response_id":"resp_nope"}"#, headers: headers
+            )
+            #expect(unknown.status == 404)
+            #expect(try unknown.json()["error"]?["param"] == "previous_response_id")
         }
     }
 }

@@ -204,6 +204,11 @@ package struct ConversationTurn: Sendable, Hashable {
     package var refusesOverflow = false
     /// Kept with the answer (``StoredMessage/response``).
     package var record: JSONValue?
+    /// The answer's message id, chosen before the call (a background response is named at once).
+    package var answerID: String?
+    /// The context is built from the stored chain, and nothing is stored (a Responses call with
+    /// `store: false` continuing a stored response).
+    package var readsOnly = false
 
     package init(
         conversationID: String? = nil, parentMessageID: String? = nil, newMessages: [ChatMessage], context: Context = .stored,

@@ -11,9 +11,11 @@ package struct NativeResponses: Sendable, Hashable {
     /// How many of the call's last messages the body's `input` holds; the messages before them
     /// (after the system ones) are the stored chain the gateway replays as input items.
     package var inputCount: Int
-    /// The gateway stores the response itself: the upstream is asked to keep nothing, and the
-    /// chain goes in `input` instead of `previous_response_id`.
+    /// The gateway stores the response itself.
     package var storedHere: Bool
+    /// The call carries a stored chain (stored here, or `previous_response_id`): the upstream is
+    /// asked to keep nothing, and the chain goes in `input` instead of `previous_response_id`.
+    package var chained: Bool
     /// What in the body only a native upstream can take — built-in tools (`web_search`,
     /// `file_search`, …) and input items of their kinds — each with its parameter path.
     package var nativeOnly: [Part]
@@ -29,11 +31,12 @@ package struct NativeResponses: Sendable, Hashable {
         }
     }
 
-    package init(body: JSONValue, raw: VerbatimBody = .empty, inputCount: Int, storedHere: Bool, nativeOnly: [Part] = []) {
+    package init(body: JSONValue, raw: VerbatimBody = .empty, inputCount: Int, storedHere: Bool, chained: Bool, nativeOnly: [Part] = []) {
         self.body = body
         self.raw = raw
         self.inputCount = inputCount
         self.storedHere = storedHere
+        self.chained = chained
         self.nativeOnly = nativeOnly
     }
 

@@ -20,12 +20,12 @@ enum OpenAIResponses {
         guard case .object(var body) = native.body else {
             throw UpstreamError(.unsupported, provider: provider, detail: "the Responses request is not an object")
         }
-        if !native.storedHere, !native.raw.isEmpty, body["model"]?.stringValue == request.model, body["stream"]?.boolValue ?? false == request.stream {
+        if !native.chained, !native.raw.isEmpty, body["model"]?.stringValue == request.model, body["stream"]?.boolValue ?? false == request.stream {
             return native.raw.bytes
         }
         body["model"] = .string(request.model)
         body["stream"] = request.stream ? .bool(true) : nil
-        if native.storedHere {
+        if native.chained {
             // The gateway is the store: the upstream gets the whole chain and keeps none of it.
             for key in ["previous_response_id", "conversation", "background"] { body[key] = nil }
             body["store"] = .bool(false)

@@ -12,17 +12,77 @@ struct ResponsesController: Sendable {
     let journal: any ConversationJournal
     let settings: ConversationsConfig
     let now: @Sendable () -> Double
+    /// `POST /v1/responses` as a call (streamed or not).
+    let endpoint: ChatEndpoint<ResponsesDoor>
+    let background: BackgroundResponses
 
     func addRoutes(to group: RouterGroup<Context>) {
+        group.post("responses", use: create)
         group.get("responses/:id", use: show)
         group.delete("responses/:id", use: delete)
         group.get("responses/:id/input_items", use: inputItems)
         group.post("responses/:id/cancel", use: cancel)
     }
 
+    /// A call, answered now; or with `background: true`, queued and answered after this returns.
+    @Sendable func create(request: Request, context: Context) async throws -> Response {
+        let (wire, body) = try await endpoint.bodyReader.decodeKeepingBody(Responses.Request.self, from: request)
+        guard wire.background == true else { return try await endpoint.serve(wire, body: body, request: request, context: context) }
+        try settings.requireEnabled(param: "background")
+        var chat: ChatRequest
+        do throws(GatewayError) {
+            chat = try endpoint.door.chatRequest(from: wire, request: request, body: body)
+        } catch {
+            // Refused at the door, but still a call on the record.
+            endpoint.pipeline.refuse(ModelCall(.chat(ChatRequest(model: wire.model ?? "", messages: [])), context: context.callContext(body: body)), error)
+            throw error
+        }
+        let owner = ConversationOwner.of(context.principal)
+        // What would be a 404 later is one now: the client polls only what exists.
+        await journal.settled(owner: owner)
+        if let previous = wire.previousResponseID {
+            var found: StoredMessage?
+            if let id = ResponsesOutbound.messageID(forResponse: previous) {
+                found = try await StoreAccess.run { try await store.message(owner: owner, id: id) }
+            }
+            guard let found, found.response != nil, settings.responseRetentionSeconds.map({ found.createdAt + $0 >= now() }) ?? true else {
+                throw GatewayError(.notFound, "Previous response with id '\(previous)' not found.", param: "previous_response_id")
+            }
+        }
+        if let conversation = wire.conversation?.id, try await StoreAccess.run({ try await store.conversation(owner: owner, id: conversation) }) == nil {
+            throw ConversationStage.unknownConversation(conversation)
+        }
+        let answerID = ConversationIDs.make()
+        chat.gatewayExtensions.conversation?.answerID = answerID
+        let echo = try ResponsesDoor.echo(from: chat.gatewayExtensions.responses ?? .null)
+        let queued = Responses.Object(
+            id: ResponsesOutbound.responseID(forMessage: answerID), createdAt: echo.createdAt, status: "queued", model: wire.model ?? "", output: [], echo: echo
+        )
+        let call = ModelCall(.chat(chat), context: context.callContext(body: body), stream: false)
+        let pipeline = endpoint.pipeline
+        let journal = self.journal
+        background.start(queued, owner: owner) {
+            do throws(GatewayError) {
+                _ = try await pipeline.chat(call)
+                return .completed(settle: { await journal.settled(owner: owner) })
+            } catch {
+                let code = error.status == 429 ? "rate_limit_exceeded" : "server_error"
+                return .failed(Responses.ErrorInfo(code: code, message: error.message))
+            }
+        }
+        return try JSONBody.response(queued)
+    }
+
     @Sendable func show(request: Request, context: Context) async throws -> Response {
+        if let running = try runningBackground(context) { return try JSONBody.response(running) }
         let (stored, echo) = try await response(context)
         return try JSONBody.response(ResponsesOutbound.object(stored: stored, echo: echo))
+    }
+
+    /// A background response of the caller's still running, failed or cancelled.
+    private func runningBackground(_ context: Context) throws(GatewayError) -> Responses.Object? {
+        try settings.requireEnabled(param: "response_id")
+        return background.response(context.parameters.get("id") ?? "", owner: ConversationOwner.of(context.principal))
     }
 
     @Sendable func delete(request: Request, context: Context) async throws -> Response {
@@ -36,6 +96,11 @@ struct ResponsesController: Sendable {
 
     /// The items the response's request added, newest first unless `order=asc`.
     @Sendable func inputItems(request: Request, context: Context) async throws -> Response {
+        if let running = try runningBackground(context) {
+            throw GatewayError.validation(
+                "Response '\(running.id)' is \(running.status); its input items are kept with its answer, once it has completed.", param: "response_id"
+            )
+        }
         let (stored, echo) = try await response(context)
         let owner = ConversationOwner.of(context.principal)
         let path = try await StoreAccess.run { try await store.path(owner: owner, to: stored.id, limit: echo.inputCount + 1) }
@@ -63,10 +128,18 @@ struct ResponsesController: Sendable {
         return Responses.ItemList(data: page, first_id: page.first?.id, last_id: page.last?.id, has_more: items.count > limit)
     }
 
-    /// Only a `background: true` response can be cancelled, and this gateway makes none.
+    /// A `background: true` response stops where it is (`cancelled`); one already finished is
+    /// answered as it is. Only background responses can be cancelled.
     @Sendable func cancel(request: Request, context: Context) async throws -> Response {
-        _ = try await response(context)
-        throw GatewayError.validation("Only responses created with `background: true` can be cancelled.", param: "response_id")
+        try settings.requireEnabled(param: "response_id")
+        if let cancelled = background.cancel(context.parameters.get("id") ?? "", owner: ConversationOwner.of(context.principal)) {
+            return try JSONBody.response(cancelled)
+        }
+        let (stored, echo) = try await response(context)
+        guard echo.background == true else {
+            throw GatewayError.validation("Only responses created with `background: true` can be cancelled.", param: "response_id")
+        }
+        return try JSONBody.response(ResponsesOutbound.object(stored: stored, echo: echo))
     }
 
     /// The caller's stored response named by the path, within its retention.

@@ -64,10 +64,20 @@ struct ChatEndpoint<Door: ChatFrontDoor>: Sendable {
     var shutdownCut: Duration = .seconds(28)
 
     @Sendable func handle(request: Request, context: AuthenticatedContext) async throws -> Response {
-        var wire: Door.Wire?
+        let decoded: Door.Wire
+        let data: Data
         do throws(GatewayError) {
-            let (decoded, data) = try await bodyReader.decodeKeepingBody(Door.Wire.self, from: request)
-            wire = decoded
+            (decoded, data) = try await bodyReader.decodeKeepingBody(Door.Wire.self, from: request)
+        } catch {
+            throw door.adjust(error, wire: nil)
+        }
+        return try await serve(decoded, body: data, request: request, context: context)
+    }
+
+    /// Serves a request whose body was read and decoded already.
+    func serve(_ decoded: Door.Wire, body data: Data, request: Request, context: AuthenticatedContext) async throws -> Response {
+        let wire: Door.Wire? = decoded
+        do throws(GatewayError) {
             let chat: ChatRequest
             do throws(GatewayError) {
                 chat = try door.chatRequest(from: decoded, request: request, body: data)

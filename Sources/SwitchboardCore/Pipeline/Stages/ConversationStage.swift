@@ -47,6 +47,14 @@ package struct ConversationStage: CallStage {
     package func prepare(_ call: inout ModelCall) async throws(GatewayError) -> StagePlan {
         guard case .chat(var request) = call.request, let turn = request.gatewayExtensions.conversation else { return .proceed }
         try settings.requireEnabled(param: "conversation_id")
+        if turn.readsOnly {
+            // Continues a stored response without storing this turn (`store: false` with `previous_response_id`).
+            let owner = ConversationOwner.of(call.principal)
+            let (parent, conversation) = try await continued(turn, owner: owner, timestamp: now())
+            (request.messages, _) = try await context(for: turn, after: parent, in: conversation, owner: owner, request: request)
+            call.request = .chat(request)
+            return .proceed
+        }
         guard !journal.isBacklogged else {
             throw GatewayError(.internalError, "Conversations cannot be stored right now; retry shortly.", status: 503)
         }
@@ -63,35 +71,7 @@ package struct ConversationStage: CallStage {
         // The context the model sees.
         var dropped = 0
         if turn.context == .stored {
-            var context: [ChatMessage] = []
-            if let parent = placed.parent {
-                let pathLimit = max(0, settings.maxContextMessages - turn.newMessages.count)
-                let path = try await StoreAccess.run { try await store.path(owner: owner, to: parent.id, limit: pathLimit) }
-                dropped = parent.depth + 1 - path.count
-                // `truncation: disabled` (Responses) takes the whole chain or nothing.
-                if turn.refusesOverflow, dropped > 0 {
-                    throw GatewayError.validation(
-                        "The conversation is longer than the \(settings.maxContextMessages) messages a call may carry (`conversations.max_context_messages`); set `truncation` to `auto` to drop the oldest.",
-                        param: "input"
-                    )
-                }
-                context = path.map(\.message)
-            }
-            if turn.record != nil, let unanswered = ChatMessage.unansweredToolOutput(in: turn.newMessages, after: context) {
-                throw GatewayError.validation("No tool call found for function call output with call_id `\(unanswered)`.", param: "input")
-            }
-            context += turn.newMessages
-            let window = catalog?.contextWindow(of: request.model)
-            let budget = Self.promptBudget(
-                window: window, answerTokens: request.maxCompletionTokens ?? request.maxTokens, setting: settings.maxContextTokens
-            )
-            let system = [placed.conversation.systemPrompt, turn.instructions].compactMap { $0 }.joined(separator: "\n\n")
-            let systemMessages = system.isEmpty ? [] : [ChatMessage(role: .system, content: .text(system))]
-            if turn.refusesOverflow, TokenEstimator.estimatePrompt(systemMessages + context) > budget {
-                throw Self.overflow(model: request.model, window: window ?? budget)
-            }
-            dropped += Self.fit(&context, system: system.isEmpty ? nil : system, maxTokens: budget)
-            request.messages = systemMessages + context
+            (request.messages, dropped) = try await context(for: turn, after: placed.parent, in: placed.conversation, owner: owner, request: request)
         } else if let system = placed.conversation.systemPrompt, !request.messages.contains(where: { $0.role == .system }) {
             request.messages.insert(ChatMessage(role: .system, content: .text(system)), at: 0)
         }
@@ -101,7 +81,7 @@ package struct ConversationStage: CallStage {
         }
         call.request = .chat(request)
         metrics.count(placed.write.create != nil ? .create : .chat)
-        let answerID = ConversationIDs.make()
+        let answerID = turn.answerID ?? ConversationIDs.make()
         let note = ConversationNote(
             conversationID: placed.conversation.id, messageID: answerID, parentMessageID: parentID, branchID: placed.branch.id,
             droppedMessages: dropped
@@ -113,21 +93,66 @@ package struct ConversationStage: CallStage {
         return StagePlan(observer: append, notes: CallNotes(conversation: note))
     }
 
+    /// The messages a stored turn's call carries: the system text (the conversation's prompt and
+    /// the turn's instructions), the path to its parent within `max_context_messages`, the new
+    /// messages, cut to the model's window (or refused over it, `refusesOverflow`); and how many
+    /// stored messages were left out.
+    func context(
+        for turn: ConversationTurn, after parent: StoredMessage?, in conversation: Conversation, owner: String, request: ChatRequest
+    ) async throws(GatewayError) -> (messages: [ChatMessage], dropped: Int) {
+        var dropped = 0
+        var context: [ChatMessage] = []
+        if let parent {
+            let pathLimit = max(0, settings.maxContextMessages - turn.newMessages.count)
+            let path = try await StoreAccess.run { try await store.path(owner: owner, to: parent.id, limit: pathLimit) }
+            dropped = parent.depth + 1 - path.count
+            // `truncation: disabled` (Responses) takes the whole chain or nothing.
+            if turn.refusesOverflow, dropped > 0 {
+                throw GatewayError.validation(
+                    "The conversation is longer than the \(settings.maxContextMessages) messages a call may carry (`conversations.max_context_messages`); set `truncation` to `auto` to drop the oldest.",
+                    param: "input"
+                )
+            }
+            context = path.map(\.message)
+        }
+        if turn.record != nil || turn.readsOnly, let unanswered = ChatMessage.unansweredToolOutput(in: turn.newMessages, after: context) {
+            throw GatewayError.validation("No tool call found for function call output with call_id `\(unanswered)`.", param: "input")
+        }
+        context += turn.newMessages
+        let window = catalog?.contextWindow(of: request.model)
+        let budget = Self.promptBudget(window: window, answerTokens: request.maxCompletionTokens ?? request.maxTokens, setting: settings.maxContextTokens)
+        let system = [conversation.systemPrompt, turn.instructions].compactMap { $0 }.joined(separator: "\n\n")
+        let systemMessages = system.isEmpty ? [] : [ChatMessage(role: .system, content: .text(system))]
+        if turn.refusesOverflow, TokenEstimator.estimatePrompt(systemMessages + context) > budget {
+            throw Self.overflow(model: request.model, window: window ?? budget)
+        }
+        dropped += Self.fit(&context, system: system.isEmpty ? nil : system, maxTokens: budget)
+        return (systemMessages + context, dropped)
+    }
+
+    /// The stored response a turn continues and its conversation: unknown, deleted, expired or
+    /// another owner's is a 404. A client may ask the moment it has the answer, so the owner's
+    /// queued writes land first.
+    func continued(_ turn: ConversationTurn, owner: String, timestamp: Double) async throws(GatewayError) -> (StoredMessage, Conversation) {
+        let parentID = turn.parentMessageID ?? ""
+        let notFound = GatewayError(.notFound, "Previous response with id 'resp_\(parentID)' not found.", param: "previous_response_id")
+        await journal.settled(owner: owner)
+        guard let parent = try await StoreAccess.run({ try await store.message(owner: owner, id: parentID) }), parent.response != nil,
+            settings.responseRetentionSeconds.map({ parent.createdAt + $0 >= timestamp }) ?? true,
+            let conversation = try await StoreAccess.run({ try await store.conversation(owner: owner, id: parent.conversationID) })
+        else { throw notFound }
+        return (parent, conversation)
+    }
+
     /// Where the turn goes: its conversation (found or new), the parent it follows and the
     /// branch it extends (the parent's, or a new one forked at the parent).
     package func place(
         _ turn: ConversationTurn, owner: String, request: ChatRequest, timestamp: Double
     ) async throws(GatewayError) -> (conversation: Conversation, parent: StoredMessage?, branch: Branch, write: ConversationWrite) {
         var turn = turn
-        if turn.continuesResponse, let parentID = turn.parentMessageID {
-            // The response names its conversation; a client may ask the moment it has the answer.
-            await journal.settled(owner: owner)
-            guard let parent = try await StoreAccess.run({ try await store.message(owner: owner, id: parentID) }), parent.response != nil,
-                settings.responseRetentionSeconds.map({ parent.createdAt + $0 >= timestamp }) ?? true
-            else {
-                throw GatewayError(.notFound, "Previous response with id 'resp_\(parentID)' not found.", param: "previous_response_id")
-            }
-            turn.conversationID = parent.conversationID
+        if turn.continuesResponse, turn.parentMessageID != nil {
+            // The response names its conversation.
+            turn.conversationID = try await continued(turn, owner: owner, timestamp: timestamp).1.id
         }
         var conversation: Conversation?
         if let id = turn.conversationID {

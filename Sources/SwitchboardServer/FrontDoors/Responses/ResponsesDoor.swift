@@ -41,11 +41,25 @@ struct ResponsesDoor: ChatFrontDoor {
             turn.record = try Self.value(call.echo)
             chat.messages = call.input
             chat.gatewayExtensions.conversation = turn
+        } else if let previous = wire.previousResponseID {
+            // Continues a stored response; this one is not kept.
+            guard let messageID = ResponsesOutbound.messageID(forResponse: previous) else {
+                throw GatewayError(.notFound, "Previous response with id '\(previous)' not found.", param: "previous_response_id")
+            }
+            var turn = ConversationTurn(newMessages: call.input)
+            turn.parentMessageID = messageID
+            turn.continuesResponse = true
+            turn.readsOnly = true
+            turn.instructions = wire.instructions
+            turn.refusesOverflow = call.echo.truncation == "disabled"
+            chat.messages = call.input
+            chat.gatewayExtensions.conversation = turn
+            call.echo.id = "resp_" + ConversationIDs.make().replacingOccurrences(of: "-", with: "")
         } else {
-            if wire.previousResponseID != nil || wire.conversation != nil {
+            if wire.conversation != nil {
                 throw GatewayError.validation(
-                    "`store: false` responses are not kept, so they cannot continue a stored one here: send the whole input, or store this response.",
-                    param: wire.previousResponseID != nil ? "previous_response_id" : "conversation"
+                    "`store: false` responses are not kept, so they cannot be added to a conversation: store this response, or leave out `conversation`.",
+                    param: "conversation"
                 )
             }
             if let unanswered = ChatMessage.unansweredToolOutput(in: call.input) {
@@ -59,9 +73,10 @@ struct ResponsesDoor: ChatFrontDoor {
         chat.gatewayExtensions.responses = try Self.value(call.echo)
         // For an upstream serving `/v1/responses` itself: the body as it came.
         if let object = try? JSONCoding.decode(JSONValue.self, from: body) {
+            let chained = call.echo.store || wire.previousResponseID != nil
             chat.gatewayExtensions.nativeResponses = NativeResponses(
-                body: object, raw: call.echo.store ? .empty : VerbatimBody(Array(body)), inputCount: call.input.count,
-                storedHere: call.echo.store, nativeOnly: call.nativeOnly
+                body: object, raw: chained ? .empty : VerbatimBody(Array(body)), inputCount: call.input.count,
+                storedHere: call.echo.store, chained: chained, nativeOnly: call.nativeOnly
             )
         } else if !call.nativeOnly.isEmpty {
             throw GatewayError.validation("Built-in tools need the request body as sent.", param: call.nativeOnly[0].param)

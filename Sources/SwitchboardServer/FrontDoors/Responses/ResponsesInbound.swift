@@ -28,7 +28,14 @@ enum ResponsesInbound {
             )
         }
         if wire.background == true {
-            throw GatewayError.validation("`background` responses are not supported by this gateway yet; leave it unset.", param: "background")
+            guard wire.store != false else {
+                throw GatewayError.validation("A `background` response must be stored: leave `store` unset or true.", param: "background")
+            }
+            guard wire.stream != true else {
+                throw GatewayError.validation(
+                    "`background` responses are not streamed here: create it without `stream`, then poll `GET /v1/responses/{id}`.", param: "stream"
+                )
+            }
         }
         if let temperature = wire.temperature, !(0...2).contains(temperature) {
             throw GatewayError.validation("`temperature` must be between 0 and 2.", param: "temperature")
@@ -91,7 +98,8 @@ enum ResponsesInbound {
             temperature: wire.temperature, topP: wire.topP, maxOutputTokens: wire.maxOutputTokens, toolChoice: wire.toolChoice ?? "auto",
             tools: wire.tools ?? [], parallelToolCalls: wire.parallelToolCalls ?? true, text: wire.text ?? ["format": ["type": "text"]],
             reasoning: ["effort": wire.reasoning?["effort"] ?? .null, "summary": wire.reasoning?["summary"] ?? .null],
-            truncation: truncation, user: wire.user, store: wire.store ?? true, inputCount: messages.count, createdAt: now
+            truncation: truncation, user: wire.user, store: wire.store ?? true, inputCount: messages.count, createdAt: now,
+            background: wire.background == true ? true : nil
         )
         return Call(chat: chat, echo: echo, input: messages, nativeOnly: nativeOnly)
     }

@@ -107,9 +107,11 @@ enum Responses {
         var id: String?
         /// Added by the conversation stage when the answer is stored: why the provider stopped.
         var finishReason: String?
+        /// `background: true`: run after the request returned, polled by `GET`.
+        var background: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case instructions, metadata, temperature, tools, text, reasoning, truncation, user, store
+            case instructions, metadata, temperature, tools, text, reasoning, truncation, user, store, background
             case finishReason = "finish_reason"
             case previousResponseID = "previous_response_id"
             case conversationID = "conversation_id"
@@ -157,7 +159,7 @@ enum Responses {
             try container.encode("response", forKey: .object)
             try container.encode(Int(createdAt), forKey: .createdAt)
             try container.encode(status, forKey: .status)
-            try container.encode(false, forKey: .background)
+            try container.encode(echo.background ?? false, forKey: .background)
             try container.encode(error, forKey: .error)
             try container.encode(incompleteReason.map(IncompleteDetails.init(reason:)), forKey: .incompleteDetails)
             try container.encode(echo.instructions, forKey: .instructions)
