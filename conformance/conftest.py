@@ -41,6 +41,10 @@ providers:
     type: gemini
     base_url: http://127.0.0.1:{upstream}/gemini
     api_key: {upstream_key}
+  - name: oa
+    type: openai
+    base_url: http://127.0.0.1:{upstream}/v1
+    api_key: {upstream_key}
   - name: aws
     type: bedrock
     region: us-east-1
@@ -50,6 +54,8 @@ providers:
 models:
   - name: gpt-test
     targets: [{{ provider: fake, model: fake-model }}]
+  - name: native
+    targets: [{{ provider: oa, model: gpt-native }}]
   - name: cached
     targets: [{{ provider: fake, model: fake-model }}]
     cache: {{ enabled: true }}

@@ -165,7 +165,83 @@ class Handler(BaseHTTPRequestHandler):
             return self.stream(body) if body.get("stream") else self.completion(body)
         if self.path == "/v1/embeddings":
             return self.embeddings(body)
+        if self.path == "/v1/responses":
+            return self.responses_stream(body) if body.get("stream") else self.send_json(200, self.response_object(body, "completed"))
         self.send_error_json(404, "not found")
+
+    # OpenAI's Responses API: "native: <last user text>", or a function_call when function tools
+    # are given with tool_choice "required".
+
+    @staticmethod
+    def response_output(body):
+        text = ""
+        items = body.get("input")
+        if isinstance(items, str):
+            text = items
+        else:
+            for item in reversed(items or []):
+                if item.get("role") == "user":
+                    content = item.get("content")
+                    text = content if isinstance(content, str) else "".join(part.get("text", "") for part in content or [])
+                    break
+        tools = [tool for tool in body.get("tools") or [] if tool.get("type") == "function"]
+        if tools and body.get("tool_choice") == "required":
+            return [{"type": "function_call", "id": "fc_native", "call_id": "call_native", "name": tools[0]["name"],
+                     "arguments": TOOL_ARGUMENTS, "status": "completed"}]
+        return [{"type": "message", "id": "msg_native", "status": "completed", "role": "assistant",
+                 "content": [{"type": "output_text", "text": "native: " + text, "annotations": []}]}]
+
+    def response_object(self, body, status):
+        done = status != "in_progress"
+        return {
+            "id": "resp_native", "object": "response", "created_at": 1700000000, "status": status, "background": False,
+            "error": None, "incomplete_details": None, "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"), "model": body.get("model"),
+            "output": self.response_output(body) if done else [], "parallel_tool_calls": True,
+            "previous_response_id": body.get("previous_response_id"), "reasoning": {"effort": None, "summary": None},
+            "store": body.get("store", True), "temperature": 1.0, "text": {"format": {"type": "text"}},
+            "tool_choice": body.get("tool_choice", "auto"), "tools": body.get("tools") or [], "top_p": 1.0, "truncation": "disabled",
+            "usage": {"input_tokens": 9, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0}, "output_tokens": 5,
+                      "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 14} if done else None,
+            "user": None, "metadata": body.get("metadata") or {},
+        }
+
+    def responses_stream(self, body):
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        sequence = [0]
+
+        def send(kind, payload):
+            payload = dict(payload, type=kind, sequence_number=sequence[0])
+            sequence[0] += 1
+            data = f"event: {kind}\ndata: {json.dumps(payload)}\n\n".encode()
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        send("response.created", {"response": self.response_object(body, "in_progress")})
+        send("response.in_progress", {"response": self.response_object(body, "in_progress")})
+        for index, item in enumerate(self.response_output(body)):
+            if item["type"] == "message":
+                text = item["content"][0]["text"]
+                send("response.output_item.added", {"output_index": index, "item": dict(item, status="in_progress", content=[])})
+                send("response.content_part.added", {"item_id": item["id"], "output_index": index, "content_index": 0,
+                                                      "part": {"type": "output_text", "text": "", "annotations": []}})
+                for word in text.split(" "):
+                    send("response.output_text.delta", {"item_id": item["id"], "output_index": index, "content_index": 0,
+                                                        "delta": word if word == text.split(" ")[0] else " " + word, "logprobs": []})
+                send("response.output_text.done", {"item_id": item["id"], "output_index": index, "content_index": 0, "text": text, "logprobs": []})
+                send("response.content_part.done", {"item_id": item["id"], "output_index": index, "content_index": 0,
+                                                     "part": {"type": "output_text", "text": text, "annotations": []}})
+            else:
+                send("response.output_item.added", {"output_index": index, "item": dict(item, status="in_progress", arguments="")})
+                send("response.function_call_arguments.delta", {"item_id": item["id"], "output_index": index, "delta": item["arguments"]})
+                send("response.function_call_arguments.done", {"item_id": item["id"], "output_index": index, "arguments": item["arguments"]})
+            send("response.output_item.done", {"output_index": index, "item": item})
+        send("response.completed", {"response": self.response_object(body, "completed")})
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
     def completion(self, body):
         tool = tool_to_call(body)

@@ -9,6 +9,7 @@ function tool, on its default Responses model, against Anthropic- and Gemini-typ
 """
 
 import json
+import time
 
 import pytest
 from openai.types.responses import Response
@@ -91,6 +92,49 @@ def test_store_false_replay(client, upstream):
     with pytest.raises(Exception) as caught:
         client.responses.retrieve(second.id)
     assert getattr(caught.value, "status_code", None) == 404
+
+
+def test_background_polled_and_cancelled(client):
+    queued = client.responses.create(model="gpt-test", input="later", background=True)
+    assert queued.status == "queued" and queued.background is True
+    for _ in range(200):
+        polled = client.responses.retrieve(queued.id)
+        if polled.status == "completed":
+            break
+        assert polled.status in ("queued", "in_progress")
+        time.sleep(0.025)
+    assert polled.status == "completed"
+    assert polled.output_text == "echo: later"
+    assert client.responses.cancel(queued.id).status == "completed"
+    follow = client.responses.create(model="gpt-test", input="next", previous_response_id=queued.id)
+    assert follow.status == "completed"
+
+
+def test_native_upstream(client, upstream):
+    # Not stored: the upstream's own response, parsed strictly by the SDK, and its stream.
+    raw = client.responses.with_raw_response.create(model="native", input="hello", store=False)
+    # OpenAI's responses carry `store`, which the SDK's model does not list.
+    response = strict(Response, json.loads(raw.text), allow_extra=("store",))
+    assert response.output_text == "native: hello"
+    assert upstream.last()["path"] == "/v1/responses"
+    with client.responses.stream(model="native", input="one two", store=False) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    assert final.output_text == "native: one two"
+    # Stored here: function calling over two turns, the chain replayed to an upstream that keeps nothing.
+    first = client.responses.create(model="native", input="weather in Oslo?", tools=TOOLS, tool_choice="required")
+    call = next(item for item in first.output if item.type == "function_call")
+    assert call.call_id == "call_native"
+    second = client.responses.create(
+        model="native", previous_response_id=first.id, tools=TOOLS,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "cold"}],
+    )
+    assert second.output_text.startswith("native: ")
+    sent = upstream.last()["body"]
+    assert sent["store"] is False and "previous_response_id" not in sent
+    assert [item.get("type", "message") for item in sent["input"]] == ["message", "function_call", "function_call_output"]
+    assert client.responses.retrieve(second.id).output_text == second.output_text
 
 
 def test_conversations_with_items(client, upstream):

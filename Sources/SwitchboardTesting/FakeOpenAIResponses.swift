@@ -108,7 +108,7 @@ extension FakeOpenAIUpstream {
         ]
         if status != "in_progress" {
             object["usage"] = [
-                "input_tokens": 13, "input_tokens_details": ["cached_tokens": 4], "output_tokens": 9, "output_tokens_details": ["reasoning_tokens": 5],
+                "input_tokens": 13, "input_tokens_details": ["cached_tokens": 4, "cache_write_tokens": 0], "output_tokens": 9, "output_tokens_details": ["reasoning_tokens": 5],
                 "total_tokens": 22,
             ]
         }
