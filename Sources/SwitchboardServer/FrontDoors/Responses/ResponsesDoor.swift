@@ -91,9 +91,15 @@ struct ResponsesDoor: ChatFrontDoor {
         let id = Self.responseID(echo: echo, note: answer.notes.conversation)
         let native = answer.response.object == NativeResponses.answerObject ? answer.response.upstreamBody : .empty
         if !native.isEmpty {
-            // Nothing kept here: the upstream's response as it sent it.
-            guard echo.store, case .object(var object)? = try? JSONCoding.decode(JSONValue.self, from: Data(native.bytes)) else {
+            // Nothing kept here and no stored chain: the upstream's response as it sent it.
+            let chained = call.request.chat?.gatewayExtensions.nativeResponses?.chained ?? false
+            guard echo.store || chained, case .object(var object)? = try? JSONCoding.decode(JSONValue.self, from: Data(native.bytes)) else {
                 return ByteBuffer(bytes: native.bytes)
+            }
+            if !echo.store {
+                // A continuation not stored: the upstream's response, continuing the stored one it was sent in place of.
+                object["previous_response_id"] = echo.previousResponseID.map(JSONValue.string) ?? .null
+                return try JSONBody.encode(JSONValue.object(object))
             }
             // Stored here: the upstream's response under this gateway's ids and the request's own settings.
             let base = String(id.dropFirst(5))
@@ -113,6 +119,7 @@ struct ResponsesDoor: ChatFrontDoor {
         let echo = (try? Self.echo(of: call)) ?? Self.fallbackEcho
         return ResponsesChunkEncoder(
             id: Self.responseID(echo: echo, note: stream.notes.conversation), model: stream.servedBy.model, echo: echo,
+            relaysNative: !echo.store && !(call.request.chat?.gatewayExtensions.nativeResponses?.chained ?? false),
             inputEstimate: TokenEstimator.estimatePrompt(call.request.chat?.messages ?? [])
         )
     }

@@ -56,11 +56,12 @@ struct ResponsesChunkEncoder: ChunkEncoder {
         }
     }
 
-    init(id: String, model: String, echo: Responses.Echo, inputEstimate: Int) {
+    /// - Parameter relaysNative: a native upstream's frames go out as they came (nothing stored, no stored chain).
+    init(id: String, model: String, echo: Responses.Echo, relaysNative: Bool = false, inputEstimate: Int) {
         self.response = Responses.Object(id: id, createdAt: echo.createdAt, status: "in_progress", model: model, output: [], echo: echo)
         self.base = String(id.dropFirst(5))
         self.inputEstimate = inputEstimate
-        self.relaysNative = !echo.store
+        self.relaysNative = relaysNative
     }
 
     mutating func append(_ chunk: ChatChunk, to buffer: inout ByteBuffer) throws {
